@@ -1,0 +1,289 @@
+/*
+ * agent.c - wires the parts together on one libuv loop and runs the
+ * shutdown sequence: on SIGTERM/SIGINT stop accepting, close every open
+ * workflow, export the metrics, seal the batches, and let the exporters
+ * deliver until nothing is pending or export.shutdown_timeout passes; what is
+ * left then is counted as dropped (shutdown_deadline). Exit code 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "caps.h"
+#include "http.h"
+#include "log.h"
+
+uint64_t sp_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void sp_agent_record(struct spindle *sp, const struct sp_record *r)
+{
+    if (r->type == SP_REC_METRIC) {
+        sp_metrics_record(sp->metrics, r);
+    } else {
+        corr_record(sp->corr, r);
+    }
+}
+
+static int mkdirs(const char *dir, mode_t mode)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s", dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, mode) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *s = '/';
+        }
+    }
+    if (mkdir(p, mode) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* service.instance.id: a random UUID kept in the state directory, so the same
+ * agent keeps its identity across restarts. */
+static void load_instance_id(struct spindle *sp, char out[37])
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/instance-id", sp->cfg.state_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, out, 36);
+        close(fd);
+        if (n == 36) {
+            out[36] = 0;
+            return;
+        }
+    }
+    uint8_t b[16];
+    uint64_t a = sp_rng_next(&sp->rng), c = sp_rng_next(&sp->rng);
+    memcpy(b, &a, 8);
+    memcpy(b + 8, &c, 8);
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* UUID version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    if (mkdirs(sp->cfg.state_dir, 0700) == 0) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            ssize_t w = write(fd, out, 36);
+            close(fd);
+            if (w == 36) {
+                return;
+            }
+        }
+    }
+    SP_LOG(SP_LOG_WARN, "cannot keep service.instance.id in the state directory; using a new one",
+           "state_dir=\"%s\"", sp->cfg.state_dir);
+}
+
+static struct sp_str arena_str(struct sp_arena *a, const char *s)
+{
+    struct sp_str r = {sp_arena_strndup(a, s, strlen(s)), strlen(s)};
+    return r;
+}
+
+static int build_resource(struct spindle *sp)
+{
+    struct sp_arena *a = &sp->res_arena;
+    sp_arena_init(a, 4096);
+    struct sp_resource_info *res = &sp->res;
+    const char *svc = sp->cfg.service_name;
+    for (size_t i = 0; !svc[0] && i < sp->cfg.n_resource_attrs; i++) {
+        if (strcmp(sp->cfg.resource_attrs[i].key, "service.name") == 0) {
+            svc = sp->cfg.resource_attrs[i].value;
+        }
+    }
+    res->service_name_default = arena_str(a, svc[0] ? svc : "unknown_function");
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    res->host_name = arena_str(a, host);
+    char id[37];
+    load_instance_id(sp, id);
+    res->instance_id = arena_str(a, id);
+    res->scope_name = arena_str(a, "spindle");
+    res->scope_version = arena_str(a, SP_VERSION);
+    res->extra.v = sp_arena_alloc(a, sizeof(struct sp_attr) * (sp->cfg.n_resource_attrs + 1));
+    if (res->extra.v == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < sp->cfg.n_resource_attrs; i++) {
+        struct sp_attr *at = &res->extra.v[res->extra.n++];
+        at->key = arena_str(a, sp->cfg.resource_attrs[i].key);
+        at->val.type = SP_VAL_STR;
+        at->val.u.s = arena_str(a, sp->cfg.resource_attrs[i].value);
+    }
+    return 0;
+}
+
+static void metrics_tick(uv_timer_t *t)
+{
+    struct spindle *sp = t->data;
+    sp_metrics_export(sp->metrics);
+}
+
+static void finish(struct spindle *sp);
+
+static void shutdown_tick(uv_timer_t *t)
+{
+    struct spindle *sp = t->data;
+    if (sp_pipe_pending(sp) == 0) {
+        finish(sp);
+    }
+}
+
+static void shutdown_deadline(uv_timer_t *t)
+{
+    struct spindle *sp = t->data;
+    sp->abandoning = 1;
+    size_t left = sp_pipe_pending(sp);
+    SP_LOG(SP_LOG_WARN, "shutdown deadline reached with exports pending",
+           "pending_requests=%zu shutdown_timeout_ms=%llu", left,
+           (unsigned long long)sp->cfg.shutdown_timeout_ms);
+    finish(sp);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+static void http_closed(void *arg)
+{
+    (void)arg;
+}
+
+/* Everything is delivered or counted: release the parts and let uv_run end. */
+static void finish(struct spindle *sp)
+{
+    if (sp->stopping == 2) {
+        return;
+    }
+    sp->stopping = 2;
+    sp->abandoning = 1;
+    sp_pipe_abandon(sp);
+    if (sp->http) {
+        /* In-flight requests get their callbacks now, counted shutdown_deadline. */
+        sp_http_close(sp->http, http_closed, NULL);
+        sp->http = NULL;
+    }
+    SP_LOG(SP_LOG_INFO, "spindle stopped",
+           "accepted=%llu rejected=%llu spans=%llu logs=%llu metric_points=%llu "
+           "dropped_shutdown=%llu",
+           (unsigned long long)sp->stats.accepted, (unsigned long long)sp->stats.rejected_total,
+           (unsigned long long)sp->stats.exp_spans, (unsigned long long)sp->stats.exp_logs,
+           (unsigned long long)sp->stats.exp_points,
+           (unsigned long long)sp->stats.drop_shutdown_deadline);
+    corr_free(sp->corr);
+    sp->corr = NULL;
+    sp_metrics_free(sp->metrics);
+    sp->metrics = NULL;
+    sp_pipe_close(sp);
+    uv_walk(sp->loop, close_walk, NULL);
+}
+
+void sp_agent_stop(struct spindle *sp)
+{
+    if (sp->stopping) {
+        return;
+    }
+    sp->stopping = 1;
+    SP_LOG(SP_LOG_INFO, "shutting down", "shutdown_timeout_ms=%llu",
+           (unsigned long long)sp->cfg.shutdown_timeout_ms);
+    if (sp->sock) {
+        col_socket_close(sp->sock);
+        sp->sock = NULL;
+    }
+    uv_timer_stop(&sp->metrics_timer);
+    corr_close_all(sp->corr);
+    sp_metrics_export(sp->metrics);
+    sp_pipe_flush(sp);
+    uv_signal_stop(&sp->sig_term);
+    uv_signal_stop(&sp->sig_int);
+    uv_timer_start(&sp->shutdown_timer, shutdown_deadline, sp->cfg.shutdown_timeout_ms, 0);
+    uv_timer_start(&sp->drain_timer, shutdown_tick, 0, 10);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    sp_agent_stop(s->data);
+}
+
+int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
+{
+    sp->loop = loop;
+    sp->started_ms = uv_now(loop);
+    sp_rng_seed(&sp->rng);
+    sp->limits.max_attributes = (uint32_t)sp->cfg.max_attributes;
+    sp->limits.max_attr_value_bytes = (uint32_t)sp->cfg.max_attr_value_bytes;
+    int rc = build_resource(sp);
+    if (rc) {
+        return rc;
+    }
+    if ((rc = corr_init(sp, &sp->corr)) || (rc = sp_metrics_init(sp, &sp->metrics)) ||
+        (rc = sp_pipe_init(sp))) {
+        return rc;
+    }
+    if (sp_config_otlp_enabled(&sp->cfg)) {
+        if ((rc = sp_http_init(&sp->http, loop, "spindle/" SP_VERSION))) {
+            return rc;
+        }
+        if ((rc = sp_exporter_new(sp, &exp_otlp_http_ops))) {
+            return rc;
+        }
+    }
+    if (sp->cfg.file_enabled) {
+        if ((rc = sp_exporter_new(sp, &exp_otlp_file_ops))) {
+            return rc;
+        }
+    }
+    uv_timer_init(loop, &sp->metrics_timer);
+    sp->metrics_timer.data = sp;
+    uv_timer_init(loop, &sp->shutdown_timer);
+    sp->shutdown_timer.data = sp;
+    uv_timer_init(loop, &sp->drain_timer);
+    sp->drain_timer.data = sp;
+    uv_signal_init(loop, &sp->sig_term);
+    sp->sig_term.data = sp;
+    uv_signal_init(loop, &sp->sig_int);
+    sp->sig_int.data = sp;
+    return 0;
+}
+
+int sp_agent_start(struct spindle *sp)
+{
+    int rc = col_socket_start(sp, &sp->sock);
+    if (rc) {
+        return rc;
+    }
+    uv_timer_start(&sp->metrics_timer, metrics_tick, sp->cfg.metrics_interval_ms,
+                   sp->cfg.metrics_interval_ms);
+    uv_signal_start(&sp->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sp->sig_int, on_signal, SIGINT);
+    return 0;
+}
+
+void sp_agent_free(struct spindle *sp)
+{
+    sp_arena_free(&sp->res_arena);
+    sp_config_free(&sp->cfg);
+}

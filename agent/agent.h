@@ -1,0 +1,186 @@
+/*
+ * agent.h - struct spindle, the one context every part receives (no globals
+ * for state, so tests can run two agents in one process), and the contracts
+ * between the parts: collector -> correlator/metrics -> pipeline -> exporters.
+ *
+ * Ownership: struct spindle owns every part. Parts keep a back pointer to it
+ * and never free each other.
+ */
+#ifndef SP_AGENT_H
+#define SP_AGENT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "config.h"
+#include "ids.h"
+#include "record.h"
+#include "stats.h"
+#include "telemetry.h"
+
+struct spindle;
+struct corr;
+struct sp_metrics;
+struct col_socket;
+struct sp_http;
+
+/* --- exporters ----------------------------------------------------------- */
+
+enum sp_send_outcome { SP_SEND_OK = 0, SP_SEND_RETRY = 1, SP_SEND_ERROR = 2 };
+
+/* One encoded export request waiting in, or travelling from, a queue. */
+struct sp_req {
+    struct sp_req *next;
+    struct sp_queue *q;
+    struct sp_buf body;       /* wire bytes, owned */
+    uint32_t items;           /* spans / log records / data points inside */
+    uint32_t attempts;
+    uint64_t first_try_ms;    /* loop time of the first attempt, 0 before */
+    uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
+};
+
+struct sp_send_result {
+    int outcome;              /* enum sp_send_outcome */
+    long retry_after_s;       /* -1: none given */
+    int64_t rejected;         /* partial_success rejected items */
+    long status;              /* HTTP status or 0 */
+    const char *detail;       /* for the log line; may be NULL */
+    size_t detail_len;
+};
+
+struct sp_exporter;
+
+/* A plugin: the core never looks inside `priv` and never NULL-checks a slot. */
+struct sp_exporter_ops {
+    const char *name;
+    int (*init)(struct sp_exporter *e);
+    /* Appends the wire form of the batch to `out`. */
+    int (*encode)(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf *out);
+    /* Starts delivering `r`; completes exactly once with sp_exporter_done(),
+     * possibly before returning. */
+    void (*send)(struct sp_exporter *e, struct sp_req *r);
+    void (*close)(struct sp_exporter *e);
+};
+
+/* Per exporter and signal: a bounded queue, so a failing traces endpoint
+ * never holds logs or metrics back. */
+struct sp_queue {
+    struct sp_exporter *e;
+    int signal;
+    struct sp_req *head, **tail;
+    size_t bytes;             /* encoded bytes waiting + in flight */
+    uint32_t waiting;
+    uint32_t inflight;
+    int pumping;              /* inside queue_pump(): no re-entry */
+    uv_timer_t timer;         /* wakes the queue when a backoff ends */
+};
+
+struct sp_exporter {
+    const struct sp_exporter_ops *ops;
+    struct spindle *sp;
+    void *priv;
+    struct sp_queue q[SP_SIG_COUNT];
+    uint32_t max_inflight;
+    int open_handles;         /* queue timers not yet closed; the last frees this */
+};
+
+/* Creates an exporter with its queues and registers it with the pipeline. */
+int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops);
+
+void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res);
+
+extern const struct sp_exporter_ops exp_otlp_http_ops;
+extern const struct sp_exporter_ops exp_otlp_file_ops;
+
+/* --- pipeline (agent/pipeline.c) ----------------------------------------- */
+
+/* The open batch of a signal, to allocate an item from its arena; never NULL
+ * unless memory is exhausted. Commit the item with sp_pipe_commit(). */
+struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal);
+void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes);
+/* Seals every open batch and hands it to the exporters now. */
+void sp_pipe_flush(struct spindle *sp);
+/* Bytes and requests still queued or in flight in all exporters. */
+size_t sp_pipe_pending(const struct spindle *sp);
+int sp_pipe_init(struct spindle *sp);
+void sp_pipe_close(struct spindle *sp);
+/* At the shutdown deadline: counts everything undelivered as dropped. */
+void sp_pipe_abandon(struct spindle *sp);
+
+/* Copies into `a`: strings, attribute lists, values. */
+struct sp_str sp_str_dup(struct sp_arena *a, struct sp_str s);
+int sp_attrs_dup(struct sp_arena *a, struct sp_attrs *dst, const struct sp_attrs *src,
+                 uint32_t extra);
+int sp_value_dup(struct sp_arena *a, struct sp_value *dst, const struct sp_value *src);
+
+/* --- correlator (agent/correlator.c) ------------------------------------- */
+
+int corr_init(struct spindle *sp, struct corr **out);
+/* Takes one accepted record (not metrics). */
+void corr_record(struct corr *c, const struct sp_record *r);
+/* For a metric's exemplar: the workflow's trace id, and the span a point with
+ * this correlation (and invocation) id belongs to. */
+void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
+               uint8_t span_id[8]);
+/* Closes every open workflow now (shutdown). */
+void corr_close_all(struct corr *c);
+void corr_free(struct corr *c);
+
+/* --- metrics (agent/metrics.c) ------------------------------------------- */
+
+int sp_metrics_init(struct spindle *sp, struct sp_metrics **out);
+void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r);
+/* Emits every series as a data point now (interval tick and shutdown). */
+void sp_metrics_export(struct sp_metrics *m);
+void sp_metrics_free(struct sp_metrics *m);
+
+/* --- socket collector (collectors/socket) -------------------------------- */
+
+int col_socket_start(struct spindle *sp, struct col_socket **out);
+void col_socket_stop_accepting(struct col_socket *s);
+void col_socket_close(struct col_socket *s);
+
+/* --- the agent ----------------------------------------------------------- */
+
+struct spindle {
+    uv_loop_t *loop;
+    struct sp_config cfg;
+    struct sp_stats stats;
+    struct sp_record_limits limits;
+    struct sp_resource_info res;
+    struct sp_arena res_arena;     /* owns res's strings */
+    struct sp_rng rng;
+    uint64_t started_ms;
+
+    struct corr *corr;
+    struct sp_metrics *metrics;
+    struct col_socket *sock;
+    struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
+
+    /* pipeline */
+    struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */
+    uv_timer_t batch_timer;
+    struct sp_exporter *exporters[2];
+    int n_exporters;
+
+    uv_timer_t metrics_timer;
+    uv_timer_t shutdown_timer;     /* the shutdown deadline */
+    uv_timer_t drain_timer;        /* checks whether exports are done while draining */
+    uv_signal_t sig_term, sig_int;
+    int stopping;                  /* SIGTERM seen: draining */
+    int abandoning;                /* the shutdown deadline passed */
+    int exit_code;
+};
+
+/* Wall-clock now in ns (record receive times). */
+uint64_t sp_now_ns(void);
+/* Handles one accepted record: correlator or metrics. */
+void sp_agent_record(struct spindle *sp, const struct sp_record *r);
+
+int sp_agent_init(struct spindle *sp, uv_loop_t *loop);
+int sp_agent_start(struct spindle *sp);
+void sp_agent_stop(struct spindle *sp);
+void sp_agent_free(struct spindle *sp);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * caps.h - every hard cap and every default of spindle, in one place.
+ *
+ * A SP_MAX_* is a hard limit compiled in; a SP_DEF_* is the default of a
+ * configurable value (docs/configuration.md lists the key that overrides it).
+ */
+#ifndef SP_CAPS_H
+#define SP_CAPS_H
+
+#define SP_VERSION "0.1.0"
+
+/* --- socket collector --------------------------------------------------- */
+#define SP_DEF_MAX_RECORD_BYTES (256u * 1024u)  /* spec: max_record_bytes */
+#define SP_MAX_RECORD_BYTES (16u * 1024u * 1024u)
+#define SP_DEF_MAX_CONNECTIONS 1024u
+#define SP_DEF_CONN_IDLE_TIMEOUT_MS (3600u * 1000u) /* a silent client is closed after 1 h */
+#define SP_DEF_SOCKET_MODE 0660
+#define SP_READ_CHUNK (64u * 1024u)             /* bytes asked of the kernel per read */
+#define SP_MAX_ACK_ID_BYTES 256u
+#define SP_MAX_PENDING_WRITE_BYTES (1u * 1024u * 1024u) /* unread acks per connection */
+
+/* --- record model ------------------------------------------------------- */
+#define SP_MAX_CORRELATION_ID_BYTES 256u        /* spec: 1-256 bytes */
+#define SP_DEF_MAX_ATTRIBUTES 128u              /* spec: default 128 */
+#define SP_DEF_MAX_ATTR_VALUE_BYTES 4096u       /* longer string values are dropped */
+#define SP_MAX_ATTR_DEPTH 8u                    /* nested objects flattened up to this depth */
+#define SP_MAX_JSON_DEPTH 64u                   /* deeper documents are malformed_json */
+#define SP_MAX_SPAN_EVENTS 128u
+
+/* --- correlator --------------------------------------------------------- */
+#define SP_DEF_WF_IDLE_TIMEOUT_MS 60000u        /* spec: idle timeout 60 s */
+#define SP_DEF_WF_GRACE_MS 2000u                /* spec: grace after workflow_end 2 s */
+#define SP_DEF_CLOSED_TTL_MS 600000u            /* spec: closed ids remembered 10 min */
+#define SP_DEF_MAX_OPEN_WORKFLOWS 10000u
+#define SP_DEF_MAX_CLOSED_WORKFLOWS 100000u
+#define SP_MAX_INVOCATIONS_PER_WORKFLOW 4096u   /* further invocations are emitted at once */
+#define SP_CORR_TICK_MS 100u                    /* close-timer resolution */
+
+/* --- metrics ------------------------------------------------------------ */
+#define SP_DEF_METRICS_INTERVAL_MS 10000u
+#define SP_DEF_MAX_METRIC_SERIES 10000u
+#define SP_MAX_EXEMPLARS_PER_POINT 4u
+
+/* --- pipeline and export ------------------------------------------------ */
+#define SP_DEF_BATCH_MAX_ITEMS 512u
+#define SP_DEF_BATCH_MAX_BYTES (1u * 1024u * 1024u)
+#define SP_DEF_BATCH_DELAY_MS 1000u             /* issue: at most 1 s by default */
+#define SP_DEF_QUEUE_MAX_BYTES (64u * 1024u * 1024u) /* encoded bytes waiting per exporter+signal */
+#define SP_DEF_MAX_INFLIGHT 2u                  /* requests in flight per exporter+signal */
+#define SP_DEF_EXPORT_TIMEOUT_MS 10000u         /* OTEL_EXPORTER_OTLP_TIMEOUT default */
+#define SP_DEF_SHUTDOWN_TIMEOUT_MS 2000u        /* a Lambda extension's shutdown budget */
+#define SP_DEF_RETRY_INITIAL_MS 1000u
+#define SP_DEF_RETRY_MAX_MS 30000u
+#define SP_DEF_RETRY_MAX_ELAPSED_MS 300000u
+#define SP_HTTP_MAX_RESPONSE_BYTES (64u * 1024u)
+#define SP_MAX_HEADERS 32u
+
+/* --- file exporter ------------------------------------------------------ */
+#define SP_DEF_FILE_MAX_BYTES (16u * 1024u * 1024u) /* one file before rotation */
+#define SP_DEF_FILE_MAX_FILES 4u                    /* rotated files kept per signal */
+
+/* --- logging ------------------------------------------------------------ */
+#define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
+#define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */
+#define SP_LOG_LINE_MAX 2048u
+
+#endif

@@ -1,0 +1,842 @@
+/*
+ * config.c - defaults, YAML file (libyaml event API), OTEL_* environment.
+ *
+ * The schema is one table: dotted key, kind, offset. Every leaf of the file
+ * must be in it; anything else is an error naming the key and its line. The
+ * embedded default configuration is parsed by the same code at start-up, so
+ * what --print-default-config shows is what runs.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "caps.h"
+#include "log.h"
+
+const char sp_default_config_yaml[] =
+    "# spindle's embedded default configuration (spindle --print-default-config).\n"
+    "# Every key is optional; a file given with --config overrides these values,\n"
+    "# the OTEL_* environment overrides the file, and flags override everything.\n"
+    "log:\n"
+    "  level: info            # debug | info | warn | error\n"
+    "  format: logfmt         # logfmt | json (lines on stderr)\n"
+    "socket:\n"
+    "  # path: default /run/spindle/spindle.sock as root, else\n"
+    "  #       $XDG_RUNTIME_DIR/spindle.sock, else /tmp/spindle-$UID/spindle.sock\n"
+    "  mode: \"0660\"\n"
+    "  max_record_bytes: 256KiB\n"
+    "  max_connections: 1024\n"
+    "  idle_timeout: 1h       # a client silent this long is disconnected\n"
+    "records:\n"
+    "  max_attributes: 128\n"
+    "  max_attribute_value_bytes: 4KiB\n"
+    "correlation:\n"
+    "  idle_timeout: 60s      # a workflow with no records this long closes\n"
+    "  grace_period: 2s       # after workflow_end, for late records\n"
+    "  closed_ttl: 10m        # closed workflows remembered for late records\n"
+    "  max_open_workflows: 10000\n"
+    "  max_closed_workflows: 100000\n"
+    "  root_without_start: true\n"
+    "metrics:\n"
+    "  interval: 10s\n"
+    "  max_series: 10000\n"
+    "export:\n"
+    "  batch_max_items: 512\n"
+    "  batch_max_bytes: 1MiB\n"
+    "  batch_delay: 1s\n"
+    "  queue_max_bytes: 64MiB\n"
+    "  shutdown_timeout: 2s\n"
+    "  retry_initial: 1s\n"
+    "  retry_max: 30s\n"
+    "  retry_max_elapsed: 5m\n"
+    "otlp:\n"
+    "  endpoint: \"\"           # base URL, e.g. http://collector:4318 (turns OTLP/HTTP on)\n"
+    "  timeout: 10s\n"
+    "  compression: gzip      # gzip | none\n"
+    "  protocol: http/protobuf # http/protobuf | http/json\n"
+    "file:\n"
+    "  # enabled: on when no OTLP endpoint is configured, unless set here\n"
+    "  directory: ./spindle-data\n"
+    "  max_file_bytes: 16MiB\n"
+    "  max_files: 4\n"
+    "service:\n"
+    "  name: \"\"               # default service.name (else OTEL_SERVICE_NAME)\n";
+
+enum kind {
+    K_DUR,
+    K_SIZE,
+    K_UINT,
+    K_BOOL,
+    K_TRIBOOL,
+    K_STR,
+    K_LEVEL,
+    K_LOGFMT,
+    K_MODE,
+    K_COMPRESSION,
+    K_PROTOCOL,
+    K_MAP
+};
+
+struct key {
+    const char *path;
+    uint8_t kind;
+    size_t off;
+    size_t off2; /* K_MAP: offset of the count */
+    uint64_t max;
+};
+
+#define O(f) offsetof(struct sp_config, f)
+static const struct key keys[] = {
+    {"log.level", K_LEVEL, O(log_level), 0, 0},
+    {"log.format", K_LOGFMT, O(log_json), 0, 0},
+    {"socket.path", K_STR, O(socket_path), 0, 0},
+    {"socket.mode", K_MODE, O(socket_mode), 0, 0},
+    {"socket.max_record_bytes", K_SIZE, O(max_record_bytes), 0, SP_MAX_RECORD_BYTES},
+    {"socket.max_connections", K_UINT, O(max_connections), 0, 1000000},
+    {"socket.idle_timeout", K_DUR, O(conn_idle_timeout_ms), 0, 0},
+    {"records.max_attributes", K_UINT, O(max_attributes), 0, SP_DEF_MAX_ATTRIBUTES * 4},
+    {"records.max_attribute_value_bytes", K_SIZE, O(max_attr_value_bytes), 0,
+     SP_MAX_RECORD_BYTES},
+    {"correlation.idle_timeout", K_DUR, O(wf_idle_timeout_ms), 0, 0},
+    {"correlation.grace_period", K_DUR, O(wf_grace_ms), 0, 0},
+    {"correlation.closed_ttl", K_DUR, O(closed_ttl_ms), 0, 0},
+    {"correlation.max_open_workflows", K_UINT, O(max_open_workflows), 0, 100000000},
+    {"correlation.max_closed_workflows", K_UINT, O(max_closed_workflows), 0, 100000000},
+    {"correlation.root_without_start", K_BOOL, O(root_without_start), 0, 0},
+    {"metrics.interval", K_DUR, O(metrics_interval_ms), 0, 0},
+    {"metrics.max_series", K_UINT, O(max_metric_series), 0, 10000000},
+    {"export.batch_max_items", K_UINT, O(batch_max_items), 0, 1000000},
+    {"export.batch_max_bytes", K_SIZE, O(batch_max_bytes), 0, 64u * 1024u * 1024u},
+    {"export.batch_delay", K_DUR, O(batch_delay_ms), 0, 0},
+    {"export.queue_max_bytes", K_SIZE, O(queue_max_bytes), 0, 0},
+    {"export.shutdown_timeout", K_DUR, O(shutdown_timeout_ms), 0, 0},
+    {"export.retry_initial", K_DUR, O(retry_initial_ms), 0, 0},
+    {"export.retry_max", K_DUR, O(retry_max_ms), 0, 0},
+    {"export.retry_max_elapsed", K_DUR, O(retry_max_elapsed_ms), 0, 0},
+    {"otlp.endpoint", K_STR, O(otlp_endpoint), 0, 0},
+    {"otlp.traces_endpoint", K_STR, O(otlp_signal_endpoint[SP_SIG_TRACES]), 0, 0},
+    {"otlp.logs_endpoint", K_STR, O(otlp_signal_endpoint[SP_SIG_LOGS]), 0, 0},
+    {"otlp.metrics_endpoint", K_STR, O(otlp_signal_endpoint[SP_SIG_METRICS]), 0, 0},
+    {"otlp.headers", K_MAP, O(otlp_headers), O(n_otlp_headers), 0},
+    {"otlp.timeout", K_DUR, O(otlp_timeout_ms), 0, 0},
+    {"otlp.compression", K_COMPRESSION, O(otlp_gzip), 0, 0},
+    {"otlp.protocol", K_PROTOCOL, O(otlp_protocol), 0, 0},
+    {"file.enabled", K_TRIBOOL, O(file_enabled), 0, 0},
+    {"file.directory", K_STR, O(file_dir), 0, 0},
+    {"file.max_file_bytes", K_SIZE, O(file_max_bytes), 0, 0},
+    {"file.max_files", K_UINT, O(file_max_files), 0, 1000},
+    {"service.name", K_STR, O(service_name), 0, 0},
+    {"service.resource_attributes", K_MAP, O(resource_attrs), O(n_resource_attrs), 0},
+    {"service.state_dir", K_STR, O(state_dir), 0, 0},
+};
+#undef O
+
+static const char *kind_hint(int kind)
+{
+    switch (kind) {
+    case K_DUR: return "a duration like 500ms, 5s, 1m or 1h";
+    case K_SIZE: return "a size like 512, 64KiB or 8MiB";
+    case K_UINT: return "a whole number";
+    case K_BOOL: return "true or false";
+    case K_TRIBOOL: return "true or false";
+    case K_LEVEL: return "debug, info, warn or error";
+    case K_LOGFMT: return "logfmt or json";
+    case K_MODE: return "an octal file mode like \"0660\"";
+    case K_COMPRESSION: return "gzip or none";
+    case K_PROTOCOL: return "http/protobuf or http/json (grpc is not supported)";
+    case K_MAP: return "a mapping of names to strings";
+    default: return "a string";
+    }
+}
+
+int sp_parse_duration_ms(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || v < 0 || !isdigit((unsigned char)s[0])) {
+        return -EINVAL;
+    }
+    double mul;
+    if (strcmp(end, "ms") == 0) {
+        mul = 1;
+    } else if (strcmp(end, "s") == 0) {
+        mul = 1000;
+    } else if (strcmp(end, "m") == 0) {
+        mul = 60000;
+    } else if (strcmp(end, "h") == 0) {
+        mul = 3600000;
+    } else if (strcmp(end, "us") == 0) {
+        mul = 0.001;
+    } else {
+        return -EINVAL; /* a bare number is ambiguous: the unit is required */
+    }
+    double ms = v * mul;
+    if (ms > 1e15) {
+        return -EINVAL;
+    }
+    *out = (uint64_t)(ms + 0.5);
+    return 0;
+}
+
+int sp_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || v < 0 || !isdigit((unsigned char)s[0])) {
+        return -EINVAL;
+    }
+    static const struct {
+        const char *sfx;
+        double mul;
+    } units[] = {{"", 1},       {"B", 1},       {"KiB", 1024.0},       {"MiB", 1048576.0},
+                 {"GiB", 1073741824.0}, {"KB", 1000.0}, {"MB", 1e6},    {"GB", 1e9},
+                 {"k", 1000.0}, {"K", 1024.0},  {"M", 1048576.0},      {"G", 1073741824.0}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].sfx) == 0) {
+            double b = v * units[i].mul;
+            if (b > 1e15 || b != (double)(uint64_t)b) {
+                return -EINVAL;
+            }
+            *out = (uint64_t)b;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int set_str_field(char **dst, const char *v)
+{
+    char *d = strdup(v);
+    if (d == NULL) {
+        return -ENOMEM;
+    }
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+static int map_put(struct sp_kv **v, size_t *n, const char *k, const char *val)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*v)[i].key, k) == 0) {
+            return set_str_field(&(*v)[i].value, val);
+        }
+    }
+    struct sp_kv *nv = realloc(*v, sizeof(**v) * (*n + 1));
+    if (nv == NULL) {
+        return -ENOMEM;
+    }
+    *v = nv;
+    nv[*n].key = strdup(k);
+    nv[*n].value = strdup(val);
+    if (nv[*n].key == NULL || nv[*n].value == NULL) {
+        free(nv[*n].key);
+        free(nv[*n].value);
+        return -ENOMEM;
+    }
+    (*n)++;
+    return 0;
+}
+
+/* 0, or -EINVAL with the hint left for the caller's message. */
+static int set_value(struct sp_config *c, const struct key *k, const char *v)
+{
+    char *base = (char *)c;
+    uint64_t u;
+    switch (k->kind) {
+    case K_DUR:
+        if (sp_parse_duration_ms(v, &u)) {
+            return -EINVAL;
+        }
+        *(uint64_t *)(base + k->off) = u;
+        return 0;
+    case K_SIZE:
+        if (sp_parse_size(v, &u) || (k->max && u > k->max)) {
+            return -EINVAL;
+        }
+        *(uint64_t *)(base + k->off) = u;
+        return 0;
+    case K_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (!isdigit((unsigned char)v[0]) || *end || errno || (k->max && x > k->max)) {
+            return -EINVAL;
+        }
+        *(uint64_t *)(base + k->off) = x;
+        return 0;
+    }
+    case K_BOOL:
+    case K_TRIBOOL:
+        if (strcmp(v, "true") == 0 || strcmp(v, "on") == 0 || strcmp(v, "yes") == 0) {
+            *(int *)(base + k->off) = 1;
+        } else if (strcmp(v, "false") == 0 || strcmp(v, "off") == 0 || strcmp(v, "no") == 0) {
+            *(int *)(base + k->off) = 0;
+        } else {
+            return -EINVAL;
+        }
+        return 0;
+    case K_STR:
+        return set_str_field((char **)(base + k->off), v);
+    case K_LEVEL: {
+        int l = sp_log_level_parse(v);
+        if (l < 0) {
+            return -EINVAL;
+        }
+        *(int *)(base + k->off) = l;
+        return 0;
+    }
+    case K_LOGFMT:
+        if (strcmp(v, "logfmt") && strcmp(v, "json")) {
+            return -EINVAL;
+        }
+        *(int *)(base + k->off) = strcmp(v, "json") == 0;
+        return 0;
+    case K_MODE: {
+        char *end;
+        unsigned long m = strtoul(v, &end, 8);
+        if (!*v || *end || m > 0777) {
+            return -EINVAL;
+        }
+        *(uint32_t *)(base + k->off) = (uint32_t)m;
+        return 0;
+    }
+    case K_COMPRESSION:
+        if (strcmp(v, "gzip") && strcmp(v, "none")) {
+            return -EINVAL;
+        }
+        *(int *)(base + k->off) = strcmp(v, "gzip") == 0;
+        return 0;
+    case K_PROTOCOL:
+        if (strcmp(v, "http/protobuf") == 0) {
+            *(int *)(base + k->off) = SP_PROTO_HTTP_PROTOBUF;
+        } else if (strcmp(v, "http/json") == 0) {
+            *(int *)(base + k->off) = SP_PROTO_HTTP_JSON;
+        } else {
+            return -EINVAL;
+        }
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+static const struct key *find_key(const char *path)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(keys[i].path, path) == 0) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* Is `path` a prefix section ("correlation") of some key? */
+static int is_section(const char *path)
+{
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strncmp(keys[i].path, path, n) == 0 && keys[i].path[n] == '.') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void sp_config_defaults(struct sp_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->log_level = SP_LOG_INFO;
+    c->socket_mode = SP_DEF_SOCKET_MODE;
+    c->max_record_bytes = SP_DEF_MAX_RECORD_BYTES;
+    c->max_connections = SP_DEF_MAX_CONNECTIONS;
+    c->conn_idle_timeout_ms = SP_DEF_CONN_IDLE_TIMEOUT_MS;
+    c->max_attributes = SP_DEF_MAX_ATTRIBUTES;
+    c->max_attr_value_bytes = SP_DEF_MAX_ATTR_VALUE_BYTES;
+    c->wf_idle_timeout_ms = SP_DEF_WF_IDLE_TIMEOUT_MS;
+    c->wf_grace_ms = SP_DEF_WF_GRACE_MS;
+    c->closed_ttl_ms = SP_DEF_CLOSED_TTL_MS;
+    c->max_open_workflows = SP_DEF_MAX_OPEN_WORKFLOWS;
+    c->max_closed_workflows = SP_DEF_MAX_CLOSED_WORKFLOWS;
+    c->root_without_start = 1;
+    c->metrics_interval_ms = SP_DEF_METRICS_INTERVAL_MS;
+    c->max_metric_series = SP_DEF_MAX_METRIC_SERIES;
+    c->batch_max_items = SP_DEF_BATCH_MAX_ITEMS;
+    c->batch_max_bytes = SP_DEF_BATCH_MAX_BYTES;
+    c->batch_delay_ms = SP_DEF_BATCH_DELAY_MS;
+    c->queue_max_bytes = SP_DEF_QUEUE_MAX_BYTES;
+    c->shutdown_timeout_ms = SP_DEF_SHUTDOWN_TIMEOUT_MS;
+    c->retry_initial_ms = SP_DEF_RETRY_INITIAL_MS;
+    c->retry_max_ms = SP_DEF_RETRY_MAX_MS;
+    c->retry_max_elapsed_ms = SP_DEF_RETRY_MAX_ELAPSED_MS;
+    c->otlp_endpoint = strdup("");
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        c->otlp_signal_endpoint[s] = strdup("");
+    }
+    c->otlp_timeout_ms = SP_DEF_EXPORT_TIMEOUT_MS;
+    c->otlp_gzip = 1;
+    c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
+    c->file_enabled = -1;
+    c->file_dir = strdup("./spindle-data");
+    c->file_max_bytes = SP_DEF_FILE_MAX_BYTES;
+    c->file_max_files = SP_DEF_FILE_MAX_FILES;
+    c->service_name = strdup("");
+    c->state_dir = strdup("");
+    c->socket_path = strdup("");
+    char err[256];
+    /* The embedded default states the same values in YAML; parsing it here
+     * keeps the two from drifting (a unit test also checks it parses). */
+    if (sp_config_load_yaml(c, "<embedded default>", sp_default_config_yaml,
+                            sizeof(sp_default_config_yaml) - 1, err, sizeof(err))) {
+        fprintf(stderr, "spindle: bug: %s\n", err);
+        abort();
+    }
+}
+
+int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text, size_t len,
+                        char *err, size_t errlen)
+{
+    yaml_parser_t p;
+    yaml_event_t ev;
+    char path[256] = "";
+    size_t depth_len[8]; /* length of `path` before each nesting level */
+    int depth = 0;       /* mapping nesting */
+    int expect_key = 0;
+    int rc = 0;
+    const struct key *map_key = NULL; /* inside a K_MAP value */
+    char map_item[256] = "";
+    int map_expect_key = 1;
+
+    if (!yaml_parser_initialize(&p)) {
+        snprintf(err, errlen, "%s: cannot initialise the YAML parser", name);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    for (;;) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", name, p.problem_mark.line + 1,
+                     p.problem ? p.problem : "?");
+            rc = -EINVAL;
+            break;
+        }
+        size_t line = ev.start_mark.line + 1;
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (map_key) {
+            /* Inside otlp.headers or service.resource_attributes. */
+            if (t == YAML_MAPPING_END_EVENT) {
+                map_key = NULL;
+                expect_key = 1;
+            } else if (t == YAML_SCALAR_EVENT) {
+                const char *v = (const char *)ev.data.scalar.value;
+                if (map_expect_key) {
+                    snprintf(map_item, sizeof(map_item), "%s", v);
+                    map_expect_key = 0;
+                } else {
+                    char *base = (char *)c;
+                    rc = map_put((struct sp_kv **)(base + map_key->off),
+                                 (size_t *)(base + map_key->off2), map_item, v);
+                    map_expect_key = 1;
+                }
+            } else {
+                snprintf(err, errlen, "%s:%zu: '%s.%s' must be a string", name, line,
+                         map_key->path, map_item);
+                rc = -EINVAL;
+            }
+        } else if (t == YAML_MAPPING_START_EVENT) {
+            if (depth == 0 && path[0] == 0 && !expect_key) {
+                depth = 1; /* the document's root mapping */
+                depth_len[0] = 0;
+                expect_key = 1;
+            } else {
+                const struct key *k = find_key(path);
+                if (k && k->kind == K_MAP) {
+                    map_key = k;
+                    map_expect_key = 1;
+                } else if (!is_section(path)) {
+                    snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, line, path);
+                    rc = -EINVAL;
+                } else if (depth >= 7) {
+                    snprintf(err, errlen, "%s:%zu: nested too deep at '%s'", name, line, path);
+                    rc = -EINVAL;
+                } else {
+                    depth_len[depth++] = strlen(path);
+                    expect_key = 1;
+                }
+            }
+        } else if (t == YAML_MAPPING_END_EVENT) {
+            depth--;
+            if (depth > 0) {
+                path[depth_len[depth - 1] ? depth_len[depth - 1] : 0] = 0;
+                /* Back to the parent's key list: drop the finished key. */
+                char *dot = strrchr(path, '.');
+                if (dot) {
+                    *dot = 0;
+                } else {
+                    path[0] = 0;
+                }
+            }
+            expect_key = 1;
+        } else if (t == YAML_SCALAR_EVENT) {
+            const char *v = (const char *)ev.data.scalar.value;
+            if (depth == 0) {
+                if (v[0]) {
+                    snprintf(err, errlen, "%s:%zu: the configuration must be a mapping", name,
+                             line);
+                    rc = -EINVAL;
+                }
+            } else if (expect_key) {
+                size_t base_len = depth_len[depth - 1];
+                path[base_len] = 0;
+                size_t need = base_len + (base_len ? 1 : 0) + strlen(v);
+                if (need >= sizeof(path)) {
+                    snprintf(err, errlen, "%s:%zu: key too long", name, line);
+                    rc = -EINVAL;
+                } else {
+                    if (base_len) {
+                        strcat(path, ".");
+                    }
+                    strcat(path, v);
+                    expect_key = 0;
+                }
+            } else {
+                const struct key *k = find_key(path);
+                if (k == NULL) {
+                    snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, line, path);
+                    rc = -EINVAL;
+                } else if (k->kind == K_MAP) {
+                    if (v[0]) {
+                        snprintf(err, errlen, "%s:%zu: bad value for '%s': expected %s", name,
+                                 line, path, kind_hint(k->kind));
+                        rc = -EINVAL;
+                    }
+                } else if (set_value(c, k, v)) {
+                    snprintf(err, errlen, "%s:%zu: bad value '%s' for '%s': expected %s", name,
+                             line, v, path, kind_hint(k->kind));
+                    rc = -EINVAL;
+                }
+                path[depth_len[depth - 1]] = 0;
+                expect_key = 1;
+            }
+        } else if (t == YAML_SEQUENCE_START_EVENT) {
+            snprintf(err, errlen, "%s:%zu: '%s' does not take a list", name, line,
+                     path[0] ? path : "(top level)");
+            rc = -EINVAL;
+        } else if (t == YAML_ALIAS_EVENT) {
+            snprintf(err, errlen, "%s:%zu: YAML aliases are not supported", name, line);
+            rc = -EINVAL;
+        }
+        yaml_event_delete(&ev);
+        if (rc) {
+            break;
+        }
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
+int sp_config_load_file(struct sp_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -errno;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 4096;
+            if (cap > 16u * 1024u * 1024u) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "%s: larger than 16 MiB", path);
+                return -EFBIG;
+            }
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return -ENOMEM;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    fclose(f);
+    int rc = sp_config_load_yaml(c, path, buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static int hexv(int ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* "k=v,k2=v2" with %XX decoding, as the OTel spec defines both variables. */
+static int parse_kv_list(const char *s, struct sp_kv **v, size_t *n, const char *var, char *err,
+                         size_t errlen)
+{
+    char *copy = strdup(s);
+    if (copy == NULL) {
+        return -ENOMEM;
+    }
+    int rc = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (eq == NULL) {
+            snprintf(err, errlen, "%s: '%s' is not key=value", var, item);
+            rc = -EINVAL;
+            break;
+        }
+        *eq = 0;
+        char *k = item, *val = eq + 1;
+        while (*k == ' ') {
+            k++;
+        }
+        char *ke = k + strlen(k);
+        while (ke > k && ke[-1] == ' ') {
+            *--ke = 0;
+        }
+        /* percent-decode the value in place */
+        char *w = val;
+        for (char *r = val; *r; r++) {
+            if (*r == '%' && hexv(r[1]) >= 0 && hexv(r[2]) >= 0) {
+                *w++ = (char)(hexv(r[1]) * 16 + hexv(r[2]));
+                r += 2;
+            } else {
+                *w++ = *r;
+            }
+        }
+        *w = 0;
+        while (*val == ' ') {
+            val++;
+        }
+        if (*k == 0) {
+            continue;
+        }
+        if ((rc = map_put(v, n, k, val))) {
+            break;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char *), char *err,
+                       size_t errlen)
+{
+    static const char *sig_vars[] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                                     "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                                     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"};
+    const char *v;
+    int rc;
+    if ((v = getenv_fn("OTEL_EXPORTER_OTLP_ENDPOINT")) && *v) {
+        if ((rc = set_str_field(&c->otlp_endpoint, v))) {
+            return rc;
+        }
+    }
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if ((v = getenv_fn(sig_vars[s])) && *v) {
+            if ((rc = set_str_field(&c->otlp_signal_endpoint[s], v))) {
+                return rc;
+            }
+        }
+    }
+    if ((v = getenv_fn("OTEL_EXPORTER_OTLP_HEADERS")) && *v) {
+        if ((rc = parse_kv_list(v, &c->otlp_headers, &c->n_otlp_headers,
+                                "OTEL_EXPORTER_OTLP_HEADERS", err, errlen))) {
+            return rc;
+        }
+    }
+    if ((v = getenv_fn("OTEL_EXPORTER_OTLP_TIMEOUT")) && *v) {
+        char *end;
+        unsigned long long ms = strtoull(v, &end, 10);
+        if (*end || !isdigit((unsigned char)v[0])) {
+            snprintf(err, errlen,
+                     "OTEL_EXPORTER_OTLP_TIMEOUT: '%s' is not a number of milliseconds", v);
+            return -EINVAL;
+        }
+        c->otlp_timeout_ms = ms;
+    }
+    if ((v = getenv_fn("OTEL_EXPORTER_OTLP_COMPRESSION")) && *v) {
+        if (strcmp(v, "gzip") && strcmp(v, "none")) {
+            snprintf(err, errlen, "OTEL_EXPORTER_OTLP_COMPRESSION: '%s': expected gzip or none",
+                     v);
+            return -EINVAL;
+        }
+        c->otlp_gzip = strcmp(v, "gzip") == 0;
+    }
+    if ((v = getenv_fn("OTEL_EXPORTER_OTLP_PROTOCOL")) && *v) {
+        if (strcmp(v, "http/protobuf") == 0) {
+            c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
+        } else if (strcmp(v, "http/json") == 0) {
+            c->otlp_protocol = SP_PROTO_HTTP_JSON;
+        } else if (strcmp(v, "grpc") == 0) {
+            snprintf(err, errlen,
+                     "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: spindle exports "
+                     "OTLP over HTTP; use http/protobuf (port 4318) or http/json");
+            return -EINVAL;
+        } else {
+            snprintf(err, errlen,
+                     "OTEL_EXPORTER_OTLP_PROTOCOL: '%s': expected http/protobuf or http/json", v);
+            return -EINVAL;
+        }
+    }
+    if ((v = getenv_fn("OTEL_RESOURCE_ATTRIBUTES")) && *v) {
+        if ((rc = parse_kv_list(v, &c->resource_attrs, &c->n_resource_attrs,
+                                "OTEL_RESOURCE_ATTRIBUTES", err, errlen))) {
+            return rc;
+        }
+    }
+    if ((v = getenv_fn("OTEL_SERVICE_NAME")) && *v) {
+        if ((rc = set_str_field(&c->service_name, v))) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int url_ok(const char *u)
+{
+    return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+}
+
+int sp_config_otlp_enabled(const struct sp_config *c)
+{
+    if (c->otlp_endpoint[0]) {
+        return 1;
+    }
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (c->otlp_signal_endpoint[s][0]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *sp_config_signal_url(const struct sp_config *c, int signal, char *buf, size_t n)
+{
+    static const char *paths[] = {"v1/traces", "v1/logs", "v1/metrics"};
+    if (c->otlp_signal_endpoint[signal][0]) {
+        return c->otlp_signal_endpoint[signal];
+    }
+    if (!c->otlp_endpoint[0]) {
+        return NULL;
+    }
+    size_t l = strlen(c->otlp_endpoint);
+    snprintf(buf, n, "%s%s%s", c->otlp_endpoint, l && c->otlp_endpoint[l - 1] == '/' ? "" : "/",
+             paths[signal]);
+    return buf;
+}
+
+int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
+{
+    if (c->otlp_endpoint[0] && !url_ok(c->otlp_endpoint)) {
+        snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://",
+                 c->otlp_endpoint);
+        return -EINVAL;
+    }
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (c->otlp_signal_endpoint[s][0] && !url_ok(c->otlp_signal_endpoint[s])) {
+            snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://",
+                     c->otlp_signal_endpoint[s]);
+            return -EINVAL;
+        }
+    }
+    if (c->file_enabled < 0) {
+        c->file_enabled = !sp_config_otlp_enabled(c);
+    }
+    if (c->max_record_bytes < 64) {
+        snprintf(err, errlen, "socket.max_record_bytes must be at least 64 bytes");
+        return -EINVAL;
+    }
+    if (c->max_open_workflows == 0 || c->batch_max_items == 0 || c->max_connections == 0) {
+        snprintf(err, errlen,
+                 "correlation.max_open_workflows, export.batch_max_items and "
+                 "socket.max_connections must be at least 1");
+        return -EINVAL;
+    }
+    if (c->metrics_interval_ms < 10) {
+        snprintf(err, errlen, "metrics.interval must be at least 10ms");
+        return -EINVAL;
+    }
+    if (c->socket_path[0] == 0) {
+        char p[512];
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        if (geteuid() == 0) {
+            snprintf(p, sizeof(p), "/run/spindle/spindle.sock");
+        } else if (xdg && xdg[0] == '/') {
+            snprintf(p, sizeof(p), "%s/spindle.sock", xdg);
+        } else {
+            snprintf(p, sizeof(p), "/tmp/spindle-%u/spindle.sock", (unsigned)getuid());
+        }
+        if (set_str_field(&c->socket_path, p)) {
+            return -ENOMEM;
+        }
+    }
+    if (c->state_dir[0] == 0) {
+        char p[512];
+        const char *xdg = getenv("XDG_STATE_HOME");
+        const char *home = getenv("HOME");
+        if (geteuid() == 0) {
+            snprintf(p, sizeof(p), "/var/lib/spindle");
+        } else if (xdg && xdg[0] == '/') {
+            snprintf(p, sizeof(p), "%s/spindle", xdg);
+        } else if (home && home[0] == '/') {
+            snprintf(p, sizeof(p), "%s/.local/state/spindle", home);
+        } else {
+            snprintf(p, sizeof(p), "/tmp/spindle-%u/state", (unsigned)getuid());
+        }
+        if (set_str_field(&c->state_dir, p)) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static void kv_free(struct sp_kv *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].key);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+void sp_config_free(struct sp_config *c)
+{
+    free(c->socket_path);
+    free(c->otlp_endpoint);
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        free(c->otlp_signal_endpoint[s]);
+    }
+    kv_free(c->otlp_headers, c->n_otlp_headers);
+    kv_free(c->resource_attrs, c->n_resource_attrs);
+    free(c->file_dir);
+    free(c->service_name);
+    free(c->state_dir);
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,98 @@
+/*
+ * config.h - spindle's configuration: defaults, the YAML file, the standard
+ * OpenTelemetry environment variables and the command-line flags, applied in
+ * that order so that flags > environment > file > defaults.
+ *
+ * Ownership: a struct sp_config owns every string it points to; free it with
+ * sp_config_free(). Errors are written into `err` as one line a person can act
+ * on ("file.yaml:3: unknown key 'correlation.idel_timeout'").
+ */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "telemetry.h"
+
+enum sp_protocol { SP_PROTO_HTTP_PROTOBUF = 0, SP_PROTO_HTTP_JSON = 1 };
+
+struct sp_kv {
+    char *key;
+    char *value;
+};
+
+struct sp_config {
+    /* log */
+    int log_level;          /* enum sp_log_level */
+    int log_json;
+    /* socket */
+    char *socket_path;      /* resolved at load: never NULL after sp_config_finish() */
+    uint32_t socket_mode;
+    uint64_t max_record_bytes;
+    uint64_t max_connections;
+    uint64_t conn_idle_timeout_ms;
+    /* records */
+    uint64_t max_attributes;
+    uint64_t max_attr_value_bytes;
+    /* correlation */
+    uint64_t wf_idle_timeout_ms;
+    uint64_t wf_grace_ms;
+    uint64_t closed_ttl_ms;
+    uint64_t max_open_workflows;
+    uint64_t max_closed_workflows;
+    int root_without_start;
+    /* metrics */
+    uint64_t metrics_interval_ms;
+    uint64_t max_metric_series;
+    /* export */
+    uint64_t batch_max_items;
+    uint64_t batch_max_bytes;
+    uint64_t batch_delay_ms;
+    uint64_t queue_max_bytes;
+    uint64_t shutdown_timeout_ms;
+    uint64_t retry_initial_ms;
+    uint64_t retry_max_ms;
+    uint64_t retry_max_elapsed_ms;
+    /* otlp */
+    char *otlp_endpoint;                 /* base URL, "" = none */
+    char *otlp_signal_endpoint[SP_SIG_COUNT]; /* used as-is, "" = derived from the base */
+    struct sp_kv *otlp_headers;
+    size_t n_otlp_headers;
+    uint64_t otlp_timeout_ms;
+    int otlp_gzip;
+    int otlp_protocol;                   /* enum sp_protocol */
+    /* file */
+    int file_enabled;                    /* -1: unset (on iff no endpoint), 0, 1 */
+    char *file_dir;
+    uint64_t file_max_bytes;
+    uint64_t file_max_files;
+    /* service */
+    char *service_name;                  /* "" = none given */
+    struct sp_kv *resource_attrs;
+    size_t n_resource_attrs;
+    char *state_dir;                     /* "" = default */
+};
+
+/* The embedded default configuration, printed by --print-default-config. */
+extern const char sp_default_config_yaml[];
+
+void sp_config_defaults(struct sp_config *c);
+/* Applies a YAML document (file contents); `name` is used in messages. */
+int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text, size_t len,
+                        char *err, size_t errlen);
+int sp_config_load_file(struct sp_config *c, const char *path, char *err, size_t errlen);
+/* Applies OTEL_* variables from `getenv_fn` (getenv in production). */
+int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char *), char *err,
+                       size_t errlen);
+/* Resolves derived values (socket path, file exporter on/off). */
+int sp_config_finish(struct sp_config *c, char *err, size_t errlen);
+/* URL the exporter posts `signal` to, or NULL when OTLP export is off for it. */
+const char *sp_config_signal_url(const struct sp_config *c, int signal, char *buf, size_t n);
+int sp_config_otlp_enabled(const struct sp_config *c);
+void sp_config_free(struct sp_config *c);
+
+int sp_parse_duration_ms(const char *s, uint64_t *out);
+int sp_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,546 @@
+/*
+ * http.c - asynchronous HTTP POST client. See http.h.
+ *
+ * libcurl's multi interface driven by the agent's one libuv loop, the standard socket-action
+ * integration:
+ *   - CURLMOPT_SOCKETFUNCTION creates, updates and stops one uv_poll_t per curl socket; its
+ *     context (struct sp_http_sock) is attached to the socket with curl_multi_assign();
+ *   - CURLMOPT_TIMERFUNCTION (re)arms the one uv_timer_t; curl_multi_socket_action() is only ever
+ *     called from uv callbacks (poll or timer), never from inside a curl callback;
+ *   - after every curl_multi_socket_action() the finished transfers are drained with
+ *     curl_multi_info_read() and their callbacks run.
+ *
+ * Ownership: the caller owns each request's url, headers and body until its callback ran (the
+ * body is handed to curl with CURLOPT_POSTFIELDS, which does not copy). The client owns the
+ * multi handle, one easy handle + header list + response buffer per request, the timer and the
+ * poll contexts. A uv handle's memory is freed only in its close callback; the client itself is
+ * freed once the last of its handles has been closed (counted in open_handles).
+ *
+ * Single-threaded: everything runs on the loop's thread. The only global is the
+ * curl_global_init() flag.
+ */
+#include "http.h"
+
+#include "caps.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* One uv_poll_t watching one curl socket. Created fresh for every socket curl announces, closed
+ * on CURL_POLL_REMOVE: curl may hand out the same fd number again later, and a new context keeps
+ * a closing handle from ever being restarted. */
+struct sp_http_sock {
+    uv_poll_t poll;
+    struct sp_http *h;
+    curl_socket_t fd;
+    struct sp_http_sock *prev, *next; /* h->socks: live (not yet closing) contexts */
+};
+
+struct sp_http_req {
+    struct sp_http *h;
+    CURL *easy;
+    struct curl_slist *headers;
+    sp_http_cb cb;
+    void *arg;
+    char *resp; /* response body, capped at SP_HTTP_MAX_RESPONSE_BYTES */
+    size_t resp_len;
+    size_t resp_alloc;
+    int retry_after_seen; /* the final response carried a usable Retry-After */
+    char errbuf[CURL_ERROR_SIZE];
+    struct sp_http_req *prev, *next; /* h->reqs: in flight */
+};
+
+struct sp_http {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    char *user_agent;
+    struct sp_http_req *reqs;
+    size_t inflight;
+    struct sp_http_sock *socks;
+    size_t open_handles; /* uv handles not yet through their close callback (timer + polls) */
+    int closing;
+    void (*on_closed)(void *arg);
+    void *on_closed_arg;
+};
+
+/* curl_global_init() is not thread-safe and must run once per process; the agent is
+ * single-threaded, so a plain flag is enough. */
+static int curl_ready;
+
+static const char aborted_msg[] = "aborted";
+
+/* --- requests ----------------------------------------------------------- */
+
+static void req_unlink(struct sp_http *h, struct sp_http_req *r)
+{
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        h->reqs = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+    r->prev = r->next = NULL;
+    h->inflight--;
+}
+
+static void req_free(struct sp_http_req *r)
+{
+    if (r->easy != NULL) {
+        curl_easy_cleanup(r->easy);
+    }
+    curl_slist_free_all(r->headers);
+    free(r->resp);
+    free(r);
+}
+
+/* Runs the callback of a request already unlinked and removed from the multi handle, then frees
+ * it. The callback may post new requests or close the client. */
+static void req_finish(struct sp_http_req *r, const struct sp_http_response *resp)
+{
+    r->cb(r->arg, resp);
+    req_free(r);
+}
+
+/* The response of a transfer curl reported done with `result`. */
+static void req_complete(struct sp_http_req *r, CURLcode result)
+{
+    struct sp_http_response resp = {.retry_after_s = -1, .body = r->resp, .body_len = r->resp_len};
+    long status = 0;
+    curl_off_t retry = 0;
+
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    /* A 1xx is not a verdict: only a final status counts as "a response was received". When
+     * curl failed after a final status arrived (reset or timeout while reading the body), the
+     * status is still the server's verdict on the request, so it is reported as such. */
+    if (status < 200) {
+        status = 0;
+    }
+    resp.status = status;
+    if (status == 0) {
+        resp.transport_error = 1;
+        if (result == CURLE_OK) {
+            resp.error = "no HTTP response";
+        } else {
+            resp.error = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(result);
+        }
+    }
+    /* CURLINFO_RETRY_AFTER is 0 both for an absent header and for "0", hence the flag from the
+     * header callback. A date in the past comes back negative: that means "now". */
+    if (r->retry_after_seen &&
+        curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK) {
+        if (retry < 0) {
+            retry = 0;
+        }
+        resp.retry_after_s = retry > LONG_MAX ? LONG_MAX : (long)retry;
+    }
+    req_finish(r, &resp);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct sp_http_req *r = userp;
+    size_t n = size * nmemb;
+    size_t room = SP_HTTP_MAX_RESPONSE_BYTES - r->resp_len;
+    size_t take = n < room ? n : room;
+
+    if (take > 0 && r->resp_len + take > r->resp_alloc) {
+        size_t alloc = r->resp_alloc ? r->resp_alloc : 1024;
+        while (alloc < r->resp_len + take) {
+            alloc *= 2;
+        }
+        if (alloc > SP_HTTP_MAX_RESPONSE_BYTES) {
+            alloc = SP_HTTP_MAX_RESPONSE_BYTES;
+        }
+        char *p = realloc(r->resp, alloc);
+        if (p == NULL) {
+            take = 0; /* the body is informational: lose it rather than fail the request */
+        } else {
+            r->resp = p;
+            r->resp_alloc = alloc;
+        }
+    }
+    if (take > 0) {
+        memcpy(r->resp + r->resp_len, data, take);
+        r->resp_len += take;
+    }
+    /* Always claim everything: a short count would make curl fail the transfer, and a response
+     * beyond the cap is to be discarded, not treated as an error. */
+    return n;
+}
+
+/* Only watches for Retry-After; curl parses the value itself (CURLINFO_RETRY_AFTER). */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct sp_http_req *r = userp;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    const size_t name_len = sizeof(name) - 1;
+
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* A new response (after a 1xx): headers of the previous one do not apply. */
+        r->retry_after_seen = 0;
+    } else if (n > name_len && strncasecmp(data, name, name_len) == 0) {
+        /* Mirror what curl accepts: a delay in seconds, or an HTTP-date. Anything else is
+         * treated as absent, as RFC 9110 asks, instead of as "retry now". */
+        char v[64];
+        size_t i = name_len;
+        size_t len = 0;
+        while (i < n && (data[i] == ' ' || data[i] == '\t')) {
+            i++;
+        }
+        while (i < n && data[i] != '\r' && data[i] != '\n' && len < sizeof(v) - 1) {
+            v[len++] = data[i++];
+        }
+        v[len] = '\0';
+        if (len > 0 && ((v[0] >= '0' && v[0] <= '9') || curl_getdate(v, NULL) != -1)) {
+            r->retry_after_seen = 1;
+        }
+    }
+    return n;
+}
+
+/* --- sockets and timer -------------------------------------------------- */
+
+static void maybe_free_client(struct sp_http *h)
+{
+    if (!h->closing || h->open_handles > 0) {
+        return;
+    }
+    void (*on_closed)(void *) = h->on_closed;
+    void *arg = h->on_closed_arg;
+    free(h->user_agent);
+    free(h);
+    if (on_closed != NULL) {
+        on_closed(arg);
+    }
+}
+
+static void on_sock_closed(uv_handle_t *handle)
+{
+    struct sp_http_sock *s = handle->data;
+    struct sp_http *h = s->h;
+
+    free(s);
+    h->open_handles--;
+    maybe_free_client(h);
+}
+
+static void on_timer_closed(uv_handle_t *handle)
+{
+    struct sp_http *h = handle->data;
+
+    h->open_handles--;
+    maybe_free_client(h);
+}
+
+/* Stops watching and closes; the context is freed in on_sock_closed. uv_close() takes the fd out
+ * of epoll at once, so curl may reuse the fd number for a new context right away. */
+static void sock_close(struct sp_http_sock *s)
+{
+    struct sp_http *h = s->h;
+
+    if (s->prev != NULL) {
+        s->prev->next = s->next;
+    } else {
+        h->socks = s->next;
+    }
+    if (s->next != NULL) {
+        s->next->prev = s->prev;
+    }
+    s->prev = s->next = NULL;
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, on_sock_closed);
+}
+
+/* Hands every finished transfer to its callback. Stops as soon as a callback closed the client:
+ * the multi handle is gone then (h itself stays valid until its handles' close callbacks). */
+static void drain_done(struct sp_http *h)
+{
+    CURLMsg *msg;
+    int left;
+
+    while (!h->closing && (msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        /* msg is only valid until the next curl call on the multi handle: copy first. */
+        CURL *easy = msg->easy_handle;
+        CURLcode result = msg->data.result;
+        char *priv = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        struct sp_http_req *r = (struct sp_http_req *)(void *)priv;
+        curl_multi_remove_handle(h->multi, easy);
+        req_unlink(h, r);
+        req_complete(r, result);
+    }
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events)
+{
+    struct sp_http_sock *s = poll->data;
+    struct sp_http *h = s->h; /* s may be closed by curl below; h outlives it */
+    int flags = 0;
+    int running;
+
+    if (status < 0) {
+        flags = CURL_CSELECT_ERR;
+    } else {
+        if (events & UV_READABLE) {
+            flags |= CURL_CSELECT_IN;
+        }
+        if (events & UV_WRITABLE) {
+            flags |= CURL_CSELECT_OUT;
+        }
+    }
+    curl_multi_socket_action(h->multi, s->fd, flags, &running);
+    drain_done(h);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+    struct sp_http *h = timer->data;
+    int running;
+
+    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    drain_done(h);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: curl says what to watch on socket fd. Returns 0 or -1 (curl's
+ * convention). */
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct sp_http *h = userp;
+    struct sp_http_sock *s = socketp;
+
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (s != NULL) {
+            curl_multi_assign(h->multi, fd, NULL);
+            sock_close(s);
+        }
+        return 0;
+    }
+    if (s == NULL) {
+        s = calloc(1, sizeof(*s));
+        if (s == NULL) {
+            return -1;
+        }
+        if (uv_poll_init_socket(h->loop, &s->poll, fd) != 0) {
+            /* Not registered with the loop on failure: plain free is right. */
+            free(s);
+            return -1;
+        }
+        s->poll.data = s;
+        s->h = h;
+        s->fd = fd;
+        s->next = h->socks;
+        if (h->socks != NULL) {
+            h->socks->prev = s;
+        }
+        h->socks = s;
+        h->open_handles++;
+        curl_multi_assign(h->multi, fd, s);
+    }
+    int events = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) {
+        events |= UV_READABLE;
+    }
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) {
+        events |= UV_WRITABLE;
+    }
+    /* On an active handle this only changes the event mask. */
+    if (uv_poll_start(&s->poll, events, on_poll) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: only (re)arms the timer. Calling curl_multi_socket_action() from here
+ * would re-enter curl (and could complete a request inside sp_http_post); a 0 ms timer runs it
+ * from the loop instead. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct sp_http *h = userp;
+
+    (void)multi;
+    if (timeout_ms < 0) {
+        uv_timer_stop(&h->timer);
+        return 0;
+    }
+    return uv_timer_start(&h->timer, on_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
+}
+
+/* --- API ---------------------------------------------------------------- */
+
+int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent)
+{
+    if (out == NULL || loop == NULL) {
+        return -EINVAL;
+    }
+    *out = NULL;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            return -EIO;
+        }
+        curl_ready = 1;
+    }
+    struct sp_http *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        return -ENOMEM;
+    }
+    h->loop = loop;
+    if (user_agent != NULL && (h->user_agent = strdup(user_agent)) == NULL) {
+        free(h);
+        return -ENOMEM;
+    }
+    h->multi = curl_multi_init();
+    if (h->multi == NULL) {
+        free(h->user_agent);
+        free(h);
+        return -ENOMEM;
+    }
+    int bad = 0;
+    bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
+    bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK;
+    bad |= curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
+    bad |= curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK;
+    if (bad) {
+        curl_multi_cleanup(h->multi);
+        free(h->user_agent);
+        free(h);
+        return -EINVAL;
+    }
+    /* Last, so that nothing above needs to close a uv handle on failure. */
+    uv_timer_init(loop, &h->timer);
+    h->timer.data = h;
+    h->open_handles = 1;
+    *out = h;
+    return 0;
+}
+
+int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_cb cb, void *arg)
+{
+    if (h == NULL || req == NULL || req->url == NULL || cb == NULL || req->timeout_ms < 0 ||
+        (req->body == NULL && req->body_len > 0) || (req->headers == NULL && req->n_headers > 0)) {
+        return -EINVAL;
+    }
+    if (h->closing) {
+        return -ESHUTDOWN;
+    }
+    struct sp_http_req *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return -ENOMEM;
+    }
+    r->h = h;
+    r->cb = cb;
+    r->arg = arg;
+    r->easy = curl_easy_init();
+    if (r->easy == NULL) {
+        req_free(r);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < req->n_headers; i++) {
+        struct curl_slist *l = curl_slist_append(r->headers, req->headers[i]);
+        if (l == NULL) {
+            req_free(r);
+            return -ENOMEM;
+        }
+        r->headers = l;
+    }
+    /* libcurl 7.88 sends "Expect: 100-continue" for bodies over 1 MiB and then waits up to a
+     * second for a server that ignores it; an empty Expect: header turns that off. */
+    struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+    if (l == NULL) {
+        req_free(r);
+        return -ENOMEM;
+    }
+    r->headers = l;
+
+    CURL *e = r->easy;
+    int bad = 0;
+    bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
+    /* Only HTTP(S): the URL comes from configuration, no file:// or other schemes. */
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    /* No SIGALRM-based DNS timeouts: they are not safe in a loop-driven process. */
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    /* An explicit size: the body is binary, curl must not strlen() it. POSTFIELDS does not copy;
+     * the caller keeps the body alive. A NULL POSTFIELDS would switch curl to its read callback
+     * (stdin by default), hence "" for an empty body. */
+    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK;
+    if (h->user_agent != NULL) {
+        bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) != CURLE_OK;
+    }
+    /* 0 is curl's "no timeout". */
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
+    if (bad) {
+        req_free(r);
+        return -EINVAL;
+    }
+    /* Connections are kept in the multi handle's cache and reused by later requests. Adding only
+     * arms the timer (at 0 ms): the transfer, and so the callback, starts from the loop. */
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        req_free(r);
+        return -ENOMEM;
+    }
+    r->next = h->reqs;
+    if (h->reqs != NULL) {
+        h->reqs->prev = r;
+    }
+    h->reqs = r;
+    h->inflight++;
+    return 0;
+}
+
+size_t sp_http_inflight(const struct sp_http *h)
+{
+    return h != NULL ? h->inflight : 0;
+}
+
+void sp_http_close(struct sp_http *h, void (*on_closed)(void *arg), void *arg)
+{
+    if (h == NULL || h->closing) {
+        return;
+    }
+    h->closing = 1;
+    h->on_closed = on_closed;
+    h->on_closed_arg = arg;
+
+    /* Callbacks may post (refused: closing) or call sp_http_close (ignored) meanwhile. An abort is
+     * not a network failure, so transport_error stays 0: nothing should be retried for it. */
+    struct sp_http_req *r;
+    while ((r = h->reqs) != NULL) {
+        req_unlink(h, r);
+        curl_multi_remove_handle(h->multi, r->easy);
+        struct sp_http_response resp = {
+            .status = 0,
+            .transport_error = 0,
+            .error = aborted_msg,
+            .retry_after_s = -1,
+        };
+        req_finish(r, &resp);
+    }
+    /* Stop watching what is left (cached connections are normally unwatched already) before
+     * curl_multi_cleanup() closes those sockets: an fd must not be closed under an active poll. */
+    while (h->socks != NULL) {
+        curl_multi_assign(h->multi, h->socks->fd, NULL);
+        sock_close(h->socks);
+    }
+    curl_multi_cleanup(h->multi);
+    h->multi = NULL;
+    uv_close((uv_handle_t *)&h->timer, on_timer_closed);
+}

@@ -1,0 +1,217 @@
+/*
+ * main.c - command line: flags, config loading in precedence order
+ * (defaults < file < environment < flags), --check-config, --stats, and the
+ * agent's run. Every error before the socket is bound exits 1 with a message
+ * a person can act on.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "caps.h"
+#include "log.h"
+
+static const char usage[] =
+    "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
+    "       spindle --check-config FILE\n"
+    "       spindle --stats [--socket PATH]\n"
+    "       spindle --print-default-config | --version | --help\n"
+    "\n"
+    "Observability sidecar for function workloads: takes NDJSON records on a Unix\n"
+    "socket, joins them into one trace per workflow, exports OTLP.\n"
+    "\n"
+    "  --config FILE          YAML configuration (see --print-default-config)\n"
+    "  --socket PATH          Unix socket to listen on (socket.path)\n"
+    "  --otlp-endpoint URL    OTLP/HTTP base URL, like OTEL_EXPORTER_OTLP_ENDPOINT;\n"
+    "                         turns the OTLP exporter on and the file exporter off\n"
+    "  --log-level LEVEL      debug, info, warn or error (log.level)\n"
+    "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
+    "  --stats                print a running agent's counters as JSON\n"
+    "  --print-default-config print the embedded default configuration\n"
+    "\n"
+    "Precedence: flags > OTEL_* environment > config file > defaults.\n";
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+/* --stats: ask the running agent over its own socket. */
+static int run_stats(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        fprintf(stderr, "spindle: cannot connect to %s: %s (is the agent running?)\n", path,
+                strerror(errno));
+        return 1;
+    }
+    const char *req = "{\"type\":\"stats\",\"id\":\"cli\"}\n";
+    if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        fprintf(stderr, "spindle: cannot write to %s: %s\n", path, strerror(errno));
+        close(fd);
+        return 1;
+    }
+    char buf[65536];
+    size_t len = 0;
+    while (len < sizeof(buf) - 1) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+        if (memchr(buf, '\n', len)) {
+            break;
+        }
+    }
+    close(fd);
+    if (len == 0 || !memchr(buf, '\n', len)) {
+        fprintf(stderr, "spindle: no answer from %s\n", path);
+        return 1;
+    }
+    fwrite(buf, 1, len, stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        OPT_CONFIG = 1,
+        OPT_SOCKET,
+        OPT_ENDPOINT,
+        OPT_LOGLEVEL,
+        OPT_CHECK,
+        OPT_STATS,
+        OPT_VERSION,
+        OPT_HELP,
+        OPT_PRINT_DEFAULT
+    };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"otlp-endpoint", required_argument, NULL, OPT_ENDPOINT},
+        {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+        {"check-config", required_argument, NULL, OPT_CHECK},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
+    int stats = 0;
+    opterr = 0;
+    for (;;) {
+        int o = getopt_long(argc, argv, "", opts, NULL);
+        if (o == -1) {
+            break;
+        }
+        switch (o) {
+        case OPT_CONFIG: config = optarg; break;
+        case OPT_SOCKET: sock = optarg; break;
+        case OPT_ENDPOINT: endpoint = optarg; break;
+        case OPT_LOGLEVEL: level = optarg; break;
+        case OPT_CHECK: check = optarg; break;
+        case OPT_STATS: stats = 1; break;
+        case OPT_VERSION: printf("spindle %s\n", SP_VERSION); return 0;
+        case OPT_HELP: fputs(usage, stdout); return 0;
+        case OPT_PRINT_DEFAULT: fputs(sp_default_config_yaml, stdout); return 0;
+        default:
+            if (optopt) {
+                fprintf(stderr, "spindle: option '%s' needs a value or is unknown\n",
+                        argv[optind - 1]);
+            } else {
+                fprintf(stderr, "spindle: unknown option '%s'\n", argv[optind - 1]);
+            }
+            fputs("Try 'spindle --help'.\n", stderr);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "spindle: unexpected argument '%s'\nTry 'spindle --help'.\n",
+                argv[optind]);
+        return 1;
+    }
+
+    char err[1024];
+    struct spindle sp;
+    memset(&sp, 0, sizeof(sp));
+    sp_config_defaults(&sp.cfg);
+
+    if (check) {
+        if (sp_config_load_file(&sp.cfg, check, err, sizeof(err)) ||
+            sp_config_finish(&sp.cfg, err, sizeof(err))) {
+            fprintf(stderr, "spindle: %s\n", err);
+            sp_config_free(&sp.cfg);
+            return 1;
+        }
+        printf("%s: ok\n", check);
+        sp_config_free(&sp.cfg);
+        return 0;
+    }
+    if (config && sp_config_load_file(&sp.cfg, config, err, sizeof(err))) {
+        fprintf(stderr, "spindle: %s\n", err);
+        sp_config_free(&sp.cfg);
+        return 1;
+    }
+    if (sp_config_load_env(&sp.cfg, env_get, err, sizeof(err))) {
+        fprintf(stderr, "spindle: %s\n", err);
+        sp_config_free(&sp.cfg);
+        return 1;
+    }
+    int rc = 0;
+    if (sock) {
+        free(sp.cfg.socket_path);
+        sp.cfg.socket_path = strdup(sock);
+    }
+    if (endpoint) {
+        free(sp.cfg.otlp_endpoint);
+        sp.cfg.otlp_endpoint = strdup(endpoint);
+    }
+    if (level) {
+        int l = sp_log_level_parse(level);
+        if (l < 0) {
+            fprintf(stderr, "spindle: --log-level '%s': expected debug, info, warn or error\n",
+                    level);
+            sp_config_free(&sp.cfg);
+            return 1;
+        }
+        sp.cfg.log_level = l;
+    }
+    if (sp_config_finish(&sp.cfg, err, sizeof(err))) {
+        fprintf(stderr, "spindle: %s\n", err);
+        sp_config_free(&sp.cfg);
+        return 1;
+    }
+    if (stats) {
+        rc = run_stats(sp.cfg.socket_path);
+        sp_config_free(&sp.cfg);
+        return rc;
+    }
+    sp_log_setup(sp.cfg.log_level, sp.cfg.log_json);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    if ((rc = sp_agent_init(&sp, &loop)) || (rc = sp_agent_start(&sp))) {
+        /* Nothing was accepted yet, so there is nothing to drain: the
+         * process exit releases what init built. */
+        fprintf(stderr, "spindle: cannot start: %s\n", strerror(rc < 0 ? -rc : rc));
+        return 1;
+    }
+    char ep[2048];
+    const char *tu = sp_config_signal_url(&sp.cfg, SP_SIG_TRACES, ep, sizeof(ep));
+    SP_LOG(SP_LOG_INFO, "spindle ready", "version=%s socket=\"%s\" otlp=\"%s\" file=\"%s\"",
+           SP_VERSION, sp.cfg.socket_path, tu ? tu : "off",
+           sp.cfg.file_enabled ? sp.cfg.file_dir : "off");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    sp_agent_free(&sp);
+    return 0;
+}

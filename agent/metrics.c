@@ -1,0 +1,322 @@
+/*
+ * metrics.c - aggregates metric records into series and exports one data
+ * point per series every metrics.interval (and at shutdown).
+ *
+ * A series is keyed by function (the resource), name, unit, kind and the
+ * attributes sorted by key; correlation_id and invocation_id never enter the
+ * key: they become exemplars (the last SP_MAX_EXEMPLARS_PER_POINT of each
+ * interval). Counters are cumulative monotonic sums, gauges keep their last
+ * value, histograms count observations into explicit buckets.
+ * Ownership: the aggregator owns its series; a series owns its key and copies.
+ * The number of series is bounded by metrics.max_series: a record that would
+ * create one more is dropped and counted (dropped.metric_series_limit).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "caps.h"
+#include "hmap.h"
+#include "log.h"
+
+/* OpenTelemetry SDKs' default explicit bucket boundaries, in the metric's own
+ * unit; a user who sends milliseconds gets millisecond buckets. */
+static const double default_bounds[] = {0,   5,    10,   25,   50,   75,   100,  250,
+                                        500, 750, 1000, 2500, 5000, 7500, 10000};
+#define N_BOUNDS (sizeof(default_bounds) / sizeof(default_bounds[0]))
+
+struct exemplar {
+    uint64_t ts_ns;
+    double value;
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    char *cid; /* malloc'ed, for filtered attributes */
+};
+
+struct series {
+    struct sp_hnode hn;
+    struct series *next;    /* every series, in creation order */
+    char *key;              /* canonical key bytes, malloc'ed */
+    size_t key_len;
+    struct sp_arena arena;  /* the copies below */
+    struct sp_str function, name, unit;
+    uint8_t kind;
+    struct sp_attrs attrs;
+    uint64_t start_ns;
+    double value;
+    uint64_t count;
+    double sum, min, max;
+    uint64_t buckets[N_BOUNDS + 1];
+    struct exemplar ex[SP_MAX_EXEMPLARS_PER_POINT];
+    uint32_t n_ex, ex_next;
+};
+
+struct sp_metrics {
+    struct spindle *sp;
+    struct sp_hmap map;
+    struct series *all, **tail;
+    size_t n;
+    struct sp_buf key;      /* scratch for building keys */
+};
+
+static int attr_cmp(const void *a, const void *b)
+{
+    const struct sp_attr *x = *(const struct sp_attr *const *)a;
+    const struct sp_attr *y = *(const struct sp_attr *const *)b;
+    size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+    int c = memcmp(x->key.p, y->key.p, n);
+    return c ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+}
+
+static void key_value(struct sp_buf *k, const struct sp_value *v)
+{
+    sp_buf_addc(k, (char)('0' + v->type));
+    switch (v->type) {
+    case SP_VAL_STR:
+        sp_buf_add(k, &v->u.s.len, sizeof(v->u.s.len));
+        sp_buf_add(k, v->u.s.p, v->u.s.len);
+        break;
+    case SP_VAL_INT:
+        sp_buf_add(k, &v->u.i, sizeof(v->u.i));
+        break;
+    case SP_VAL_DOUBLE:
+        sp_buf_add(k, &v->u.d, sizeof(v->u.d));
+        break;
+    case SP_VAL_BOOL:
+        sp_buf_addc(k, (char)v->u.b);
+        break;
+    case SP_VAL_ARRAY:
+        sp_buf_add(k, &v->u.arr.n, sizeof(v->u.arr.n));
+        for (uint32_t i = 0; i < v->u.arr.n; i++) {
+            key_value(k, &v->u.arr.v[i]);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void key_str(struct sp_buf *k, struct sp_str s)
+{
+    sp_buf_add(k, &s.len, sizeof(s.len));
+    sp_buf_add(k, s.p, s.len);
+}
+
+static int build_key(struct sp_metrics *m, const struct sp_record *r)
+{
+    struct sp_buf *k = &m->key;
+    sp_buf_reset(k);
+    key_str(k, r->function);
+    key_str(k, r->name);
+    key_str(k, r->unit);
+    sp_buf_addc(k, (char)r->metric_kind);
+    const struct sp_attr *sorted[SP_DEF_MAX_ATTRIBUTES * 4];
+    uint32_t n = r->attrs.n < SP_DEF_MAX_ATTRIBUTES * 4 ? r->attrs.n : SP_DEF_MAX_ATTRIBUTES * 4;
+    for (uint32_t i = 0; i < n; i++) {
+        sorted[i] = &r->attrs.v[i];
+    }
+    qsort(sorted, n, sizeof(sorted[0]), attr_cmp);
+    for (uint32_t i = 0; i < n; i++) {
+        key_str(k, sorted[i]->key);
+        key_value(k, &sorted[i]->val);
+    }
+    return k->len < k->cap ? 0 : -ENOBUFS;
+}
+
+static struct series *series_get(struct sp_metrics *m, const struct sp_record *r)
+{
+    if (build_key(m, r)) {
+        return NULL;
+    }
+    uint64_t h = sp_hash(m->key.p, m->key.len, 7);
+    for (struct sp_hnode *n = sp_hmap_bucket(&m->map, h); n; n = n->next) {
+        struct series *s = (struct series *)n;
+        if (n->hash == h && s->key_len == m->key.len && memcmp(s->key, m->key.p, s->key_len) == 0) {
+            return s;
+        }
+    }
+    if (m->n >= m->sp->cfg.max_metric_series) {
+        m->sp->stats.drop_series_limit++;
+        SP_LOG_RL(SP_LOG_WARN, "metric series limit reached, record dropped",
+                  "name=\"%.*s\" max_series=%zu", (int)r->name.len, r->name.p, m->n);
+        return NULL;
+    }
+    struct series *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    s->key = malloc(m->key.len);
+    if (s->key == NULL) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->key, m->key.p, m->key.len);
+    s->key_len = m->key.len;
+    sp_arena_init(&s->arena, 1024);
+    s->function = sp_str_dup(&s->arena, r->function);
+    s->name = sp_str_dup(&s->arena, r->name);
+    s->unit = sp_str_dup(&s->arena, r->unit);
+    s->kind = r->metric_kind;
+    sp_attrs_dup(&s->arena, &s->attrs, &r->attrs, 0);
+    s->start_ns = r->ts_ns;
+    s->hn.hash = h;
+    sp_hmap_insert(&m->map, &s->hn);
+    *m->tail = s;
+    m->tail = &s->next;
+    m->n++;
+    return s;
+}
+
+void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
+{
+    struct series *s = series_get(m, r);
+    if (s == NULL) {
+        return;
+    }
+    if (r->ts_ns < s->start_ns) {
+        s->start_ns = r->ts_ns;
+    }
+    switch (s->kind) {
+    case SP_METRIC_COUNTER:
+        s->value += r->value;
+        break;
+    case SP_METRIC_GAUGE:
+        s->value = r->value;
+        break;
+    default: {
+        size_t i = 0;
+        /* Upper bounds are inclusive, as OTLP defines explicit buckets. */
+        while (i < N_BOUNDS && r->value > default_bounds[i]) {
+            i++;
+        }
+        s->buckets[i]++;
+        if (s->count == 0 || r->value < s->min) {
+            s->min = r->value;
+        }
+        if (s->count == 0 || r->value > s->max) {
+            s->max = r->value;
+        }
+        s->count++;
+        s->sum += r->value;
+    }
+    }
+    if (r->correlation_id.len) {
+        struct exemplar *e = &s->ex[s->ex_next];
+        s->ex_next = (s->ex_next + 1) % SP_MAX_EXEMPLARS_PER_POINT;
+        if (s->n_ex < SP_MAX_EXEMPLARS_PER_POINT) {
+            s->n_ex++;
+        }
+        e->ts_ns = r->ts_ns;
+        e->value = r->value;
+        corr_link(m->sp->corr, r->correlation_id, r->invocation_id, e->trace_id, e->span_id);
+        free(e->cid);
+        e->cid = strndup(r->correlation_id.p, r->correlation_id.len);
+    }
+}
+
+void sp_metrics_export(struct sp_metrics *m)
+{
+    struct spindle *sp = m->sp;
+    uint64_t now = sp_now_ns();
+    for (struct series *s = m->all; s; s = s->next) {
+        struct sp_batch *b = sp_pipe_batch(sp, SP_SIG_METRICS);
+        if (b == NULL) {
+            return;
+        }
+        struct sp_arena *a = &b->arena;
+        struct sp_metric *p = sp_arena_calloc(a, sizeof(*p));
+        if (p == NULL || sp_attrs_dup(a, &p->attrs, &s->attrs, 0)) {
+            return;
+        }
+        p->function = sp_str_dup(a, s->function);
+        p->name = sp_str_dup(a, s->name);
+        p->unit = sp_str_dup(a, s->unit);
+        p->kind = s->kind;
+        p->start_ns = s->start_ns;
+        p->time_ns = now > s->start_ns ? now : s->start_ns;
+        p->value = s->value;
+        if (s->kind == SP_METRIC_HISTOGRAM) {
+            p->count = s->count;
+            p->sum = s->sum;
+            p->min = s->min;
+            p->max = s->max;
+            p->bounds = default_bounds;
+            p->n_bounds = N_BOUNDS;
+            uint64_t *bc = sp_arena_alloc(a, sizeof(s->buckets));
+            if (bc == NULL) {
+                return;
+            }
+            memcpy(bc, s->buckets, sizeof(s->buckets));
+            p->bucket_counts = bc;
+        }
+        if (s->n_ex) {
+            p->exemplars = sp_arena_calloc(a, sizeof(struct sp_exemplar) * s->n_ex);
+            if (p->exemplars) {
+                for (uint32_t i = 0; i < s->n_ex; i++) {
+                    struct sp_exemplar *x = &p->exemplars[p->n_exemplars++];
+                    const struct exemplar *e = &s->ex[i];
+                    x->ts_ns = e->ts_ns;
+                    x->value = e->value;
+                    memcpy(x->trace_id, e->trace_id, 16);
+                    memcpy(x->span_id, e->span_id, 8);
+                    if (e->cid) {
+                        x->filtered.v = sp_arena_alloc(a, sizeof(struct sp_attr));
+                        if (x->filtered.v) {
+                            x->filtered.v[0].key.p = "spindle.correlation_id";
+                            x->filtered.v[0].key.len = strlen(x->filtered.v[0].key.p);
+                            x->filtered.v[0].val.type = SP_VAL_STR;
+                            x->filtered.v[0].val.u.s = sp_str_dup(a, (struct sp_str){e->cid, strlen(e->cid)});
+                            x->filtered.n = 1;
+                        }
+                    }
+                }
+            }
+            /* Exemplars describe one interval. */
+            for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
+                free(s->ex[i].cid);
+                s->ex[i].cid = NULL;
+            }
+            s->n_ex = 0;
+            s->ex_next = 0;
+        }
+        sp_pipe_commit(sp, SP_SIG_METRICS, p, 128 + s->name.len + s->attrs.n * 32u +
+                                                  (s->kind == SP_METRIC_HISTOGRAM ? 256u : 0u));
+    }
+}
+
+int sp_metrics_init(struct spindle *sp, struct sp_metrics **out)
+{
+    struct sp_metrics *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return -ENOMEM;
+    }
+    m->sp = sp;
+    m->tail = &m->all;
+    sp_buf_init(&m->key, SP_MAX_RECORD_BYTES);
+    if (sp_hmap_init(&m->map, 256)) {
+        free(m);
+        return -ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+void sp_metrics_free(struct sp_metrics *m)
+{
+    struct series *s = m->all;
+    while (s) {
+        struct series *next = s->next;
+        for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
+            free(s->ex[i].cid);
+        }
+        sp_arena_free(&s->arena);
+        free(s->key);
+        free(s);
+        s = next;
+    }
+    sp_hmap_free(&m->map);
+    sp_buf_free(&m->key);
+    free(m);
+}

@@ -1,0 +1,462 @@
+/*
+ * pipeline.c - batches to exporters: one open batch per signal, sealed by
+ * count, bytes or delay; each exporter encodes a sealed batch once into a
+ * request and queues it per signal; the core owns delivery: in-flight limits,
+ * retries with exponential backoff and full jitter, Retry-After, and the
+ * counters of every drop (the reason is the counter's name).
+ *
+ * Ownership: struct spindle owns the open batches (freed when sealed, after
+ * every exporter encoded them) and the exporters; a queue owns its requests.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "caps.h"
+#include "log.h"
+
+static const char *signal_name(int s)
+{
+    static const char *n[] = {"traces", "logs", "metrics"};
+    return n[s];
+}
+
+/* --- copies into a batch arena ------------------------------------------- */
+
+struct sp_str sp_str_dup(struct sp_arena *a, struct sp_str s)
+{
+    struct sp_str d = {"", 0};
+    if (s.len) {
+        char *p = sp_arena_strndup(a, s.p, s.len);
+        if (p) {
+            d.p = p;
+            d.len = s.len;
+        }
+    }
+    return d;
+}
+
+int sp_value_dup(struct sp_arena *a, struct sp_value *dst, const struct sp_value *src)
+{
+    *dst = *src;
+    switch (src->type) {
+    case SP_VAL_STR:
+        dst->u.s = sp_str_dup(a, src->u.s);
+        return 0;
+    case SP_VAL_ARRAY:
+        dst->u.arr.v = sp_arena_alloc(a, sizeof(struct sp_value) * (src->u.arr.n + 1));
+        if (dst->u.arr.v == NULL) {
+            return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < src->u.arr.n; i++) {
+            if (sp_value_dup(a, &dst->u.arr.v[i], &src->u.arr.v[i])) {
+                return -ENOMEM;
+            }
+        }
+        return 0;
+    case SP_VAL_KVLIST:
+        dst->u.kv.v = sp_arena_alloc(a, sizeof(struct sp_attr) * (src->u.kv.n + 1));
+        if (dst->u.kv.v == NULL) {
+            return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < src->u.kv.n; i++) {
+            dst->u.kv.v[i].key = sp_str_dup(a, src->u.kv.v[i].key);
+            if (sp_value_dup(a, &dst->u.kv.v[i].val, &src->u.kv.v[i].val)) {
+                return -ENOMEM;
+            }
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int sp_attrs_dup(struct sp_arena *a, struct sp_attrs *dst, const struct sp_attrs *src,
+                 uint32_t extra)
+{
+    uint32_t n = src ? src->n : 0;
+    dst->n = 0;
+    dst->dropped = src ? src->dropped : 0;
+    dst->v = sp_arena_alloc(a, sizeof(struct sp_attr) * (n + extra + 1));
+    if (dst->v == NULL) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        dst->v[i].key = sp_str_dup(a, src->v[i].key);
+        if (sp_value_dup(a, &dst->v[i].val, &src->v[i].val)) {
+            return -ENOMEM;
+        }
+    }
+    dst->n = n;
+    return 0;
+}
+
+/* --- queues and delivery ------------------------------------------------- */
+
+static void req_free(struct sp_req *r)
+{
+    sp_buf_free(&r->body);
+    free(r);
+}
+
+static void count_drop(struct spindle *sp, uint64_t *counter, const struct sp_req *r,
+                       int signal, const char *reason)
+{
+    *counter += r->items;
+    SP_LOG_RL(SP_LOG_WARN, "export batch dropped", "signal=%s items=%u reason=%s",
+              signal_name(signal), r->items, reason);
+    (void)sp;
+}
+
+static void queue_pump(struct sp_queue *q);
+
+static void queue_timer_cb(uv_timer_t *t)
+{
+    queue_pump(t->data);
+}
+
+/* Starts as many waiting requests as the in-flight limit allows. Requests
+ * whose backoff has not ended wait for the queue timer. */
+static void queue_pump(struct sp_queue *q)
+{
+    struct sp_exporter *e = q->e;
+    struct spindle *sp = e->sp;
+    if (q->pumping) {
+        return; /* a synchronous completion inside send(): the loop below goes on */
+    }
+    q->pumping = 1;
+    uint64_t now = uv_now(sp->loop);
+    while (q->head && q->inflight < e->max_inflight) {
+        struct sp_req *r = q->head;
+        if (r->not_before_ms > now) {
+            uv_timer_start(&q->timer, queue_timer_cb, r->not_before_ms - now, 0);
+            break;
+        }
+        q->head = r->next;
+        if (q->head == NULL) {
+            q->tail = &q->head;
+        }
+        q->waiting--;
+        q->inflight++;
+        if (r->first_try_ms == 0) {
+            r->first_try_ms = now;
+        }
+        r->attempts++;
+        r->next = NULL;
+        e->ops->send(e, r);
+    }
+    q->pumping = 0;
+}
+
+/* Backoff with full jitter: uniform in [0, min(max, initial * 2^attempts)). */
+static uint64_t backoff_ms(struct spindle *sp, uint32_t attempts)
+{
+    uint64_t cap = sp->cfg.retry_initial_ms;
+    for (uint32_t i = 1; i < attempts && cap < sp->cfg.retry_max_ms; i++) {
+        cap *= 2;
+    }
+    if (cap > sp->cfg.retry_max_ms) {
+        cap = sp->cfg.retry_max_ms;
+    }
+    return cap ? sp_rng_next(&sp->rng) % cap : 0;
+}
+
+void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res)
+{
+    struct sp_queue *q = r->q;
+    struct spindle *sp = e->sp;
+    q->inflight--;
+    switch (res->outcome) {
+    case SP_SEND_OK:
+        sp->stats.req_ok++;
+        if (res->rejected > 0) {
+            sp->stats.drop_partial_success += (uint64_t)res->rejected;
+            SP_LOG_RL(SP_LOG_WARN, "backend rejected part of a batch",
+                      "exporter=%s signal=%s rejected=%" PRId64 " error=\"%.*s\"",
+                      e->ops->name, signal_name(q->signal), res->rejected,
+                      (int)(res->detail_len > 200 ? 200 : res->detail_len),
+                      res->detail ? res->detail : "");
+        }
+        q->bytes -= r->body.len;
+        req_free(r);
+        break;
+    case SP_SEND_RETRY: {
+        sp->stats.req_failed++;
+        uint64_t now = uv_now(sp->loop);
+        uint64_t wait = backoff_ms(sp, r->attempts);
+        if (res->retry_after_s >= 0) {
+            wait = (uint64_t)res->retry_after_s * 1000u;
+        }
+        if (sp->stopping && sp->abandoning) {
+            count_drop(sp, &sp->stats.drop_shutdown_deadline, r, q->signal,
+                       "shutdown_deadline");
+            q->bytes -= r->body.len;
+            req_free(r);
+            break;
+        }
+        if (now + wait - r->first_try_ms > sp->cfg.retry_max_elapsed_ms) {
+            count_drop(sp, &sp->stats.drop_retries_exhausted, r, q->signal,
+                       "retries_exhausted");
+            q->bytes -= r->body.len;
+            req_free(r);
+            break;
+        }
+        sp->stats.retries++;
+        SP_LOG_RL(SP_LOG_WARN, "export failed, will retry",
+                  "exporter=%s signal=%s status=%ld wait_ms=%" PRIu64 " error=\"%.*s\"",
+                  e->ops->name, signal_name(q->signal), res->status, wait,
+                  (int)(res->detail_len > 200 ? 200 : res->detail_len),
+                  res->detail ? res->detail : "");
+        r->not_before_ms = now + wait;
+        /* Back at the head: order within a signal is kept. */
+        r->next = q->head;
+        q->head = r;
+        if (q->tail == &q->head) {
+            q->tail = &r->next;
+        }
+        q->waiting++;
+        break;
+    }
+    default:
+        sp->stats.req_failed++;
+        SP_LOG_RL(SP_LOG_WARN, "export failed permanently, batch dropped",
+                  "exporter=%s signal=%s status=%ld items=%u body=\"%.*s\"", e->ops->name,
+                  signal_name(q->signal), res->status, r->items,
+                  (int)(res->detail_len > 200 ? 200 : res->detail_len),
+                  res->detail ? res->detail : "");
+        sp->stats.drop_non_retryable += r->items;
+        q->bytes -= r->body.len;
+        req_free(r);
+    }
+    queue_pump(q);
+}
+
+static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
+{
+    /* Bounded: when full, the oldest waiting request goes, counted. */
+    while (q->head && q->bytes + r->body.len > sp->cfg.queue_max_bytes) {
+        struct sp_req *old = q->head;
+        q->head = old->next;
+        if (q->head == NULL) {
+            q->tail = &q->head;
+        }
+        q->waiting--;
+        q->bytes -= old->body.len;
+        count_drop(sp, &sp->stats.drop_queue_full, old, q->signal, "queue_full");
+        req_free(old);
+    }
+    r->q = q;
+    r->next = NULL;
+    *q->tail = r;
+    q->tail = &r->next;
+    q->waiting++;
+    q->bytes += r->body.len;
+    queue_pump(q);
+}
+
+/* --- batches --------------------------------------------------------------- */
+
+static void seal(struct spindle *sp, int signal)
+{
+    struct sp_batch *b = sp->open[signal];
+    if (b == NULL) {
+        return;
+    }
+    sp->open[signal] = NULL;
+    uint64_t *sent = signal == SP_SIG_TRACES ? &sp->stats.exp_spans
+                     : signal == SP_SIG_LOGS ? &sp->stats.exp_logs
+                                             : &sp->stats.exp_points;
+    *sent += b->count;
+    for (int i = 0; i < sp->n_exporters; i++) {
+        struct sp_exporter *e = sp->exporters[i];
+        struct sp_req *r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+            sp->stats.drop_queue_full += b->count;
+            continue;
+        }
+        sp_buf_init(&r->body, SP_DEF_BATCH_MAX_BYTES * 8u + sp->cfg.batch_max_bytes * 4u);
+        r->items = b->count;
+        int rc = e->ops->encode(e, b, &r->body);
+        if (rc) {
+            SP_LOG_RL(SP_LOG_ERROR, "cannot encode batch", "exporter=%s signal=%s error=%d",
+                      e->ops->name, signal_name(signal), rc);
+            sp->stats.drop_queue_full += b->count;
+            req_free(r);
+            continue;
+        }
+        queue_push(sp, &e->q[signal], r);
+    }
+    sp_batch_free(b);
+    free(b);
+}
+
+static void batch_timer_cb(uv_timer_t *t);
+
+static void arm_batch_timer(struct spindle *sp)
+{
+    uint64_t first = UINT64_MAX;
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (sp->open[s] && sp->open[s]->opened_ms < first) {
+            first = sp->open[s]->opened_ms;
+        }
+    }
+    if (first == UINT64_MAX) {
+        uv_timer_stop(&sp->batch_timer);
+        return;
+    }
+    uint64_t now = uv_now(sp->loop);
+    uint64_t due = first + sp->cfg.batch_delay_ms;
+    uv_timer_start(&sp->batch_timer, batch_timer_cb, due > now ? due - now : 0, 0);
+}
+
+static void batch_timer_cb(uv_timer_t *t)
+{
+    struct spindle *sp = t->data;
+    uint64_t now = uv_now(sp->loop);
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (sp->open[s] && sp->open[s]->opened_ms + sp->cfg.batch_delay_ms <= now) {
+            seal(sp, s);
+        }
+    }
+    arm_batch_timer(sp);
+}
+
+struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal)
+{
+    struct sp_batch *b = sp->open[signal];
+    if (b) {
+        return b;
+    }
+    b = malloc(sizeof(*b));
+    if (b == NULL) {
+        return NULL;
+    }
+    sp_batch_init(b, signal);
+    b->opened_ms = uv_now(sp->loop);
+    sp->open[signal] = b;
+    arm_batch_timer(sp);
+    return b;
+}
+
+void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes)
+{
+    struct sp_batch *b = sp->open[signal];
+    sp_batch_append(b, item, approx_bytes);
+    if (b->count >= sp->cfg.batch_max_items || b->bytes >= sp->cfg.batch_max_bytes) {
+        seal(sp, signal);
+        arm_batch_timer(sp);
+    }
+}
+
+void sp_pipe_flush(struct spindle *sp)
+{
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        seal(sp, s);
+    }
+    arm_batch_timer(sp);
+}
+
+size_t sp_pipe_pending(const struct spindle *sp)
+{
+    size_t n = 0;
+    for (int i = 0; i < sp->n_exporters; i++) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            n += sp->exporters[i]->q[s].waiting + sp->exporters[i]->q[s].inflight;
+        }
+    }
+    return n;
+}
+
+void sp_pipe_abandon(struct spindle *sp)
+{
+    for (int i = 0; i < sp->n_exporters; i++) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            struct sp_queue *q = &sp->exporters[i]->q[s];
+            while (q->head) {
+                struct sp_req *r = q->head;
+                q->head = r->next;
+                q->waiting--;
+                q->bytes -= r->body.len;
+                count_drop(sp, &sp->stats.drop_shutdown_deadline, r, s, "shutdown_deadline");
+                req_free(r);
+            }
+            q->tail = &q->head;
+            uv_timer_stop(&q->timer);
+        }
+    }
+}
+
+int sp_pipe_init(struct spindle *sp)
+{
+    uv_timer_init(sp->loop, &sp->batch_timer);
+    sp->batch_timer.data = sp;
+    return 0;
+}
+
+static void exporter_closed(uv_handle_t *h)
+{
+    struct sp_exporter *e = h->data;
+    /* The last queue timer to close frees the exporter. */
+    if (--e->open_handles == 0) {
+        free(e);
+    }
+}
+
+void sp_pipe_close(struct spindle *sp)
+{
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (sp->open[s]) {
+            sp_batch_free(sp->open[s]);
+            free(sp->open[s]);
+            sp->open[s] = NULL;
+        }
+    }
+    uv_close((uv_handle_t *)&sp->batch_timer, NULL);
+    for (int i = 0; i < sp->n_exporters; i++) {
+        struct sp_exporter *e = sp->exporters[i];
+        e->ops->close(e);
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            struct sp_queue *q = &e->q[s];
+            while (q->head) {
+                struct sp_req *r = q->head;
+                q->head = r->next;
+                req_free(r);
+            }
+            q->timer.data = e;
+            uv_close((uv_handle_t *)&q->timer, exporter_closed);
+        }
+    }
+    sp->n_exporters = 0;
+}
+
+/* Used by agent.c to create an exporter with its queues. */
+int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops)
+{
+    struct sp_exporter *e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return -ENOMEM;
+    }
+    e->ops = ops;
+    e->sp = sp;
+    e->max_inflight = SP_DEF_MAX_INFLIGHT;
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        e->q[s].e = e;
+        e->q[s].signal = s;
+        e->q[s].tail = &e->q[s].head;
+        uv_timer_init(sp->loop, &e->q[s].timer);
+        e->q[s].timer.data = &e->q[s];
+        e->open_handles++;
+    }
+    int rc = ops->init(e);
+    if (rc) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            e->q[s].timer.data = e;
+            uv_close((uv_handle_t *)&e->q[s].timer, exporter_closed);
+        }
+        return rc;
+    }
+    sp->exporters[sp->n_exporters++] = e;
+    return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * stats.h - the agent's counters. One struct, written only from the loop
+ * thread; the stats control record and `spindle --stats` print it as JSON
+ * with the names below (docs/protocol.md documents them).
+ */
+#ifndef SP_STATS_H
+#define SP_STATS_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "record.h"
+#include "telemetry.h"
+
+/* group, field, JSON name */
+#define SP_STATS_FIELDS(X)                                                                      \
+    X(accepted_with, bad_traceparent, "bad_traceparent")                                        \
+    X(accepted_with, attributes_dropped, "attributes_dropped")                                  \
+    X(accepted_with, trace_conflict, "trace_conflict")                                          \
+    X(accepted_with, late_record, "late_record")                                                \
+    X(connections, conn_accepted, "accepted")                                                   \
+    X(connections, conn_open, "open")                                                           \
+    X(connections, conn_closed_idle, "closed_idle")                                             \
+    X(connections, conn_refused_limit, "refused_limit")                                         \
+    X(workflows, wf_opened, "opened")                                                           \
+    X(workflows, wf_open, "open")                                                               \
+    X(workflows, wf_closed, "closed")                                                           \
+    X(workflows, wf_evicted, "evicted")                                                         \
+    X(export, exp_spans, "spans")                                                               \
+    X(export, exp_logs, "logs")                                                                 \
+    X(export, exp_points, "metric_points")                                                      \
+    X(export, req_ok, "requests_ok")                                                            \
+    X(export, req_failed, "requests_failed")                                                    \
+    X(export, retries, "retries")                                                               \
+    X(dropped, drop_queue_full, "queue_full")                                                   \
+    X(dropped, drop_non_retryable, "non_retryable")                                             \
+    X(dropped, drop_retries_exhausted, "retries_exhausted")                                     \
+    X(dropped, drop_shutdown_deadline, "shutdown_deadline")                                     \
+    X(dropped, drop_partial_success, "partial_success")                                         \
+    X(dropped, drop_series_limit, "metric_series_limit")
+
+struct sp_stats {
+    uint64_t accepted;
+    uint64_t rejected_total;
+    uint64_t rejected[SP_R_COUNT];
+#define X(g, f, n) uint64_t f;
+    SP_STATS_FIELDS(X)
+#undef X
+};
+
+/* Appends {"stats":"<id>","version":...,...}. */
+int sp_stats_json(const struct sp_stats *s, struct sp_str id, uint64_t uptime_s,
+                  struct sp_buf *out);
+
+#endif

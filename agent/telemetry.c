@@ -1,0 +1,70 @@
+/*
+ * telemetry.c - batches and the per-function resource. See telemetry.h.
+ */
+#include "telemetry.h"
+
+#include <string.h>
+
+#define BATCH_ARENA_CHUNK (64u * 1024u)
+
+void sp_batch_init(struct sp_batch *b, int signal)
+{
+    memset(b, 0, sizeof(*b));
+    b->signal = (uint8_t)signal;
+    b->tail = &b->head;
+    sp_arena_init(&b->arena, BATCH_ARENA_CHUNK);
+}
+
+void sp_batch_append(struct sp_batch *b, void *item, size_t approx_bytes)
+{
+    /* Every item type starts with its `next` pointer. */
+    *(void **)item = NULL;
+    *b->tail = item;
+    b->tail = (void **)item;
+    b->count++;
+    b->bytes += approx_bytes;
+}
+
+void sp_batch_free(struct sp_batch *b)
+{
+    sp_arena_free(&b->arena);
+    b->head = NULL;
+    b->tail = &b->head;
+    b->count = 0;
+    b->bytes = 0;
+}
+
+static void put_str(struct sp_attr *a, const char *key, struct sp_str v)
+{
+    a->key.p = key;
+    a->key.len = strlen(key);
+    a->val.type = SP_VAL_STR;
+    a->val.u.s = v;
+}
+
+uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn,
+                           struct sp_attr *out)
+{
+    uint32_t n = 0;
+    put_str(&out[n++], "service.name", fn.len ? fn : info->service_name_default);
+    if (fn.len) {
+        put_str(&out[n++], "faas.name", fn);
+    }
+    if (info->host_name.len) {
+        put_str(&out[n++], "host.name", info->host_name);
+    }
+    if (info->instance_id.len) {
+        put_str(&out[n++], "service.instance.id", info->instance_id);
+    }
+    for (uint32_t i = 0; i < info->extra.n; i++) {
+        const struct sp_attr *e = &info->extra.v[i];
+        int dup = 0;
+        for (uint32_t j = 0; j < n && !dup; j++) {
+            dup = out[j].key.len == e->key.len && memcmp(out[j].key.p, e->key.p, e->key.len) == 0;
+        }
+        if (!dup) {
+            out[n++] = *e;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,190 @@
+/*
+ * telemetry.h - what the correlator and the metric aggregator hand to the
+ * exporters: spans, log records and metric points, gathered in batches.
+ *
+ * Ownership: a batch owns an arena; every item, string and array reachable
+ * from a batch lives in that arena and dies with sp_batch_free(). Strings are
+ * (pointer, length) pairs, valid UTF-8, not necessarily NUL-terminated.
+ * Items of one batch are all of the batch's signal and form a singly linked
+ * list in the order they were produced.
+ */
+#ifndef SP_TELEMETRY_H
+#define SP_TELEMETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+struct sp_str {
+    const char *p;
+    size_t len;
+};
+
+enum sp_val_type {
+    SP_VAL_EMPTY = 0, /* no value (OTLP AnyValue with nothing set) */
+    SP_VAL_STR,
+    SP_VAL_INT,
+    SP_VAL_DOUBLE,
+    SP_VAL_BOOL,
+    SP_VAL_ARRAY, /* elements are scalars or arrays */
+    SP_VAL_KVLIST /* used for a log body that is a JSON object */
+};
+
+struct sp_attr;
+
+struct sp_value {
+    uint8_t type; /* enum sp_val_type */
+    union {
+        struct sp_str s;
+        int64_t i;
+        double d;
+        int b;
+        struct {
+            struct sp_value *v;
+            uint32_t n;
+        } arr;
+        struct {
+            struct sp_attr *v;
+            uint32_t n;
+        } kv;
+    } u;
+};
+
+struct sp_attr {
+    struct sp_str key;
+    struct sp_value val;
+};
+
+struct sp_attrs {
+    struct sp_attr *v;
+    uint32_t n;
+    uint32_t dropped; /* -> dropped_attributes_count */
+};
+
+enum sp_signal { SP_SIG_TRACES = 0, SP_SIG_LOGS = 1, SP_SIG_METRICS = 2, SP_SIG_COUNT = 3 };
+
+/* OTLP enum values, so encoders copy them as they are. */
+enum sp_span_kind {
+    SP_KIND_UNSPECIFIED = 0,
+    SP_KIND_INTERNAL = 1,
+    SP_KIND_SERVER = 2,
+    SP_KIND_CLIENT = 3,
+    SP_KIND_PRODUCER = 4,
+    SP_KIND_CONSUMER = 5
+};
+enum sp_status_code { SP_STATUS_UNSET = 0, SP_STATUS_OK = 1, SP_STATUS_ERROR = 2 };
+
+struct sp_span_event {
+    struct sp_str name;
+    uint64_t ts_ns;
+    struct sp_attrs attrs;
+};
+
+struct sp_span_link {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    struct sp_attrs attrs;
+};
+
+/* Items that share `function` share one OTLP Resource (see sp_resource). */
+struct sp_span {
+    struct sp_span *next;
+    struct sp_str function; /* len 0: no function known */
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t parent_span_id[8];
+    uint8_t has_parent;
+    uint8_t kind;   /* enum sp_span_kind */
+    uint8_t status; /* enum sp_status_code */
+    struct sp_str name;
+    struct sp_str status_message;
+    uint64_t start_ns;
+    uint64_t end_ns;
+    struct sp_attrs attrs;
+    struct sp_span_event *events;
+    uint32_t n_events;
+    uint32_t dropped_events;
+    struct sp_span_link *links;
+    uint32_t n_links;
+};
+
+struct sp_logrec {
+    struct sp_logrec *next;
+    struct sp_str function;
+    uint64_t ts_ns;          /* 0: unknown */
+    uint64_t observed_ns;    /* when the agent received it */
+    uint8_t severity_number; /* OTel 1-24, 0 unspecified */
+    struct sp_str severity_text;
+    struct sp_value body;
+    struct sp_attrs attrs;
+    uint8_t has_trace;       /* trace_id/span_id are set */
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+};
+
+enum sp_metric_kind { SP_METRIC_COUNTER = 0, SP_METRIC_GAUGE = 1, SP_METRIC_HISTOGRAM = 2 };
+
+struct sp_exemplar {
+    uint64_t ts_ns;
+    double value;
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    struct sp_attrs filtered; /* e.g. spindle.correlation_id */
+};
+
+/* One data point of one series at export time. A counter is a cumulative,
+ * monotonic sum; a gauge its last value; a histogram has explicit buckets. */
+struct sp_metric {
+    struct sp_metric *next;
+    struct sp_str function;
+    struct sp_str name;
+    struct sp_str unit;
+    struct sp_str description;
+    uint8_t kind;            /* enum sp_metric_kind */
+    struct sp_attrs attrs;
+    uint64_t start_ns;       /* series start (cumulative temporality) */
+    uint64_t time_ns;
+    double value;            /* counter sum or gauge value */
+    uint64_t count;          /* histogram */
+    double sum, min, max;    /* histogram; min/max valid when count > 0 */
+    const double *bounds;    /* histogram explicit bounds, n_bounds of them */
+    uint32_t n_bounds;
+    const uint64_t *bucket_counts; /* n_bounds + 1 */
+    struct sp_exemplar *exemplars;
+    uint32_t n_exemplars;
+};
+
+struct sp_batch {
+    uint8_t signal;   /* enum sp_signal */
+    uint32_t count;   /* items */
+    size_t bytes;     /* rough encoded size, for batch_max_bytes */
+    uint64_t opened_ms; /* loop time when the first item arrived */
+    void *head;       /* struct sp_span / sp_logrec / sp_metric */
+    void **tail;
+    struct sp_arena arena;
+};
+
+/* The resource every item of a given function maps to. The agent builds it
+ * once per function name; encoders look it up by the item's function. */
+struct sp_resource_info {
+    struct sp_str service_name_default; /* OTEL_SERVICE_NAME, else unknown_function */
+    struct sp_str host_name;
+    struct sp_str instance_id;          /* service.instance.id */
+    struct sp_attrs extra;              /* OTEL_RESOURCE_ATTRIBUTES and config */
+    struct sp_str scope_name;           /* "spindle" */
+    struct sp_str scope_version;
+};
+
+/* Fills `out` with the resource attributes of items whose function is `fn`:
+ * service.name (fn, else the default), faas.name (when fn is known),
+ * host.name, service.instance.id, then the extra attributes whose keys are not
+ * already present. `out` must have room for 4 + info->extra.n entries. */
+uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn,
+                           struct sp_attr *out);
+
+void sp_batch_init(struct sp_batch *b, int signal);
+void sp_batch_append(struct sp_batch *b, void *item, size_t approx_bytes);
+void sp_batch_free(struct sp_batch *b);
+
+#endif

@@ -1,0 +1,528 @@
+/*
+ * socket.c - the Unix stream socket collector.
+ *
+ * Each connection reads into one buffer of max_record_bytes + one read chunk,
+ * splits it on newlines and parses every complete line in place: no copy and
+ * no syscall per record. A partial line longer than max_record_bytes switches
+ * the connection to discarding until the next newline (too_large, counted
+ * once). Acks and stats replies are written on the same connection; a client
+ * that does not read them is not read from either once SP_MAX_PENDING_WRITE_BYTES
+ * are unread (the kernel then pushes back on it).
+ *
+ * Ownership: struct col_socket owns the listener and every connection; a
+ * connection's memory is freed in its handle's close callback.
+ */
+#include "socket.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "log.h"
+
+struct conn {
+    uv_pipe_t pipe;          /* first: the handle's address is the conn's */
+    uv_timer_t idle;
+    struct col_socket *s;
+    struct conn *prev, *next;
+    char *buf;               /* received bytes not yet parsed */
+    size_t len;
+    size_t cap;
+    int discarding;          /* inside an over-long record: skip to the newline */
+    int closing;
+    int handles;             /* open uv handles; the last close frees the conn */
+    int paused;              /* reading stopped for unread replies */
+    long pid;                /* peer pid from SO_PEERCRED, -1 unknown */
+    size_t pending_write;    /* reply bytes not yet written */
+    uint64_t accepted;       /* since the previous flush */
+    uint64_t rejected;
+    int first_error;         /* enum sp_reason, 0 none */
+    struct sp_arena arena;   /* per-record scratch */
+};
+
+struct col_socket {
+    struct spindle *sp;
+    uv_pipe_t listener;
+    int listening;
+    int listener_closed;     /* its close callback ran */
+    int freeing;             /* col_socket_close() was called: free on that callback */
+    struct conn *conns;
+    size_t n_conns;
+    char *path;
+};
+
+struct write_req {
+    uv_write_t req;
+    struct conn *c;
+    size_t len;
+    char data[];
+};
+
+static void conn_close(struct conn *c);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out);
+static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->handles == 0) {
+        sp_arena_free(&c->arena);
+        free(c->buf);
+        free(c);
+    }
+}
+
+static void write_done(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    struct conn *c = w->c;
+    c->pending_write -= w->len;
+    free(w);
+    (void)status;
+    if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+    }
+}
+
+static void conn_reply(struct conn *c, const char *p, size_t n)
+{
+    if (c->closing) {
+        return;
+    }
+    struct write_req *w = malloc(sizeof(*w) + n);
+    if (w == NULL) {
+        return;
+    }
+    memcpy(w->data, p, n);
+    w->c = c;
+    w->len = n;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_done)) {
+        free(w);
+        return;
+    }
+    c->pending_write += n;
+}
+
+static void reply_ack(struct conn *c, struct sp_str id)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, SP_MAX_ACK_ID_BYTES * 6 + 256);
+    int rc = sp_buf_adds(&b, "{\"ack\":");
+    rc |= sp_buf_add_json_str(&b, id.p, id.len);
+    rc |= sp_buf_printf(&b, ",\"accepted\":%" PRIu64 ",\"rejected\":%" PRIu64 ",\"first_error\":",
+                        c->accepted, c->rejected);
+    if (c->first_error) {
+        rc |= sp_buf_printf(&b, "\"%s\"}\n", sp_reason_name(c->first_error));
+    } else {
+        rc |= sp_buf_adds(&b, "null}\n");
+    }
+    if (rc == 0) {
+        conn_reply(c, b.p, b.len);
+    }
+    sp_buf_free(&b);
+    c->accepted = 0;
+    c->rejected = 0;
+    c->first_error = 0;
+}
+
+static void reply_stats(struct conn *c, struct sp_str id)
+{
+    struct spindle *sp = c->s->sp;
+    struct sp_buf b;
+    sp_buf_init(&b, 64 * 1024);
+    uint64_t up = (uv_now(sp->loop) - sp->started_ms) / 1000u;
+    if (sp_stats_json(&sp->stats, id, up, &b) == 0 && sp_buf_addc(&b, '\n') == 0) {
+        conn_reply(c, b.p, b.len);
+    }
+    sp_buf_free(&b);
+}
+
+static void reject(struct conn *c, int reason, const char *field)
+{
+    struct spindle *sp = c->s->sp;
+    sp->stats.rejected[reason]++;
+    sp->stats.rejected_total++;
+    c->rejected++;
+    if (!c->first_error) {
+        c->first_error = reason;
+    }
+    SP_LOG_RL(SP_LOG_WARN, "record rejected", "reason=%s field=%s pid=%ld",
+              sp_reason_name(reason), field ? field : "-", c->pid);
+}
+
+static int blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void handle_line(struct conn *c, const char *p, size_t n)
+{
+    struct spindle *sp = c->s->sp;
+    if (blank(p, n)) {
+        return;
+    }
+    if (n > sp->cfg.max_record_bytes) {
+        reject(c, SP_R_TOO_LARGE, NULL);
+        return;
+    }
+    struct sp_record r;
+    const char *field = NULL;
+    sp_arena_reset(&c->arena);
+    int reason = sp_record_parse(p, n, &c->arena, &sp->limits, sp_now_ns(), &r, &field);
+    if (reason) {
+        reject(c, reason, field);
+        return;
+    }
+    if (r.type == SP_REC_FLUSH) {
+        /* Every earlier record of this connection has been handled by now:
+         * lines are processed in order, synchronously. */
+        reply_ack(c, r.id);
+        return;
+    }
+    if (r.type == SP_REC_STATS) {
+        reply_stats(c, r.id);
+        return;
+    }
+    c->accepted++;
+    sp->stats.accepted++;
+    if (r.bad_traceparent) {
+        sp->stats.bad_traceparent++;
+        SP_LOG_RL(SP_LOG_INFO, "invalid traceparent ignored", "pid=%ld", c->pid);
+    }
+    if (r.attrs.dropped) {
+        sp->stats.attributes_dropped += r.attrs.dropped;
+    }
+    sp_agent_record(sp, &r);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    struct conn *c = h->data;
+    (void)suggested;
+    /* process() leaves at most max_record_bytes behind, so room >= one chunk. */
+    size_t room = c->cap - c->len;
+    *out = uv_buf_init(c->buf + c->len, (unsigned)(room < SP_READ_CHUNK ? room : SP_READ_CHUNK));
+}
+
+static void process(struct conn *c)
+{
+    struct spindle *sp = c->s->sp;
+    size_t start = 0;
+    for (;;) {
+        char *nl = memchr(c->buf + start, '\n', c->len - start);
+        if (nl == NULL) {
+            break;
+        }
+        size_t end = (size_t)(nl - c->buf);
+        if (c->discarding) {
+            c->discarding = 0; /* the over-long record ends here */
+        } else {
+            handle_line(c, c->buf + start, end - start);
+        }
+        start = end + 1;
+    }
+    size_t rest = c->len - start;
+    if (c->discarding) {
+        c->len = 0; /* still inside the over-long record */
+        return;
+    }
+    if (rest > sp->cfg.max_record_bytes) {
+        reject(c, SP_R_TOO_LARGE, NULL);
+        c->discarding = 1;
+        c->len = 0;
+        return;
+    }
+    if (start) {
+        memmove(c->buf, c->buf + start, rest);
+    }
+    c->len = rest;
+}
+
+static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+    struct conn *c = st->data;
+    struct spindle *sp = c->s->sp;
+    (void)b;
+    if (nread > 0) {
+        c->len += (size_t)nread;
+        uv_timer_again(&c->idle);
+        process(c);
+        if (c->pending_write >= SP_MAX_PENDING_WRITE_BYTES && !c->paused) {
+            c->paused = 1;
+            uv_read_stop(st);
+        }
+        return;
+    }
+    if (nread == 0) {
+        return;
+    }
+    if (nread != UV_EOF) {
+        SP_LOG_RL(SP_LOG_INFO, "connection read error", "pid=%ld error=%s", c->pid,
+                  uv_strerror((int)nread));
+    }
+    if (c->len && !blank(c->buf, c->len) && !c->discarding) {
+        /* The client went away in the middle of a record. */
+        reject(c, SP_R_INCOMPLETE, NULL);
+    }
+    (void)sp;
+    conn_close(c);
+}
+
+static void idle_cb(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    struct spindle *sp = c->s->sp;
+    sp->stats.conn_closed_idle++;
+    SP_LOG_RL(SP_LOG_INFO, "idle connection closed", "pid=%ld idle_ms=%" PRIu64, c->pid,
+              sp->cfg.conn_idle_timeout_ms);
+    if (c->len && !blank(c->buf, c->len) && !c->discarding) {
+        reject(c, SP_R_INCOMPLETE, NULL);
+    }
+    conn_close(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing) {
+        return;
+    }
+    c->closing = 1;
+    struct col_socket *s = c->s;
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        s->conns = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    s->n_conns--;
+    s->sp->stats.conn_open--;
+    uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
+}
+
+static void refused_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct col_socket *s = server->data;
+    struct spindle *sp = s->sp;
+    if (status < 0) {
+        SP_LOG_RL(SP_LOG_WARN, "accept failed", "error=%s", uv_strerror(status));
+        return;
+    }
+    if (s->n_conns >= sp->cfg.max_connections) {
+        uv_pipe_t *p = malloc(sizeof(*p));
+        if (p && uv_pipe_init(sp->loop, p, 0) == 0) {
+            uv_accept(server, (uv_stream_t *)p);
+            uv_close((uv_handle_t *)p, refused_closed);
+        } else {
+            free(p);
+        }
+        sp->stats.conn_refused_limit++;
+        SP_LOG_RL(SP_LOG_WARN, "connection refused: limit reached", "max_connections=%" PRIu64,
+                  sp->cfg.max_connections);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return;
+    }
+    c->cap = sp->cfg.max_record_bytes + SP_READ_CHUNK;
+    c->buf = malloc(c->cap);
+    if (c->buf == NULL) {
+        free(c);
+        return;
+    }
+    c->s = s;
+    c->pid = -1;
+    sp_arena_init(&c->arena, 16384);
+    uv_pipe_init(sp->loop, &c->pipe, 0);
+    c->pipe.data = c;
+    c->handles = 1;
+    if (uv_accept(server, (uv_stream_t *)&c->pipe)) {
+        uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
+        return;
+    }
+    uv_timer_init(sp->loop, &c->idle);
+    c->idle.data = c;
+    c->handles = 2;
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+            c->pid = cred.pid;
+        }
+    }
+    c->next = s->conns;
+    if (s->conns) {
+        s->conns->prev = c;
+    }
+    s->conns = c;
+    s->n_conns++;
+    sp->stats.conn_accepted++;
+    sp->stats.conn_open++;
+    uv_timer_start(&c->idle, idle_cb, sp->cfg.conn_idle_timeout_ms, sp->cfg.conn_idle_timeout_ms);
+    uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+}
+
+/* A socket file nobody answers on is stale and replaced; a live one (another
+ * agent) or a file that is not a socket is never touched. */
+static int check_path(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        SP_LOG(SP_LOG_ERROR, "socket path exists and is not a socket; not touching it",
+               "path=\"%s\"", path);
+        return -EEXIST;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int err = errno;
+    close(fd);
+    if (rc == 0) {
+        SP_LOG(SP_LOG_ERROR, "another agent is listening on the socket; not replacing it",
+               "path=\"%s\"", path);
+        return -EADDRINUSE;
+    }
+    if (err == ECONNREFUSED) {
+        if (unlink(path) != 0) {
+            return -errno;
+        }
+        SP_LOG(SP_LOG_INFO, "removed stale socket", "path=\"%s\"", path);
+        return 0;
+    }
+    return -err;
+}
+
+static void listener_closed_cb(uv_handle_t *h)
+{
+    struct col_socket *s = h->data;
+    s->listener_closed = 1;
+    if (s->freeing) {
+        free(s->path);
+        free(s);
+    }
+}
+
+static int mkdir_parent(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) {
+        return 0;
+    }
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    /* The socket's own folder is private to the agent's user and group. */
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    return 0;
+}
+
+int col_socket_start(struct spindle *sp, struct col_socket **out)
+{
+    const char *path = sp->cfg.socket_path;
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        SP_LOG(SP_LOG_ERROR, "socket path too long", "path=\"%s\" max=%zu", path,
+               sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+        return -ENAMETOOLONG;
+    }
+    int rc = mkdir_parent(path);
+    if (rc) {
+        SP_LOG(SP_LOG_ERROR, "cannot create the socket's folder", "path=\"%s\" error=\"%s\"",
+               path, strerror(-rc));
+        return rc;
+    }
+    if ((rc = check_path(path))) {
+        return rc;
+    }
+    struct col_socket *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    s->sp = sp;
+    s->path = strdup(path);
+    uv_pipe_init(sp->loop, &s->listener, 0);
+    s->listener.data = s;
+    if ((rc = uv_pipe_bind(&s->listener, path)) == 0) {
+        if (chmod(path, sp->cfg.socket_mode) != 0) {
+            rc = -errno;
+        } else {
+            rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+        }
+    }
+    if (rc) {
+        SP_LOG(SP_LOG_ERROR, "cannot listen on the socket", "path=\"%s\" error=\"%s\"", path,
+               uv_strerror(rc));
+        s->freeing = 1;
+        uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
+        return rc;
+    }
+    s->listening = 1;
+    *out = s;
+    return 0;
+}
+
+void col_socket_stop_accepting(struct col_socket *s)
+{
+    if (!s->listening) {
+        return;
+    }
+    s->listening = 0;
+    uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
+    unlink(s->path);
+}
+
+void col_socket_close(struct col_socket *s)
+{
+    col_socket_stop_accepting(s);
+    while (s->conns) {
+        struct conn *c = s->conns;
+        if (c->len && !blank(c->buf, c->len) && !c->discarding) {
+            reject(c, SP_R_INCOMPLETE, NULL);
+        }
+        conn_close(c);
+    }
+    s->freeing = 1;
+    if (s->listener_closed) {
+        free(s->path);
+        free(s);
+    }
+}

@@ -1,0 +1,685 @@
+/*
+ * otlp_json.c - OTLP/JSON encoding of span, log and metric batches as
+ * Export{Trace,Logs,Metrics}ServiceRequest objects. See otlp_json.h.
+ *
+ * Written by hand against the protobuf JSON mapping as the OTLP specification
+ * constrains it: ids are lowercase hex instead of base64, 64-bit integers are
+ * decimal strings (most JSON parsers keep numbers as doubles and would lose
+ * precision past 2^53), enums are integers. Fields at their default value are
+ * mostly left out, which the mapping allows and receivers must accept.
+ *
+ * Errors are sticky: every writer does nothing once an append has failed, so
+ * the emitters read as straight-line code and the first sp_buf error is the
+ * one returned. On failure the output is cut back to where it started, so a
+ * caller never sees half an object.
+ */
+#include "otlp_json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Values nested deeper than this are written as {}. Log bodies come from JSON
+ * the agent parsed, and the recursion here must not be a way to exhaust the
+ * stack, whatever limit the parser has. */
+#define MAX_VALUE_DEPTH 64
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/* OTLP AggregationTemporality: counters and histograms are cumulative. */
+#define TEMPORALITY_CUMULATIVE 2
+
+struct jw {
+    struct sp_buf *b;
+    int rc; /* first error, 0 while all appends succeeded */
+};
+
+/* Items of the batch, ordered for output: by resource (function, first-seen
+ * order), and for metrics by Metric (name, unit, kind; first-seen order)
+ * within the resource. */
+struct groups {
+    void *mem;          /* one allocation behind all the arrays */
+    const void **items; /* in list order */
+    uint32_t *order;    /* indices into items, in output order */
+    uint32_t *res_id;   /* per item: its resource */
+    uint32_t *met_id;   /* per item: its Metric (metrics only) */
+    uint32_t n;
+};
+
+static const char *const resource_key[SP_SIG_COUNT] = {"resourceSpans", "resourceLogs",
+                                                       "resourceMetrics"};
+static const char *const scope_key[SP_SIG_COUNT] = {"scopeSpans", "scopeLogs", "scopeMetrics"};
+static const char *const items_key[SP_SIG_COUNT] = {"spans", "logRecords", "metrics"};
+
+/* ---- writers ---- */
+
+static void put_raw(struct jw *w, const char *s)
+{
+    if (w->rc == 0) {
+        w->rc = sp_buf_adds(w->b, s);
+    }
+}
+
+static void put_str(struct jw *w, struct sp_str s)
+{
+    if (w->rc) {
+        return;
+    }
+    /* An empty sp_str may have p == NULL; sp_buf_add_json_str would compute
+     * p + 0 on it, which C leaves undefined. */
+    if (s.len == 0) {
+        w->rc = sp_buf_add(w->b, "\"\"", 2);
+        return;
+    }
+    w->rc = sp_buf_add_json_str(w->b, s.p, s.len);
+}
+
+/* Writes the key and the id as a quoted hex string. */
+static void put_id(struct jw *w, const char *key, const uint8_t *p, size_t n)
+{
+    put_raw(w, key);
+    put_raw(w, "\"");
+    if (w->rc == 0) {
+        w->rc = sp_buf_add_hex(w->b, p, n);
+    }
+    put_raw(w, "\"");
+}
+
+/* Writes the key and a 64-bit unsigned integer as a decimal string. */
+static void put_u64(struct jw *w, const char *key, uint64_t v)
+{
+    put_raw(w, key);
+    if (w->rc == 0) {
+        w->rc = sp_buf_printf(w->b, "\"%" PRIu64 "\"", v);
+    }
+}
+
+/* Writes the key and a 32-bit integer as a JSON number: the mapping only
+ * quotes 64-bit types. */
+static void put_u32(struct jw *w, const char *key, uint32_t v)
+{
+    put_raw(w, key);
+    if (w->rc == 0) {
+        w->rc = sp_buf_printf(w->b, "%" PRIu32, v);
+    }
+}
+
+static void put_double(struct jw *w, double d)
+{
+    if (isnan(d)) {
+        put_raw(w, "\"NaN\"");
+        return;
+    }
+    if (isinf(d)) {
+        put_raw(w, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    /* 17 significant digits always round-trip, but make 0.1 look like
+     * 0.10000000000000001; take the shortest precision that reads back as the
+     * same double. %g may print 3 or 1e+20: both are valid JSON numbers. */
+    char tmp[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) {
+            break;
+        }
+    }
+    put_raw(w, tmp);
+}
+
+static void put_value(struct jw *w, const struct sp_value *v, int depth);
+
+/* A JSON array of KeyValue objects (attributes, kvlist values). */
+static void put_kvs(struct jw *w, const struct sp_attr *a, uint32_t n, int depth)
+{
+    put_raw(w, "[");
+    for (uint32_t i = 0; i < n && w->rc == 0; i++) {
+        put_raw(w, i ? ",{\"key\":" : "{\"key\":");
+        put_str(w, a[i].key);
+        put_raw(w, ",\"value\":");
+        put_value(w, &a[i].val, depth + 1);
+        put_raw(w, "}");
+    }
+    put_raw(w, "]");
+}
+
+/* An AnyValue object. */
+static void put_value(struct jw *w, const struct sp_value *v, int depth)
+{
+    if (depth > MAX_VALUE_DEPTH) {
+        put_raw(w, "{}");
+        return;
+    }
+    switch (v->type) {
+    case SP_VAL_STR:
+        put_raw(w, "{\"stringValue\":");
+        put_str(w, v->u.s);
+        put_raw(w, "}");
+        break;
+    case SP_VAL_INT:
+        if (w->rc == 0) {
+            w->rc = sp_buf_printf(w->b, "{\"intValue\":\"%" PRId64 "\"}", v->u.i);
+        }
+        break;
+    case SP_VAL_DOUBLE:
+        put_raw(w, "{\"doubleValue\":");
+        put_double(w, v->u.d);
+        put_raw(w, "}");
+        break;
+    case SP_VAL_BOOL:
+        put_raw(w, v->u.b ? "{\"boolValue\":true}" : "{\"boolValue\":false}");
+        break;
+    case SP_VAL_ARRAY:
+        put_raw(w, "{\"arrayValue\":{\"values\":[");
+        for (uint32_t i = 0; i < v->u.arr.n && w->rc == 0; i++) {
+            if (i) {
+                put_raw(w, ",");
+            }
+            put_value(w, &v->u.arr.v[i], depth + 1);
+        }
+        put_raw(w, "]}}");
+        break;
+    case SP_VAL_KVLIST:
+        put_raw(w, "{\"kvlistValue\":{\"values\":");
+        put_kvs(w, v->u.kv.v, v->u.kv.n, depth);
+        put_raw(w, "}}");
+        break;
+    default:
+        /* SP_VAL_EMPTY, and anything unknown: an AnyValue with nothing set. */
+        put_raw(w, "{}");
+        break;
+    }
+}
+
+/* ,"<key>":[..] when there are attributes; empty lists are the default and
+ * left out. */
+static void put_attrs(struct jw *w, const char *key, const struct sp_attrs *a)
+{
+    if (a->n == 0) {
+        return;
+    }
+    put_raw(w, key);
+    put_kvs(w, a->v, a->n, 0);
+}
+
+static void put_dropped(struct jw *w, const char *key, uint32_t n)
+{
+    if (n) {
+        put_u32(w, key, n);
+    }
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- items ---- */
+
+static void put_span(struct jw *w, const struct sp_span *s)
+{
+    put_id(w, "{\"traceId\":", s->trace_id, sizeof(s->trace_id));
+    put_id(w, ",\"spanId\":", s->span_id, sizeof(s->span_id));
+    if (s->has_parent) {
+        put_id(w, ",\"parentSpanId\":", s->parent_span_id, sizeof(s->parent_span_id));
+    }
+    put_raw(w, ",\"name\":");
+    put_str(w, s->name);
+    put_u32(w, ",\"kind\":", s->kind);
+    put_u64(w, ",\"startTimeUnixNano\":", s->start_ns);
+    put_u64(w, ",\"endTimeUnixNano\":", s->end_ns);
+    put_attrs(w, ",\"attributes\":", &s->attrs);
+    put_dropped(w, ",\"droppedAttributesCount\":", s->attrs.dropped);
+    if (s->n_events) {
+        put_raw(w, ",\"events\":[");
+        for (uint32_t i = 0; i < s->n_events && w->rc == 0; i++) {
+            const struct sp_span_event *e = &s->events[i];
+            put_u64(w, i ? ",{\"timeUnixNano\":" : "{\"timeUnixNano\":", e->ts_ns);
+            put_raw(w, ",\"name\":");
+            put_str(w, e->name);
+            put_attrs(w, ",\"attributes\":", &e->attrs);
+            put_dropped(w, ",\"droppedAttributesCount\":", e->attrs.dropped);
+            put_raw(w, "}");
+        }
+        put_raw(w, "]");
+    }
+    put_dropped(w, ",\"droppedEventsCount\":", s->dropped_events);
+    if (s->n_links) {
+        put_raw(w, ",\"links\":[");
+        for (uint32_t i = 0; i < s->n_links && w->rc == 0; i++) {
+            const struct sp_span_link *l = &s->links[i];
+            put_id(w, i ? ",{\"traceId\":" : "{\"traceId\":", l->trace_id, sizeof(l->trace_id));
+            put_id(w, ",\"spanId\":", l->span_id, sizeof(l->span_id));
+            put_attrs(w, ",\"attributes\":", &l->attrs);
+            put_dropped(w, ",\"droppedAttributesCount\":", l->attrs.dropped);
+            put_raw(w, "}");
+        }
+        put_raw(w, "]");
+    }
+    put_u32(w, ",\"status\":{\"code\":", s->status);
+    if (s->status_message.len) {
+        put_raw(w, ",\"message\":");
+        put_str(w, s->status_message);
+    }
+    put_raw(w, "}}");
+}
+
+static void put_logrec(struct jw *w, const struct sp_logrec *r)
+{
+    /* observedTimeUnixNano goes first because it is always present, so the
+     * optional fields after it can all lead with a comma. */
+    put_u64(w, "{\"observedTimeUnixNano\":", r->observed_ns);
+    if (r->ts_ns) {
+        put_u64(w, ",\"timeUnixNano\":", r->ts_ns);
+    }
+    put_u32(w, ",\"severityNumber\":", r->severity_number);
+    if (r->severity_text.len) {
+        put_raw(w, ",\"severityText\":");
+        put_str(w, r->severity_text);
+    }
+    if (r->body.type != SP_VAL_EMPTY) {
+        put_raw(w, ",\"body\":");
+        put_value(w, &r->body, 0);
+    }
+    put_attrs(w, ",\"attributes\":", &r->attrs);
+    put_dropped(w, ",\"droppedAttributesCount\":", r->attrs.dropped);
+    if (r->has_trace) {
+        put_id(w, ",\"traceId\":", r->trace_id, sizeof(r->trace_id));
+        put_id(w, ",\"spanId\":", r->span_id, sizeof(r->span_id));
+    }
+    put_raw(w, "}");
+}
+
+static void put_exemplars(struct jw *w, const struct sp_metric *m)
+{
+    if (m->n_exemplars == 0) {
+        return;
+    }
+    put_raw(w, ",\"exemplars\":[");
+    for (uint32_t i = 0; i < m->n_exemplars && w->rc == 0; i++) {
+        const struct sp_exemplar *e = &m->exemplars[i];
+        put_u64(w, i ? ",{\"timeUnixNano\":" : "{\"timeUnixNano\":", e->ts_ns);
+        put_raw(w, ",\"asDouble\":");
+        put_double(w, e->value);
+        /* The exemplar has no "has trace" flag; an all-zero id is invalid in
+         * OTLP, so it means the measurement was taken outside any span. */
+        if (!all_zero(e->trace_id, sizeof(e->trace_id))) {
+            put_id(w, ",\"traceId\":", e->trace_id, sizeof(e->trace_id));
+        }
+        if (!all_zero(e->span_id, sizeof(e->span_id))) {
+            put_id(w, ",\"spanId\":", e->span_id, sizeof(e->span_id));
+        }
+        put_attrs(w, ",\"filteredAttributes\":", &e->filtered);
+        put_raw(w, "}");
+    }
+    put_raw(w, "]");
+}
+
+static void put_data_point(struct jw *w, const struct sp_metric *m)
+{
+    put_u64(w, "{\"timeUnixNano\":", m->time_ns);
+    /* Cumulative points need their series start; for a gauge it is optional. */
+    if (m->kind != SP_METRIC_GAUGE || m->start_ns) {
+        put_u64(w, ",\"startTimeUnixNano\":", m->start_ns);
+    }
+    put_attrs(w, ",\"attributes\":", &m->attrs);
+    if (m->kind == SP_METRIC_HISTOGRAM) {
+        put_u64(w, ",\"count\":", m->count);
+        put_raw(w, ",\"sum\":");
+        put_double(w, m->sum);
+        if (m->bucket_counts) {
+            put_raw(w, ",\"bucketCounts\":[");
+            for (uint32_t i = 0; i <= m->n_bounds && w->rc == 0; i++) {
+                put_u64(w, i ? "," : "", m->bucket_counts[i]);
+            }
+            put_raw(w, "],\"explicitBounds\":[");
+            for (uint32_t i = 0; i < m->n_bounds && w->rc == 0; i++) {
+                if (i) {
+                    put_raw(w, ",");
+                }
+                put_double(w, m->bounds[i]);
+            }
+            put_raw(w, "]");
+        }
+        if (m->count) {
+            put_raw(w, ",\"min\":");
+            put_double(w, m->min);
+            put_raw(w, ",\"max\":");
+            put_double(w, m->max);
+        }
+    } else {
+        put_raw(w, ",\"asDouble\":");
+        put_double(w, m->value);
+    }
+    put_exemplars(w, m);
+    put_raw(w, "}");
+}
+
+/* Opens the Metric that `m` and the points sharing its name, unit and kind go
+ * into; the first point's description stands for all of them. */
+static void open_metric(struct jw *w, const struct sp_metric *m)
+{
+    put_raw(w, "{\"name\":");
+    put_str(w, m->name);
+    if (m->description.len) {
+        put_raw(w, ",\"description\":");
+        put_str(w, m->description);
+    }
+    if (m->unit.len) {
+        put_raw(w, ",\"unit\":");
+        put_str(w, m->unit);
+    }
+    switch (m->kind) {
+    case SP_METRIC_COUNTER:
+        put_raw(w, ",\"sum\":{\"dataPoints\":[");
+        break;
+    case SP_METRIC_HISTOGRAM:
+        put_raw(w, ",\"histogram\":{\"dataPoints\":[");
+        break;
+    default:
+        put_raw(w, ",\"gauge\":{\"dataPoints\":[");
+        break;
+    }
+}
+
+static void close_metric(struct jw *w, const struct sp_metric *m)
+{
+    switch (m->kind) {
+    case SP_METRIC_COUNTER:
+        put_u32(w, "],\"aggregationTemporality\":", TEMPORALITY_CUMULATIVE);
+        put_raw(w, ",\"isMonotonic\":true}}");
+        break;
+    case SP_METRIC_HISTOGRAM:
+        put_u32(w, "],\"aggregationTemporality\":", TEMPORALITY_CUMULATIVE);
+        put_raw(w, "}}");
+        break;
+    default:
+        put_raw(w, "]}}");
+        break;
+    }
+}
+
+/* {"resource":{..},"scopeX":[{"scope":{..},"items":[ -- closed by close_resource(). */
+static void open_resource(struct jw *w, int signal, const struct sp_resource_info *res,
+                          struct sp_str fn, struct sp_attr *tmp)
+{
+    uint32_t n = sp_resource_attrs(res, fn, tmp);
+    put_raw(w, "{\"resource\":{\"attributes\":");
+    put_kvs(w, tmp, n, 0);
+    put_dropped(w, ",\"droppedAttributesCount\":", res->extra.dropped);
+    put_raw(w, "},\"");
+    put_raw(w, scope_key[signal]);
+    put_raw(w, "\":[{\"scope\":{\"name\":");
+    put_str(w, res->scope_name);
+    if (res->scope_version.len) {
+        put_raw(w, ",\"version\":");
+        put_str(w, res->scope_version);
+    }
+    put_raw(w, "},\"");
+    put_raw(w, items_key[signal]);
+    put_raw(w, "\":[");
+}
+
+static void close_resource(struct jw *w)
+{
+    put_raw(w, "]}]}");
+}
+
+/* ---- grouping ---- */
+
+static const void *item_next(int signal, const void *it)
+{
+    switch (signal) {
+    case SP_SIG_TRACES:
+        return ((const struct sp_span *)it)->next;
+    case SP_SIG_LOGS:
+        return ((const struct sp_logrec *)it)->next;
+    default:
+        return ((const struct sp_metric *)it)->next;
+    }
+}
+
+static struct sp_str item_function(int signal, const void *it)
+{
+    switch (signal) {
+    case SP_SIG_TRACES:
+        return ((const struct sp_span *)it)->function;
+    case SP_SIG_LOGS:
+        return ((const struct sp_logrec *)it)->function;
+    default:
+        return ((const struct sp_metric *)it)->function;
+    }
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ c[i]) * FNV_PRIME;
+    }
+    return h;
+}
+
+/* Hashes the length too, so ("ab", "c") and ("a", "bc") differ. */
+static uint64_t fnv_str(uint64_t h, struct sp_str s)
+{
+    h = fnv(h, &s.len, sizeof(s.len));
+    return fnv(h, s.p, s.len);
+}
+
+static int str_eq(struct sp_str a, struct sp_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static int same_metric(const struct sp_metric *a, const struct sp_metric *b)
+{
+    return a->kind == b->kind && str_eq(a->name, b->name) && str_eq(a->unit, b->unit);
+}
+
+/* Stable counting sort of the indices `in` by key[index], into `out`. */
+static void sort_by(const uint32_t *key, uint32_t nkeys, const uint32_t *in, uint32_t *out,
+                    uint32_t n, uint32_t *count)
+{
+    memset(count, 0, ((size_t)nkeys + 1) * sizeof(*count));
+    for (uint32_t i = 0; i < n; i++) {
+        count[key[in[i]] + 1]++;
+    }
+    for (uint32_t k = 0; k < nkeys; k++) {
+        count[k + 1] += count[k];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        out[count[key[in[i]]]++] = in[i];
+    }
+}
+
+/* Numbers resources and Metrics in first-seen order through an open-addressing
+ * hash table of representative items, then orders the items for output. A
+ * batch can hold thousands of items over many series, so the quadratic
+ * "compare with every group so far" is avoided. */
+static int group_items(const struct sp_batch *b, struct groups *g)
+{
+    int signal = b->signal;
+    memset(g, 0, sizeof(*g));
+    size_t n = 0;
+    for (const void *it = b->head; it; it = item_next(signal, it)) {
+        n++;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    /* Indices are uint32_t and the table holds 2n slots of them. */
+    if (n > UINT32_MAX / 4) {
+        return -ENOMEM;
+    }
+    size_t slots = 1;
+    while (slots < 2 * n) {
+        slots <<= 1;
+    }
+    /* items, then order, res_id, met_id, scratch (n each), count (n + 1), table. */
+    size_t size = n * sizeof(*g->items) + (5 * n + 1 + slots) * sizeof(uint32_t);
+    g->mem = malloc(size);
+    if (g->mem == NULL) {
+        return -ENOMEM;
+    }
+    g->n = (uint32_t)n;
+    g->items = g->mem;
+    g->order = (uint32_t *)(g->items + n);
+    g->res_id = g->order + n;
+    g->met_id = g->res_id + n;
+    uint32_t *scratch = g->met_id + n;
+    uint32_t *count = scratch + n;
+    uint32_t *table = count + n + 1; /* item index + 1 of a representative, 0: empty */
+    size_t mask = slots - 1;
+
+    size_t i = 0;
+    for (const void *it = b->head; it; it = item_next(signal, it)) {
+        g->items[i++] = it;
+    }
+
+    memset(table, 0, slots * sizeof(*table));
+    uint32_t nres = 0;
+    for (i = 0; i < n; i++) {
+        struct sp_str fn = item_function(signal, g->items[i]);
+        size_t s = (size_t)fnv_str(FNV_OFFSET, fn) & mask;
+        while (table[s] && !str_eq(item_function(signal, g->items[table[s] - 1]), fn)) {
+            s = (s + 1) & mask;
+        }
+        if (table[s]) {
+            g->res_id[i] = g->res_id[table[s] - 1];
+        } else {
+            table[s] = (uint32_t)i + 1;
+            g->res_id[i] = nres++;
+        }
+        scratch[i] = (uint32_t)i;
+    }
+
+    if (signal != SP_SIG_METRICS) {
+        sort_by(g->res_id, nres, scratch, g->order, g->n, count);
+        return 0;
+    }
+
+    memset(table, 0, slots * sizeof(*table));
+    uint32_t nmet = 0;
+    for (i = 0; i < n; i++) {
+        const struct sp_metric *m = g->items[i];
+        if (m->kind > SP_METRIC_HISTOGRAM) {
+            free(g->mem);
+            g->mem = NULL;
+            return -EINVAL;
+        }
+        uint64_t h = fnv(FNV_OFFSET, &g->res_id[i], sizeof(g->res_id[i]));
+        h = fnv(h, &m->kind, sizeof(m->kind));
+        h = fnv_str(fnv_str(h, m->name), m->unit);
+        size_t s = (size_t)h & mask;
+        while (table[s]) {
+            uint32_t j = table[s] - 1;
+            if (g->res_id[j] == g->res_id[i] && same_metric(g->items[j], m)) {
+                break;
+            }
+            s = (s + 1) & mask;
+        }
+        if (table[s]) {
+            g->met_id[i] = g->met_id[table[s] - 1];
+        } else {
+            table[s] = (uint32_t)i + 1;
+            g->met_id[i] = nmet++;
+        }
+    }
+    /* By Metric, then stably by resource: resources come out in first-seen
+     * order and the Metrics within each one too. */
+    sort_by(g->met_id, nmet, scratch, g->order, g->n, count);
+    memcpy(scratch, g->order, n * sizeof(*scratch));
+    sort_by(g->res_id, nres, scratch, g->order, g->n, count);
+    return 0;
+}
+
+/* ---- entry point ---- */
+
+int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *res,
+                     struct sp_buf *out)
+{
+    /* Not one of the documented errors: a bad signal or metric kind is a bug
+     * in the producer, and writing nothing beats writing a wrong request. */
+    if (b->signal >= SP_SIG_COUNT) {
+        return -EINVAL;
+    }
+    int signal = b->signal;
+    struct groups g;
+    int rc = group_items(b, &g);
+    if (rc) {
+        return rc;
+    }
+    struct sp_attr *res_attrs = malloc((4 + (size_t)res->extra.n) * sizeof(*res_attrs));
+    if (res_attrs == NULL) {
+        free(g.mem);
+        return -ENOMEM;
+    }
+
+    size_t start = out->len;
+    struct jw w = {out, 0};
+    put_raw(&w, "{\"");
+    put_raw(&w, resource_key[signal]);
+    put_raw(&w, "\":[");
+    for (uint32_t k = 0; k < g.n && w.rc == 0; k++) {
+        uint32_t i = g.order[k];
+        uint32_t prev = k ? g.order[k - 1] : 0;
+        const void *it = g.items[i];
+        int new_res = k == 0 || g.res_id[i] != g.res_id[prev];
+        if (new_res) {
+            if (k) {
+                if (signal == SP_SIG_METRICS) {
+                    close_metric(&w, g.items[prev]);
+                }
+                close_resource(&w);
+                put_raw(&w, ",");
+            }
+            open_resource(&w, signal, res, item_function(signal, it), res_attrs);
+        }
+        switch (signal) {
+        case SP_SIG_TRACES:
+            put_raw(&w, new_res ? "" : ",");
+            put_span(&w, it);
+            break;
+        case SP_SIG_LOGS:
+            put_raw(&w, new_res ? "" : ",");
+            put_logrec(&w, it);
+            break;
+        default:
+            if (new_res) {
+                open_metric(&w, it);
+            } else if (g.met_id[i] != g.met_id[prev]) {
+                close_metric(&w, g.items[prev]);
+                put_raw(&w, ",");
+                open_metric(&w, it);
+            } else {
+                put_raw(&w, ",");
+            }
+            put_data_point(&w, it);
+            break;
+        }
+    }
+    if (g.n) {
+        if (signal == SP_SIG_METRICS) {
+            close_metric(&w, g.items[g.order[g.n - 1]]);
+        }
+        close_resource(&w);
+    }
+    put_raw(&w, "]}");
+
+    free(res_attrs);
+    free(g.mem);
+    if (w.rc) {
+        out->len = start;
+    }
+    return w.rc;
+}

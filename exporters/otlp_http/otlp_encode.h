@@ -1,0 +1,31 @@
+/*
+ * otlp_encode.h - OTLP protobuf encoding of batches (protobuf-c, messages
+ * compiled from proto/ at build time) and decoding of export responses.
+ */
+#ifndef SP_OTLP_ENCODE_H
+#define SP_OTLP_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "telemetry.h"
+
+/* Appends the Export{Trace,Logs,Metrics}ServiceRequest for the batch's signal
+ * to `out`. Items are grouped by function into ResourceSpans/ResourceLogs/
+ * ResourceMetrics (first-seen order), each with one ScopeX of scope
+ * res->scope_name/scope_version. Metrics with the same name, unit and kind
+ * within one resource share one Metric with several data points.
+ * Returns 0, -ENOMEM, or -ENOBUFS when `out` would pass its cap. */
+int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
+                   struct sp_buf *out);
+
+/* Parses an Export*ServiceResponse (protobuf) for the given signal. Sets
+ * *rejected to rejected_spans / rejected_log_records / rejected_data_points
+ * (0 when there is no partial_success) and copies error_message, truncated
+ * and NUL-terminated, into msg. An empty body is a valid response.
+ * Returns 0 or -EBADMSG. */
+int otlp_decode_response(int signal, const void *p, size_t n, int64_t *rejected, char *msg,
+                         size_t msg_cap);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * otlp_http.c - the OTLP/HTTP exporter: encodes a batch (protobuf, or JSON
+ * for http/json), gzips it, and POSTs it to /v1/<signal> through the agent's
+ * libcurl-multi client on the loop. It classifies each response for the core,
+ * which owns queues, retries and drop counters (agent/pipeline.c):
+ *   2xx                          -> OK (partial_success rejected counted)
+ *   429 502 503 504, no response -> RETRY (Retry-After honoured)
+ *   anything else                -> ERROR (dropped, counted, body logged)
+ * Ownership: the exporter owns its URLs and header strings; a request's body
+ * belongs to its struct sp_req, which outlives the HTTP transfer.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "agent.h"
+#include "caps.h"
+#include "http.h"
+#include "log.h"
+#include "otlp_encode.h"
+#include "otlp_json.h"
+
+struct otlp_http {
+    char *url[SP_SIG_COUNT];
+    char *headers[SP_MAX_HEADERS];
+    size_t n_headers;
+    struct sp_buf scratch; /* uncompressed encoding, reused */
+};
+
+struct inflight {
+    struct sp_exporter *e;
+    struct sp_req *r;
+};
+
+static int add_header(struct otlp_http *h, const char *name, const char *value)
+{
+    if (h->n_headers >= SP_MAX_HEADERS) {
+        return -E2BIG;
+    }
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *s = malloc(n);
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    snprintf(s, n, "%s: %s", name, value);
+    h->headers[h->n_headers++] = s;
+    return 0;
+}
+
+static int init(struct sp_exporter *e)
+{
+    struct spindle *sp = e->sp;
+    struct otlp_http *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        return -ENOMEM;
+    }
+    e->priv = h;
+    sp_buf_init(&h->scratch, 512u * 1024u * 1024u);
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        char buf[2048];
+        const char *u = sp_config_signal_url(&sp->cfg, s, buf, sizeof(buf));
+        h->url[s] = u ? strdup(u) : NULL;
+    }
+    int rc = add_header(h, "Content-Type",
+                        sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON ? "application/json"
+                                                                    : "application/x-protobuf");
+    if (sp->cfg.otlp_gzip) {
+        rc |= add_header(h, "Content-Encoding", "gzip");
+    }
+    for (size_t i = 0; i < sp->cfg.n_otlp_headers; i++) {
+        rc |= add_header(h, sp->cfg.otlp_headers[i].key, sp->cfg.otlp_headers[i].value);
+    }
+    return rc ? -EINVAL : 0;
+}
+
+/* gzip level 1: export runs on the loop thread, and level 1 is several times
+ * cheaper than the default 6 for a modestly larger body. (Not yet measured on
+ * spindle's own corpus: the benchmark suite is open work.) */
+static int gzip_into(const struct sp_buf *in, struct sp_buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return -ENOMEM;
+    }
+    size_t bound = deflateBound(&z, in->len);
+    int rc = sp_buf_reserve(out, bound);
+    if (rc) {
+        deflateEnd(&z);
+        return rc;
+    }
+    z.next_in = (Bytef *)in->p;
+    z.avail_in = (uInt)in->len;
+    z.next_out = (Bytef *)out->p + out->len;
+    z.avail_out = (uInt)bound;
+    int zr = deflate(&z, Z_FINISH);
+    if (zr != Z_STREAM_END) {
+        deflateEnd(&z);
+        return -EIO;
+    }
+    out->len += bound - z.avail_out;
+    deflateEnd(&z);
+    return 0;
+}
+
+static int encode(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf *out)
+{
+    struct otlp_http *h = e->priv;
+    struct spindle *sp = e->sp;
+    struct sp_buf *dst = sp->cfg.otlp_gzip ? &h->scratch : out;
+    sp_buf_reset(&h->scratch);
+    int rc = sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON ? otlp_encode_json(b, &sp->res, dst)
+                                                         : otlp_encode_pb(b, &sp->res, dst);
+    if (rc == 0 && sp->cfg.otlp_gzip) {
+        rc = gzip_into(&h->scratch, out);
+    }
+    return rc;
+}
+
+/* partial_success of a JSON response ({"partialSuccess":{"rejectedSpans":"3",...}}). */
+static void json_partial(int signal, const char *p, size_t n, int64_t *rejected, char *msg,
+                         size_t cap)
+{
+    static const char *keys[] = {"rejectedSpans", "rejectedLogRecords", "rejectedDataPoints"};
+    *rejected = 0;
+    msg[0] = 0;
+    cJSON *root = cJSON_ParseWithLength(p, n);
+    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(root, "partialSuccess");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(ps, keys[signal]);
+    if (cJSON_IsNumber(r)) {
+        *rejected = (int64_t)r->valuedouble;
+    } else if (cJSON_IsString(r)) {
+        *rejected = strtoll(r->valuestring, NULL, 10);
+    }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(ps, "errorMessage");
+    if (cJSON_IsString(m)) {
+        snprintf(msg, cap, "%s", m->valuestring);
+    }
+    cJSON_Delete(root);
+}
+
+static void on_response(void *arg, const struct sp_http_response *resp)
+{
+    struct inflight *f = arg;
+    struct sp_exporter *e = f->e;
+    struct sp_req *r = f->r;
+    free(f);
+    struct sp_send_result res = {.retry_after_s = resp->retry_after_s, .status = resp->status};
+    char msg[512] = "";
+    long st = resp->status;
+    if (st >= 200 && st < 300) {
+        res.outcome = SP_SEND_OK;
+        if (resp->body_len) {
+            if (e->sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON) {
+                json_partial(r->q->signal, resp->body, resp->body_len, &res.rejected, msg,
+                             sizeof(msg));
+            } else if (otlp_decode_response(r->q->signal, resp->body, resp->body_len,
+                                            &res.rejected, msg, sizeof(msg))) {
+                SP_LOG_RL(SP_LOG_WARN, "backend answered 2xx with an undecodable body",
+                          "status=%ld bytes=%zu", st, resp->body_len);
+            }
+            res.detail = msg;
+            res.detail_len = strlen(msg);
+        }
+    } else if (st == 429 || st == 502 || st == 503 || st == 504 || st == 0) {
+        /* st == 0: no response (connect failure, reset, timeout, abort). */
+        res.outcome = SP_SEND_RETRY;
+        res.detail = st ? resp->body : resp->error;
+        res.detail_len = st ? resp->body_len : (resp->error ? strlen(resp->error) : 0);
+    } else {
+        res.outcome = SP_SEND_ERROR;
+        res.detail = resp->body;
+        res.detail_len = resp->body_len;
+    }
+    sp_exporter_done(e, r, &res);
+}
+
+static void send_req(struct sp_exporter *e, struct sp_req *r)
+{
+    struct otlp_http *h = e->priv;
+    struct spindle *sp = e->sp;
+    int signal = r->q->signal;
+    struct sp_send_result fail = {.outcome = SP_SEND_ERROR, .retry_after_s = -1};
+    if (h->url[signal] == NULL) {
+        fail.detail = "no endpoint for this signal";
+        fail.detail_len = strlen(fail.detail);
+        sp_exporter_done(e, r, &fail);
+        return;
+    }
+    struct inflight *f = malloc(sizeof(*f));
+    if (f == NULL) {
+        fail.outcome = SP_SEND_RETRY;
+        sp_exporter_done(e, r, &fail);
+        return;
+    }
+    f->e = e;
+    f->r = r;
+    struct sp_http_request req = {
+        .url = h->url[signal],
+        .headers = (const char *const *)h->headers,
+        .n_headers = h->n_headers,
+        .body = r->body.p,
+        .body_len = r->body.len,
+        .timeout_ms = (long)sp->cfg.otlp_timeout_ms,
+    };
+    int rc = sp_http_post(sp->http, &req, on_response, f);
+    if (rc) {
+        free(f);
+        fail.outcome = SP_SEND_RETRY;
+        fail.detail = "cannot start the request";
+        fail.detail_len = strlen(fail.detail);
+        sp_exporter_done(e, r, &fail);
+    }
+}
+
+static void close_exp(struct sp_exporter *e)
+{
+    struct otlp_http *h = e->priv;
+    if (h == NULL) {
+        return;
+    }
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        free(h->url[s]);
+    }
+    for (size_t i = 0; i < h->n_headers; i++) {
+        free(h->headers[i]);
+    }
+    sp_buf_free(&h->scratch);
+    free(h);
+    e->priv = NULL;
+}
+
+const struct sp_exporter_ops exp_otlp_http_ops = {
+    .name = "otlp_http",
+    .init = init,
+    .encode = encode,
+    .send = send_req,
+    .close = close_exp,
+};

@@ -1,0 +1,348 @@
+'use strict';
+// 8. Configuration and command line: --check-config, --version, --help, bad flags and files,
+//    OTEL_* environment variables and their precedence, request headers, compression, http/json.
+
+const { describe, test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startSink } = require('./lib/sink');
+const { startAgent, runSpindle } = require('./lib/agent');
+const { connect } = require('./lib/client');
+const { testConfig, needBinary } = require('./lib/harness');
+const r = require('./lib/records');
+const ids = require('./lib/ids');
+const { uid, makeTempDir, sleep } = require('./lib/util');
+const { logsWithBody, workflowSpans, HEX16, HEX32 } = require('./lib/find');
+
+const FULL_CONFIG = `# every documented key
+log:
+  level: info
+  format: logfmt
+socket:
+  path: /tmp/spindle-e2e-unused.sock
+  mode: "0660"
+  max_record_bytes: 256KiB
+  max_connections: 1024
+  idle_timeout: 1h
+records:
+  max_attributes: 128
+  max_attribute_value_bytes: 4KiB
+correlation:
+  idle_timeout: 60s
+  grace_period: 2s
+  closed_ttl: 10m
+  max_open_workflows: 10000
+  max_closed_workflows: 100000
+  root_without_start: true
+metrics:
+  interval: 10s
+  max_series: 10000
+export:
+  batch_max_items: 512
+  batch_max_bytes: 1MiB
+  batch_delay: 1s
+  queue_max_bytes: 64MiB
+  shutdown_timeout: 2s
+otlp:
+  endpoint: "http://127.0.0.1:4318"
+  traces_endpoint: ""
+  logs_endpoint: ""
+  metrics_endpoint: ""
+  headers:
+    x-api-key: secret
+  timeout: 10s
+  compression: gzip
+  protocol: http/protobuf
+file:
+  enabled: false
+  directory: ./spindle-data
+  max_file_bytes: 16MiB
+  max_files: 4
+service:
+  name: checkout
+  resource_attributes:
+    deployment.environment: test
+  state_dir: ""
+`;
+
+function writeConfig(text, name = 'config.yaml') {
+  const dir = makeTempDir();
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return { dir, file };
+}
+
+const output = (res) => `${res.stdout}\n${res.stderr}`;
+
+describe('command line', needBinary, () => {
+  test('--version prints the version', { timeout: 10000 }, async () => {
+    const res = await runSpindle(['--version']);
+    assert.equal(res.code, 0, output(res));
+    assert.equal(res.stdout.trim(), 'spindle 0.1.0');
+  });
+
+  test('--help exits 0 and documents the flags', { timeout: 10000 }, async () => {
+    const res = await runSpindle(['--help']);
+    assert.equal(res.code, 0, output(res));
+    for (const flag of ['--config', '--socket', '--otlp-endpoint', '--check-config', '--stats', '--version']) {
+      assert.ok(output(res).includes(flag), `help mentions ${flag}`);
+    }
+  });
+
+  test('--check-config accepts a file with every documented key', { timeout: 10000 }, async () => {
+    const { file } = writeConfig(FULL_CONFIG);
+    const res = await runSpindle(['--check-config', file]);
+    assert.equal(res.code, 0, output(res));
+  });
+
+  test('--print-default-config prints a config that --check-config accepts', { timeout: 10000 }, async () => {
+    const res = await runSpindle(['--print-default-config']);
+    assert.equal(res.code, 0, output(res));
+    assert.ok(res.stdout.length > 0);
+    const { file } = writeConfig(res.stdout, 'default.yaml');
+    const chk = await runSpindle(['--check-config', file]);
+    assert.equal(chk.code, 0, output(chk));
+  });
+
+  test('an unknown key exits 1 naming the key and its line', { timeout: 10000 }, async () => {
+    const { file } = writeConfig('correlation:\n  grace_period: 2s\n  idel_timeout: 5s\n');
+    const res = await runSpindle(['--check-config', file]);
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /config\.yaml:3\b/, 'names the line');
+    assert.match(res.stderr, /correlation\.idel_timeout/, 'names the key');
+  });
+
+  for (const [label, text, key] of [
+    ['a bad duration', 'export:\n  batch_delay: 5 parsecs\n', 'export.batch_delay'],
+    ['a bad size', 'socket:\n  max_record_bytes: 12 potatoes\n', 'socket.max_record_bytes'],
+    ['a bad log level', 'log:\n  level: loud\n', 'log.level'],
+    ['a bad boolean', 'correlation:\n  root_without_start: perhaps\n', 'correlation.root_without_start'],
+    ['a bad protocol', 'otlp:\n  protocol: carrier-pigeon\n', 'otlp.protocol'],
+  ]) {
+    test(`${label} exits 1 naming its key`, { timeout: 10000 }, async () => {
+      const { file } = writeConfig(text);
+      const res = await runSpindle(['--check-config', file]);
+      assert.equal(res.code, 1, output(res));
+      assert.ok(res.stderr.includes(key), `stderr names ${key}: ${res.stderr}`);
+      assert.match(res.stderr, /config\.yaml:2\b/, 'names the line');
+    });
+  }
+
+  test('invalid YAML exits 1', { timeout: 10000 }, async () => {
+    const { file } = writeConfig('otlp: [unclosed\n');
+    const res = await runSpindle(['--check-config', file]);
+    assert.equal(res.code, 1, output(res));
+    assert.ok(res.stderr.length > 0);
+  });
+
+  test('a bad flag exits 1 before creating the socket', { timeout: 10000 }, async () => {
+    const dir = makeTempDir();
+    const sock = path.join(dir, 's.sock');
+    const res = await runSpindle(['--frobnicate', '--socket', sock], { cwd: dir });
+    assert.equal(res.code, 1, output(res));
+    assert.ok(res.stderr.includes('frobnicate'), `stderr names the flag: ${res.stderr}`);
+    assert.equal(fs.existsSync(sock), false, 'no socket file');
+  });
+
+  test('a bad config file exits 1 before creating the socket', { timeout: 10000 }, async () => {
+    const { dir, file } = writeConfig('correlation:\n  grace_period: 2s\n  idel_timeout: 5s\n');
+    const sock = path.join(dir, 's.sock');
+    const res = await runSpindle(['--config', file, '--socket', sock], { cwd: dir });
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /idel_timeout/);
+    assert.equal(fs.existsSync(sock), false, 'no socket file');
+  });
+
+  test('OTEL_EXPORTER_OTLP_PROTOCOL=grpc is refused', { timeout: 10000 }, async () => {
+    const dir = makeTempDir();
+    const sock = path.join(dir, 's.sock');
+    const res = await runSpindle(['--socket', sock, '--otlp-endpoint', 'http://127.0.0.1:9'], {
+      cwd: dir, env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+    });
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /grpc/i);
+    assert.equal(fs.existsSync(sock), false, 'no socket file');
+  });
+});
+
+describe('endpoints, headers and encodings', needBinary, () => {
+  const sinks = [];
+  const agents = [];
+  after(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await Promise.all(sinks.map((s) => s.close()));
+  });
+  async function sink(opts) { const s = await startSink(opts); sinks.push(s); return s; }
+  async function agent(opts) { const a = await startAgent(opts); agents.push(a); return a; }
+  async function sendLog(a, body, extra = {}) {
+    const c = await connect(a.socketPath);
+    await c.send(r.log(uid('cfg'), body, { function: 'cfg', ...extra }));
+    const ack = await c.flush();
+    assert.equal(ack.accepted, 1);
+    c.destroy();
+  }
+
+  test('OTEL_EXPORTER_OTLP_ENDPOINT is used when no flag or file sets one; default request headers', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({ config: testConfig(undefined), env: { OTEL_EXPORTER_OTLP_ENDPOINT: s.url } });
+    const body = uid('env-endpoint');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log via env endpoint');
+    const req = l.request;
+    assert.equal(req.path, '/v1/logs');
+    assert.equal(req.method, 'POST');
+    assert.equal(req.headers['user-agent'], 'spindle/0.1.0');
+    assert.equal(req.headers['content-encoding'], 'gzip', 'gzip by default');
+    assert.equal(req.contentType, 'application/x-protobuf');
+    assert.equal(s.errors().length, 0, 'every request decoded');
+  });
+
+  test('--otlp-endpoint beats OTEL_EXPORTER_OTLP_ENDPOINT', { timeout: 15000 }, async () => {
+    const [good, bad] = [await sink(), await sink()];
+    const a = await agent({ config: testConfig(undefined), args: ['--otlp-endpoint', good.url], env: { OTEL_EXPORTER_OTLP_ENDPOINT: bad.url } });
+    const body = uid('flag-endpoint');
+    await sendLog(a, body);
+    await good.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log via flag endpoint');
+    await sleep(500);
+    assert.equal(bad.requests.length, 0, 'nothing sent to the env endpoint');
+  });
+
+  test('OTEL_EXPORTER_OTLP_ENDPOINT beats the file', { timeout: 15000 }, async () => {
+    const [good, bad] = [await sink(), await sink()];
+    const a = await agent({ config: testConfig(bad.url), env: { OTEL_EXPORTER_OTLP_ENDPOINT: good.url } });
+    const body = uid('env-over-file');
+    await sendLog(a, body);
+    await good.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log via env endpoint');
+    await sleep(500);
+    assert.equal(bad.requests.length, 0, 'nothing sent to the file endpoint');
+  });
+
+  test('per-signal endpoints are used as-is; the base gets /v1/<signal>', { timeout: 15000 }, async () => {
+    const s = await sink({ routes: { '/custom/spans-in': 'traces' } });
+    const a = await agent({
+      config: testConfig(undefined),
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `${s.url}/base`, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${s.url}/custom/spans-in` },
+    });
+    const cid = uid('per-signal');
+    const c = await connect(a.socketPath);
+    await c.sendAll([r.span(cid, `span ${cid}`, { function: 'cfg' }), r.log(cid, `log ${cid}`, { function: 'cfg' })]);
+    await c.flush();
+    c.destroy();
+    const sp = await s.waitFor((x) => x.spans().find((y) => y.span.name === `span ${cid}`), 5000, 'span at the custom path');
+    assert.equal(sp.request.path, '/custom/spans-in');
+    const l = await s.waitFor((x) => logsWithBody(x, `log ${cid}`)[0], 5000, 'log at the base path');
+    assert.equal(l.request.path, '/base/v1/logs');
+  });
+
+  test('a per-signal endpoint in the file is used as-is', { timeout: 15000 }, async () => {
+    const s = await sink({ routes: { '/file/logs-here': 'logs' } });
+    const a = await agent({ config: testConfig(s.url, { otlp: { logs_endpoint: `${s.url}/file/logs-here` } }) });
+    const body = uid('file-per-signal');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log at the file per-signal path');
+    assert.equal(l.request.path, '/file/logs-here');
+  });
+
+  test('OTEL_EXPORTER_OTLP_HEADERS arrive at the sink', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({ config: testConfig(s.url), env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=secret,x-tenant=t1' } });
+    const body = uid('headers');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log');
+    assert.equal(l.request.headers['x-api-key'], 'secret');
+    assert.equal(l.request.headers['x-tenant'], 't1');
+  });
+
+  test('otlp.headers from the file arrive at the sink', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({ config: testConfig(s.url, { otlp: { headers: { 'x-from-file': 'yes' } } }) });
+    const body = uid('file-headers');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log');
+    assert.equal(l.request.headers['x-from-file'], 'yes');
+  });
+
+  test('OTEL_EXPORTER_OTLP_COMPRESSION=none sends plain bodies', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({ config: testConfig(s.url), env: { OTEL_EXPORTER_OTLP_COMPRESSION: 'none' } });
+    const body = uid('plain');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log');
+    assert.ok(['', 'identity'].includes(l.request.contentEncoding), `no gzip: ${l.request.contentEncoding}`);
+  });
+
+  test('http/json produces OTLP/JSON bodies with hex ids and int64 as strings', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({ config: testConfig(s.url), env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } });
+    const cid = uid('json');
+    const c = await connect(a.socketPath);
+    await c.sendAll([
+      r.workflowStart(cid, { function: 'cfg' }),
+      r.invocationStart(cid, 'i1', { function: 'cfg' }),
+      r.log(cid, `json log ${cid}`, { function: 'cfg', invocation_id: 'i1', attributes: { n: 7 } }),
+      r.invocationEnd(cid, 'i1', { function: 'cfg' }),
+      r.workflowEnd(cid),
+    ]);
+    await c.flush();
+    c.destroy();
+    const wf = await s.waitFor((x) => workflowSpans(x, cid)[0], 5000, 'workflow span over http/json');
+    const req = wf.request;
+    assert.equal(req.format, 'json');
+    assert.equal(req.contentType, 'application/json');
+    assert.equal(req.headers['user-agent'], 'spindle/0.1.0');
+    assert.equal(wf.span.traceId, ids.traceIdFor(cid));
+    assert.equal(wf.span.spanId, ids.workflowSpanIdFor(cid));
+    // Look at the raw JSON (before any normalisation of ours).
+    const raw = req.body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))
+      .find((sp) => sp.spanId === ids.workflowSpanIdFor(cid));
+    assert.match(raw.traceId, HEX32);
+    assert.match(raw.spanId, HEX16);
+    assert.equal(typeof raw.startTimeUnixNano, 'string', 'fixed64 as a decimal string');
+    assert.equal(typeof raw.kind, 'number', 'enums as integers');
+    const inv = raw.attributes.find((kv) => kv.key === 'spindle.workflow.invocations');
+    assert.deepEqual(inv.value, { intValue: '1' }, 'int64 as a decimal string');
+    const l = await s.waitFor((x) => logsWithBody(x, `json log ${cid}`)[0], 5000, 'log over http/json');
+    assert.equal(l.request.format, 'json');
+    assert.equal(l.log.traceId, ids.traceIdFor(cid));
+    assert.equal(l.log.spanId, ids.invocationSpanIdFor(cid, 'i1'));
+    assert.equal(l.log.attributes.n, 7n);
+  });
+
+  test('OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES shape the resource', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({
+      config: testConfig(s.url),
+      env: { OTEL_SERVICE_NAME: 'svc-from-env', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=e2e,team=core' },
+    });
+    const c = await connect(a.socketPath);
+    const cid = uid('res');
+    await c.sendAll([r.log(cid, `no function ${cid}`), r.log(cid, `with function ${cid}`, { function: 'fn' })]);
+    await c.flush();
+    c.destroy();
+    const l1 = await s.waitFor((x) => logsWithBody(x, `no function ${cid}`)[0], 5000, 'log without function');
+    assert.equal(l1.resource['service.name'], 'svc-from-env');
+    assert.equal(l1.resource['deployment.environment'], 'e2e');
+    assert.equal(l1.resource.team, 'core');
+    const l2 = await s.waitFor((x) => logsWithBody(x, `with function ${cid}`)[0], 5000, 'log with function');
+    assert.equal(l2.resource['service.name'], 'fn', 'the record\'s function wins');
+    assert.equal(l2.resource['faas.name'], 'fn');
+    assert.equal(l2.resource.team, 'core');
+  });
+
+  test('log.format json writes JSON lines to stderr, rejections with pid and reason', { timeout: 15000 }, async () => {
+    const s = await sink();
+    const a = await agent({ config: testConfig(s.url, { log: { format: 'json', level: 'info' } }) });
+    const c = await connect(a.socketPath);
+    await c.send('definitely not json\n');
+    const ack = await c.flush();
+    assert.equal(ack.first_error, 'malformed_json');
+    c.destroy();
+    await a.waitForStderr(/malformed_json/, 3000);
+    const lines = a.stderr().split('\n').filter((x) => x.trim());
+    const parsed = lines.map((x) => { try { return JSON.parse(x); } catch (_) { return assert.fail(`stderr line is not JSON: ${x}`); } });
+    const rej = parsed.find((o) => o.reason === 'malformed_json');
+    assert.ok(rej, 'a JSON log line with reason malformed_json');
+    assert.equal(String(rej.pid), String(process.pid));
+  });
+});

@@ -12,7 +12,7 @@ const { SpanKind, StatusCode } = require('./lib/otlp');
 const { uid, nowSec, sleep } = require('./lib/util');
 const {
   spansOfTrace, logsOfTrace, workflowSpans, spanById, spansNamed, nanosToSec, assertNear,
-  assertUniqueSpanIds, HEX16,
+  assertUniqueSpanIds, userAttributes, HEX16,
 } = require('./lib/find');
 
 describe('one workflow end to end', needBinary, () => {
@@ -40,7 +40,7 @@ describe('one workflow end to end', needBinary, () => {
       r.invocationEnd(cid, 'inv-a', { ts: at(100), function: 'api', status: 'ok' }),
       r.invocationStart(cid, 'inv-b', { ts: at(200), function: 'charge', trigger: 'pubsub', attempt: 1 }),
       r.span(cid, 'stripe.call', {
-        function: 'charge', invocation_id: 'inv-b', span_id: explicit, start: at(210), duration_ms: 250,
+        function: 'charge', invocation_id: 'inv-b', span_id: explicit, start: at(210), end: undefined, duration_ms: 250,
         status: 'error', status_message: 'declined', kind: 'client',
       }),
       r.log(cid, 'declined by issuer', { ts: at(470), function: 'charge', invocation_id: 'inv-b', span_id: explicit, severity: 'ERROR' }),
@@ -130,7 +130,7 @@ describe('one workflow end to end', needBinary, () => {
     assert.equal(q.resource['service.name'], 'api');
     assertNear(nanosToSec(q.span.startTimeUnixNano), at(20), 0.002, 'db.query start');
     assertNear(nanosToSec(q.span.endTimeUnixNano), at(70), 0.002, 'db.query end');
-    assert.deepEqual(q.span.attributes, {
+    assert.deepEqual(userAttributes(q.span.attributes), {
       'db.system': 'postgresql', rows: 3n, ratio: 0.25, cached: false, tags: ['a', 'b'], 'db.statement.kind': 'select',
     });
 
@@ -195,6 +195,17 @@ describe('one workflow end to end', needBinary, () => {
     assert.ok('doubleValue' in kv.dblint, `2.0 is a double: ${JSON.stringify(kv.dblint)}`);
     assert.ok('doubleValue' in kv.exp, `1e3 is a double: ${JSON.stringify(kv.exp)}`);
     assert.ok('intValue' in kv.int, `42 is an int: ${JSON.stringify(kv.int)}`);
+    c.destroy();
+  });
+
+  test('when a span has both end and duration_ms, end wins', { timeout: 10000 }, async () => {
+    const cid = uid('endwins');
+    const start = nowSec(-1000);
+    const c = await h.connect();
+    await c.send(r.span(cid, `endwins-${cid}`, { start, end: start + 0.1, duration_ms: 5000 }));
+    assert.equal((await c.flush()).accepted, 1);
+    const s = await h.sink.waitFor((x) => spansNamed(x, `endwins-${cid}`)[0], 5000, 'span');
+    assertNear(nanosToSec(s.span.endTimeUnixNano) - nanosToSec(s.span.startTimeUnixNano), 0.1, 0.001, 'duration');
     c.destroy();
   });
 

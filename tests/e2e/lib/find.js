@@ -38,6 +38,11 @@ function latestPoint(sink, name, attrs) {
   return pts[pts.length - 1];
 }
 
+/** Attributes without the ones the agent adds itself (spindle.*, faas.*). */
+function userAttributes(attributes) {
+  return Object.fromEntries(Object.entries(attributes).filter(([k]) => !k.startsWith('spindle.') && !k.startsWith('faas.')));
+}
+
 /** Dotted path lookup: get(obj, 'a.b.c'). */
 function get(obj, p) {
   return p.split('.').reduce((o, k) => (o === undefined || o === null ? undefined : o[k]), obj);
@@ -74,5 +79,5 @@ function assertUniqueSpanIds(spans) {
 
 module.exports = {
   ids, spansOfTrace, logsOfTrace, workflowSpans, spanById, spansNamed, logsWithBody,
-  metricPoints, latestPoint, get, delta, nanosToSec, assertNear, HEX16, HEX32, assertUniqueSpanIds,
+  metricPoints, latestPoint, userAttributes, get, delta, nanosToSec, assertNear, HEX16, HEX32, assertUniqueSpanIds,
 };

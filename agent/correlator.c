@@ -55,6 +55,7 @@ struct wf {
     struct wf *prev, *next; /* in the list of its state */
     uint8_t state;
     uint8_t saw_start, saw_end, root_emitted, error, has_root_parent;
+    uint8_t late;           /* closed once already: every record now is late */
     char *cid;              /* malloc'ed, cid_len bytes + NUL */
     size_t cid_len;
     uint8_t trace_id[16];
@@ -468,8 +469,11 @@ static struct wf *wf_get(struct corr *c, const struct sp_record *r)
     struct wf *w = wf_find(c, r->correlation_id, h);
     if (w) {
         if (w->state == WF_CLOSED) {
-            sp->stats.late_record++;
+            w->late = 1;
             wf_reopen(c, w);
+        }
+        if (w->late) {
+            sp->stats.late_record++;
         }
         return w;
     }

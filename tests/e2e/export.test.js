@@ -1,0 +1,116 @@
+'use strict';
+// OTLP/HTTP export rules (fault injection at the sink): retry only 429/502/503/504 and
+// connection failures, honour Retry-After, never retry a partial success or another 4xx.
+
+const { describe, test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startSink } = require('./lib/sink');
+const { startAgent } = require('./lib/agent');
+const { connect } = require('./lib/client');
+const { testConfig, needBinary } = require('./lib/harness');
+const r = require('./lib/records');
+const otlp = require('./lib/otlp');
+const { uid, sleep, waitUntil } = require('./lib/util');
+const { logsWithBody, delta } = require('./lib/find');
+
+/** A respond() that answers `faults` (in order) to requests for `signal`, then 200. */
+function faultsThenOk(signal, faults) {
+  let n = 0;
+  return (rec) => {
+    if (rec.signal !== signal) return undefined;
+    const f = faults[n];
+    n += 1;
+    return f;
+  };
+}
+
+describe('export retries', needBinary, () => {
+  const agents = [];
+  const sinks = [];
+  after(async () => {
+    await Promise.all(agents.map((a) => a.stop('SIGTERM', 5000)));
+    await Promise.all(sinks.map((s) => s.close()));
+  });
+
+  async function run(respond, extra = {}) {
+    const sink = await startSink({ respond });
+    sinks.push(sink);
+    const a = await startAgent({ config: testConfig(sink.url, extra) });
+    agents.push(a);
+    const c = await connect(a.socketPath);
+    return { sink, a, c };
+  }
+
+  for (const status of [429, 502, 503, 504]) {
+    test(`${status} is retried and the batch delivered once`, { timeout: 20000 }, async () => {
+      const { sink, c } = await run(faultsThenOk('logs', [{ status }, { status }]));
+      const before = await c.stats();
+      const body = uid(`retry-${status}`);
+      await c.send(r.log(uid('c'), body));
+      await c.flush();
+      await sink.waitFor((s) => s.requestsFor('logs').length >= 3, 15000, 'two failures and a retry');
+      await sleep(300);
+      const ok = sink.requestsFor('logs').filter((q) => q.status === 200);
+      assert.equal(logsWithBody(sink, body).length, 1, 'delivered exactly once');
+      assert.ok(ok.length >= 1);
+      const after = await c.stats();
+      assert.ok(delta(before, after, 'export.retries') >= 2, 'retries counted');
+      c.destroy();
+    });
+  }
+
+  test('a connection failure is retried', { timeout: 20000 }, async () => {
+    const { sink, c } = await run(faultsThenOk('logs', [{ destroy: true }]));
+    const body = uid('conn-fail');
+    await c.send(r.log(uid('c'), body));
+    await c.flush();
+    await sink.waitFor((s) => logsWithBody(s, body).length === 1, 15000, 'delivered after a reset');
+    c.destroy();
+  });
+
+  test('Retry-After (seconds) is honoured', { timeout: 20000 }, async () => {
+    const { sink, c } = await run(faultsThenOk('logs', [{ status: 503, headers: { 'retry-after': '2' } }]));
+    const body = uid('retry-after');
+    await c.send(r.log(uid('c'), body));
+    await c.flush();
+    await sink.waitFor((s) => logsWithBody(s, body).length === 1, 15000, 'delivered after Retry-After');
+    const reqs = sink.requestsFor('logs');
+    const gap = reqs[1].time - reqs[0].time;
+    assert.ok(gap >= 1800, `the retry waited for Retry-After: 2 (${gap} ms)`);
+    c.destroy();
+  });
+
+  test('400 is not retried and counted non_retryable', { timeout: 20000 }, async () => {
+    const { sink, c } = await run(faultsThenOk('logs', [{ status: 400, body: 'bad' }]));
+    const before = await c.stats();
+    await c.send(r.log(uid('c'), uid('bad-request')));
+    await c.flush();
+    await sink.waitFor((s) => s.requestsFor('logs').length >= 1, 5000, 'one attempt');
+    const after = await waitUntil(async () => {
+      const st = await c.stats();
+      return delta(before, st, 'dropped.non_retryable') >= 1 ? st : null;
+    }, { timeoutMs: 3000, what: 'dropped.non_retryable' });
+    await sleep(1500);
+    assert.equal(sink.requestsFor('logs').length, 1, 'no retry of a 400');
+    assert.ok(delta(before, after, 'export.requests_failed') >= 1);
+    c.destroy();
+  });
+
+  test('a partial success is not retried and counted partial_success', { timeout: 20000 }, async () => {
+    const resp = otlp.proto.collector.logs.v1.ExportLogsServiceResponse;
+    const partial = Buffer.from(resp.encode(resp.fromObject({ partialSuccess: { rejectedLogRecords: 1, errorMessage: 'one bad log' } })).finish());
+    const { sink, c } = await run(faultsThenOk('logs', [{ status: 200, headers: { 'content-type': 'application/x-protobuf' }, body: partial }]));
+    const before = await c.stats();
+    await c.send(r.log(uid('c'), uid('partial')));
+    await c.flush();
+    await sink.waitFor((s) => s.requestsFor('logs').length >= 1, 5000, 'one attempt');
+    const after = await waitUntil(async () => {
+      const st = await c.stats();
+      return delta(before, st, 'dropped.partial_success') >= 1 ? st : null;
+    }, { timeoutMs: 3000, what: 'dropped.partial_success' });
+    await sleep(1000);
+    assert.equal(sink.requestsFor('logs').length, 1, 'no retry of a partial success');
+    assert.equal(delta(before, after, 'dropped.partial_success'), 1);
+    c.destroy();
+  });
+});

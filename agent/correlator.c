@@ -409,7 +409,9 @@ static void wf_close(struct corr *c, struct wf *w)
     }
     list_del(list_of(c, w), w);
     sp->stats.wf_open--;
-    sp->stats.wf_closed++;
+    if (!w->late) {
+        sp->stats.wf_closed++; /* distinct workflows: a late reopen closes again uncounted */
+    }
     w->state = WF_CLOSED;
     w->invs = NULL;
     w->events = NULL;
@@ -796,6 +798,8 @@ static void on_span(struct corr *c, struct wf *w, struct inv *iv, const struct s
     s->has_parent = 1;
     if (r->has_parent_span_id) {
         memcpy(s->parent_span_id, r->parent_span_id, 8);
+    } else if (iv) {
+        memcpy(s->parent_span_id, iv->span_id, 8); /* derived once per invocation */
     } else if (r->invocation_id.len) {
         /* Rule 4; derived, so it holds even for invocations not tracked here. */
         sp_id_invocation_span(w->cid, w->cid_len, r->invocation_id.p, r->invocation_id.len,
@@ -821,12 +825,11 @@ static void on_span(struct corr *c, struct wf *w, struct inv *iv, const struct s
     s->dropped_events = r->dropped_events;
     uint32_t cap = 0;
     conflict_link(c, w, r, a, &s->links, &s->n_links, &cap);
-    (void)iv;
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s,
                    128 + r->name.len + attrs_bytes(&r->attrs) + r->n_events * 64u);
 }
 
-static void on_log(struct corr *c, struct wf *w, const struct sp_record *r)
+static void on_log(struct corr *c, struct wf *w, struct inv *iv, const struct sp_record *r)
 {
     struct sp_batch *b = sp_pipe_batch(c->sp, SP_SIG_LOGS);
     if (b == NULL) {
@@ -855,6 +858,8 @@ static void on_log(struct corr *c, struct wf *w, const struct sp_record *r)
     memcpy(l->trace_id, w->trace_id, 16);
     if (r->has_span_id) {
         memcpy(l->span_id, r->span_id, 8);
+    } else if (iv) {
+        memcpy(l->span_id, iv->span_id, 8); /* derived once per invocation */
     } else if (r->invocation_id.len) {
         sp_id_invocation_span(w->cid, w->cid_len, r->invocation_id.p, r->invocation_id.len,
                               l->span_id);
@@ -893,7 +898,7 @@ void corr_record(struct corr *c, const struct sp_record *r)
         break;
     case SP_REC_LOG:
         conflict_link(c, w, r, NULL, NULL, NULL, NULL);
-        on_log(c, w, r);
+        on_log(c, w, iv, r);
         break;
     case SP_REC_EVENT:
         if (iv && !iv->emitted) {

@@ -405,12 +405,11 @@ int sp_json_parse(struct sp_arena *a, const char *p, size_t n, struct sp_json **
     return SPJ_OK;
 }
 
-const struct sp_json *sp_json_get(const struct sp_json *obj, const char *key)
+const struct sp_json *sp_json_getn(const struct sp_json *obj, const char *key, size_t kl)
 {
     if (obj == NULL || obj->type != SPJ_OBJECT) {
         return NULL;
     }
-    size_t kl = strlen(key);
     for (const struct sp_json *c = obj->child; c; c = c->next) {
         if (c->key.len == kl && memcmp(c->key.p, key, kl) == 0) {
             return c;

@@ -35,7 +35,10 @@ enum { SPJ_OK = 0, SPJ_ESYNTAX = 1, SPJ_EUTF8 = 2, SPJ_ENOMEM = 3, SPJ_EDEPTH = 
 /* Parses exactly one JSON value (surrounding whitespace allowed). */
 int sp_json_parse(struct sp_arena *a, const char *p, size_t n, struct sp_json **out);
 /* Member of an object by exact (case-sensitive) key; the first when repeated. */
-const struct sp_json *sp_json_get(const struct sp_json *obj, const char *key);
+const struct sp_json *sp_json_getn(const struct sp_json *obj, const char *key, size_t len);
+/* With a string literal the length is a compile-time constant: no strlen per
+ * lookup on the record path. */
+#define sp_json_get(obj, key) sp_json_getn((obj), (key), __builtin_strlen(key))
 /* 1 when p..p+n is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int sp_utf8_valid(const char *p, size_t n);
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# bench/run.sh [RECORDS] - starts the real spindle (release build) with the file
+# exporter into a temporary directory, runs bench/loadgen for each record mix,
+# and prints records/s and agent CPU per record. Also reports idle RSS and the
+# time from exec to a connectable socket. Numbers go to docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+if [ ! -f build-release/build.ninja ]; then
+    meson setup build-release --buildtype=release >/dev/null
+fi
+ninja -C build-release >/dev/null
+cc -O2 -pthread -o build-release/loadgen bench/loadgen.c
+d=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$d"' EXIT
+cat >"$d/c.yaml" <<YAML
+socket: {path: $d/s.sock}
+file: {directory: $d/data, max_file_bytes: 256MiB, max_files: 1}
+service: {state_dir: $d/state}
+log: {level: warn}
+YAML
+t0=$(date +%s%N)
+./build-release/spindle --config "$d/c.yaml" &
+pid=$!
+until [ -S "$d/s.sock" ]; do sleep 0.0005; done
+t1=$(date +%s%N)
+echo "exec_to_socket_ms=$(( (t1 - t0) / 1000 ))e-3 (includes the shell's polling)"
+sleep 0.5
+echo "idle_rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)"
+for mix in logs spans metrics mixed; do
+    ./build-release/loadgen "$d/s.sock" "$pid" "$n" 1 "$mix"
+done
+echo "peak_rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)"

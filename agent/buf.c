@@ -55,7 +55,7 @@ int sp_buf_reserve(struct sp_buf *b, size_t extra)
     return 0;
 }
 
-int sp_buf_add(struct sp_buf *b, const void *p, size_t n)
+int sp_buf_add_slow(struct sp_buf *b, const void *p, size_t n)
 {
     int rc = sp_buf_reserve(b, n);
     if (rc) {
@@ -68,18 +68,25 @@ int sp_buf_add(struct sp_buf *b, const void *p, size_t n)
     return 0;
 }
 
-int sp_buf_addc(struct sp_buf *b, char c)
+int sp_buf_add_u64(struct sp_buf *b, uint64_t v)
 {
-    if (b->len < b->alloc) {
-        b->p[b->len++] = c;
-        return 0;
-    }
-    return sp_buf_add(b, &c, 1);
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return sp_buf_add(b, tmp + i, sizeof(tmp) - i);
 }
 
-int sp_buf_adds(struct sp_buf *b, const char *s)
+int sp_buf_add_i64(struct sp_buf *b, int64_t v)
 {
-    return sp_buf_add(b, s, strlen(s));
+    if (v < 0) {
+        int rc = sp_buf_addc(b, '-');
+        /* -(v + 1) + 1 avoids overflowing INT64_MIN. */
+        return rc ? rc : sp_buf_add_u64(b, (uint64_t)(-(v + 1)) + 1u);
+    }
+    return sp_buf_add_u64(b, (uint64_t)v);
 }
 
 int sp_buf_printf(struct sp_buf *b, const char *fmt, ...)
@@ -106,6 +113,11 @@ int sp_buf_printf(struct sp_buf *b, const char *fmt, ...)
     return 0;
 }
 
+/* 1 for the bytes JSON strings must escape: controls, '"' and '\\'. */
+static const unsigned char json_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1};
+
 int sp_buf_add_json_str(struct sp_buf *b, const char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -122,7 +134,7 @@ int sp_buf_add_json_str(struct sp_buf *b, const char *p, size_t n)
     size_t run = 0; /* start of the pending run of bytes that need no escape */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        if (!json_esc[c]) {
             continue;
         }
         if ((rc = sp_buf_add(b, p + run, i - run))) {

@@ -57,7 +57,7 @@ static const char *const items_key[SP_SIG_COUNT] = {"spans", "logRecords", "metr
 
 /* ---- writers ---- */
 
-static void put_raw(struct jw *w, const char *s)
+static inline void put_raw(struct jw *w, const char *s)
 {
     if (w->rc == 0) {
         w->rc = sp_buf_adds(w->b, s);
@@ -94,7 +94,9 @@ static void put_u64(struct jw *w, const char *key, uint64_t v)
 {
     put_raw(w, key);
     if (w->rc == 0) {
-        w->rc = sp_buf_printf(w->b, "\"%" PRIu64 "\"", v);
+        w->rc = sp_buf_addc(w->b, '"');
+        w->rc |= sp_buf_add_u64(w->b, v);
+        w->rc |= sp_buf_addc(w->b, '"');
     }
 }
 
@@ -104,7 +106,7 @@ static void put_u32(struct jw *w, const char *key, uint32_t v)
 {
     put_raw(w, key);
     if (w->rc == 0) {
-        w->rc = sp_buf_printf(w->b, "%" PRIu32, v);
+        w->rc = sp_buf_add_u64(w->b, v);
     }
 }
 
@@ -162,7 +164,9 @@ static void put_value(struct jw *w, const struct sp_value *v, int depth)
         break;
     case SP_VAL_INT:
         if (w->rc == 0) {
-            w->rc = sp_buf_printf(w->b, "{\"intValue\":\"%" PRId64 "\"}", v->u.i);
+            w->rc = sp_buf_adds(w->b, "{\"intValue\":\"");
+            w->rc |= sp_buf_add_i64(w->b, v->u.i);
+            w->rc |= sp_buf_adds(w->b, "\"}");
         }
         break;
     case SP_VAL_DOUBLE:

@@ -20,7 +20,7 @@ logdir=$(mktemp -d)
 
 # C unit tests: each binary ends with "name: N passed, N failed".
 for t in build/tests/unit/test_*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue
     name=$(basename "$t")
     if timeout 120 "$t" >"$logdir/$name.log" 2>&1; then :; fi
     line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed$" "$logdir/$name.log" | tail -n 1)

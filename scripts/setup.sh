@@ -18,7 +18,16 @@ sp_missing_packages() {
 }
 
 sp_setup() {
-    local want=("${SP_PACKAGES[@]}" "$@")
+    local want=("${SP_PACKAGES[@]}")
+    local extra
+    for extra in "$@"; do
+        # Node may come from elsewhere than Debian (with its own npm, which
+        # Debian's npm package conflicts with): a working command is enough.
+        case $extra in
+            nodejs|npm) command -v "${extra/nodejs/node}" >/dev/null 2>&1 && continue ;;
+        esac
+        want+=("$extra")
+    done
     local missing
     missing=$(sp_missing_packages "${want[@]}")
     if [ -n "$missing" ]; then

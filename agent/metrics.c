@@ -27,12 +27,16 @@ static const double default_bounds[] = {0,   5,    10,   25,   50,   75,   100, 
                                         500, 750, 1000, 2500, 5000, 7500, 10000};
 #define N_BOUNDS (sizeof(default_bounds) / sizeof(default_bounds[0]))
 
+/* The ids are looked up at export, not per record: at most
+ * SP_MAX_EXEMPLARS_PER_POINT lookups per series and interval instead of a
+ * hash per metric record. */
 struct exemplar {
     uint64_t ts_ns;
     double value;
-    uint8_t trace_id[16];
-    uint8_t span_id[8];
-    char *cid; /* malloc'ed, for filtered attributes */
+    char *ids;       /* correlation id then invocation id, malloc'ed, reused */
+    size_t cid_len;
+    size_t inv_len;
+    size_t cap;
 };
 
 struct series {
@@ -208,11 +212,23 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
         if (s->n_ex < SP_MAX_EXEMPLARS_PER_POINT) {
             s->n_ex++;
         }
+        size_t need = r->correlation_id.len + r->invocation_id.len;
+        if (need > e->cap) {
+            char *p = realloc(e->ids, need);
+            if (p == NULL) {
+                return;
+            }
+            e->ids = p;
+            e->cap = need;
+        }
         e->ts_ns = r->ts_ns;
         e->value = r->value;
-        corr_link(m->sp->corr, r->correlation_id, r->invocation_id, e->trace_id, e->span_id);
-        free(e->cid);
-        e->cid = strndup(r->correlation_id.p, r->correlation_id.len);
+        memcpy(e->ids, r->correlation_id.p, r->correlation_id.len);
+        if (r->invocation_id.len) {
+            memcpy(e->ids + r->correlation_id.len, r->invocation_id.p, r->invocation_id.len);
+        }
+        e->cid_len = r->correlation_id.len;
+        e->inv_len = r->invocation_id.len;
     }
 }
 
@@ -257,27 +273,22 @@ void sp_metrics_export(struct sp_metrics *m)
                 for (uint32_t i = 0; i < s->n_ex; i++) {
                     struct sp_exemplar *x = &p->exemplars[p->n_exemplars++];
                     const struct exemplar *e = &s->ex[i];
+                    struct sp_str cid = {e->ids, e->cid_len};
+                    struct sp_str inv = {e->ids + e->cid_len, e->inv_len};
                     x->ts_ns = e->ts_ns;
                     x->value = e->value;
-                    memcpy(x->trace_id, e->trace_id, 16);
-                    memcpy(x->span_id, e->span_id, 8);
-                    if (e->cid) {
-                        x->filtered.v = sp_arena_alloc(a, sizeof(struct sp_attr));
-                        if (x->filtered.v) {
-                            x->filtered.v[0].key.p = "spindle.correlation_id";
-                            x->filtered.v[0].key.len = strlen(x->filtered.v[0].key.p);
-                            x->filtered.v[0].val.type = SP_VAL_STR;
-                            x->filtered.v[0].val.u.s = sp_str_dup(a, (struct sp_str){e->cid, strlen(e->cid)});
-                            x->filtered.n = 1;
-                        }
+                    corr_link(sp->corr, cid, inv, x->trace_id, x->span_id);
+                    x->filtered.v = sp_arena_alloc(a, sizeof(struct sp_attr));
+                    if (x->filtered.v) {
+                        x->filtered.v[0].key.p = "spindle.correlation_id";
+                        x->filtered.v[0].key.len = strlen(x->filtered.v[0].key.p);
+                        x->filtered.v[0].val.type = SP_VAL_STR;
+                        x->filtered.v[0].val.u.s = sp_str_dup(a, cid);
+                        x->filtered.n = 1;
                     }
                 }
             }
-            /* Exemplars describe one interval. */
-            for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
-                free(s->ex[i].cid);
-                s->ex[i].cid = NULL;
-            }
+            /* Exemplars describe one interval; the buffers are kept for reuse. */
             s->n_ex = 0;
             s->ex_next = 0;
         }
@@ -309,7 +320,7 @@ void sp_metrics_free(struct sp_metrics *m)
     while (s) {
         struct series *next = s->next;
         for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
-            free(s->ex[i].cid);
+            free(s->ex[i].ids);
         }
         sp_arena_free(&s->arena);
         free(s->key);

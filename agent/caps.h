@@ -26,6 +26,9 @@
 #define SP_MAX_ATTR_DEPTH 8u                    /* nested objects flattened up to this depth */
 #define SP_MAX_JSON_DEPTH 64u                   /* deeper documents are malformed_json */
 #define SP_MAX_SPAN_EVENTS 128u
+/* Times are nanoseconds in a uint64 (as in OTLP): the last second that fits,
+ * 2554-07-21, is the end of time; later times are bad_value. */
+#define SP_MAX_TIME_S 18446744073ull
 
 /* --- correlator --------------------------------------------------------- */
 #define SP_DEF_WF_IDLE_TIMEOUT_MS 60000u        /* spec: idle timeout 60 s */

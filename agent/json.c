@@ -127,12 +127,26 @@ static size_t put_utf8(char *d, unsigned cp)
     return 4;
 }
 
+/* Bytes a string scan must stop at: controls, '"', '\\' and every non-ASCII
+ * byte (validated as UTF-8 on the slow path). The plain-ASCII run between them
+ * is skipped with one table load per byte. */
+static const unsigned char str_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1,
+    [0x80 ... 0xff] = 1};
+
 /* At the opening quote. Strings without escapes point into the input. */
 static int parse_string(struct parser *ps, struct sp_str *out)
 {
     const char *start = ++ps->p;
     int escaped = 0;
     while (ps->p < ps->end) {
+        while (ps->p < ps->end && !str_stop[(unsigned char)*ps->p]) {
+            ps->p++;
+        }
+        if (ps->p >= ps->end) {
+            break;
+        }
         unsigned char c = (unsigned char)*ps->p;
         if (c == '"') {
             break;
@@ -141,6 +155,12 @@ static int parse_string(struct parser *ps, struct sp_str *out)
             return SPJ_ESYNTAX;
         }
         if (c == '\\') {
+            /* Only the escapes JSON defines; anything else is a syntax error,
+             * checked here so a multibyte character after a stray backslash is
+             * not misread as invalid UTF-8. */
+            if (ps->p + 1 >= ps->end || !strchr("\"\\/bfnrtu", ps->p[1]) || ps->p[1] == 0) {
+                return SPJ_ESYNTAX;
+            }
             escaped = 1;
             ps->p += 2;
             continue;
@@ -259,6 +279,25 @@ static int parse_number(struct parser *ps, struct sp_json *v)
         }
     }
     size_t n = (size_t)(p - s);
+    v->type = SPJ_NUMBER;
+    if (is_int && n <= 16) {
+        /* Up to 15 digits (and a sign): exact in int64 and in a double, so
+         * neither strtoll nor strtod is needed for the common case. */
+        const char *q = s;
+        int neg = *q == '-';
+        q += neg;
+        int64_t x = 0;
+        while (q < p) {
+            x = x * 10 + (*q++ - '0');
+        }
+        if (p - s - neg <= 15) {
+            v->i = neg ? -x : x;
+            v->d = (double)v->i;
+            v->is_int = 1;
+            ps->p = p;
+            return SPJ_OK;
+        }
+    }
     char tmp[64];
     char *z = tmp;
     if (n >= sizeof(tmp)) {
@@ -269,7 +308,6 @@ static int parse_number(struct parser *ps, struct sp_json *v)
     }
     memcpy(z, s, n);
     z[n] = 0;
-    v->type = SPJ_NUMBER;
     v->d = strtod(z, NULL);
     if (is_int) {
         errno = 0;

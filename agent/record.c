@@ -147,7 +147,7 @@ int sp_time_parse_rfc3339(const char *p, size_t n, uint64_t *ns)
     }
     int64_t secs = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + s -
                    off;
-    if (secs < 0) {
+    if (secs < 0 || (uint64_t)secs >= SP_MAX_TIME_S) {
         return -EINVAL;
     }
     *ns = (uint64_t)secs * 1000000000u + frac;
@@ -158,7 +158,7 @@ static int parse_time(struct ctx *c, const struct sp_json *v, const char *key, u
 {
     if (v->type == SPJ_NUMBER) {
         /* >= 1e11 s would be the year 5138: it is milliseconds sent by mistake. */
-        if (v->d < 0 || v->d >= 1e11) {
+        if (v->d < 0 || v->d >= 1e11 || v->d >= (double)SP_MAX_TIME_S) {
             FAIL(SP_R_BAD_VALUE, key);
         }
         if (v->is_int) {
@@ -695,7 +695,8 @@ static int parse_event(struct ctx *c, const struct sp_json *o, struct sp_record 
         }
         return opt_str(c, o, "message_id", &r->message_id);
     case SP_EV_WORKFLOW_END:
-        return enum_field(c, o, "status", st_names, st_vals, 3, &r->inv_status);
+        /* ok | error (docs/protocol.md): a timeout belongs to an invocation. */
+        return enum_field(c, o, "status", st_names, st_vals, 2, &r->inv_status);
     default:
         return SP_R_OK;
     }

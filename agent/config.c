@@ -416,6 +416,7 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
     const struct key *map_key = NULL; /* inside a K_MAP value */
     char map_item[256] = "";
     int map_expect_key = 1;
+    size_t key_line = 0; /* line of the key whose value comes next */
 
     if (!yaml_parser_initialize(&p)) {
         snprintf(err, errlen, "%s: cannot initialise the YAML parser", name);
@@ -467,7 +468,8 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                     map_key = k;
                     map_expect_key = 1;
                 } else if (!is_section(path)) {
-                    snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, line, path);
+                    /* The mapping starts on the line after its key: name the key's. */
+                    snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, key_line, path);
                     rc = -EINVAL;
                 } else if (depth >= 7) {
                     snprintf(err, errlen, "%s:%zu: nested too deep at '%s'", name, line, path);
@@ -511,6 +513,7 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                     }
                     strcat(path, v);
                     expect_key = 0;
+                    key_line = line;
                 }
             } else {
                 const struct key *k = find_key(path);

@@ -376,6 +376,35 @@ static void emit_event_log(struct corr *c, struct wf *w, const struct sp_record 
     sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + r->name.len + attrs_bytes(&r->attrs));
 }
 
+static void emit_stored_event_log(struct corr *c, struct wf *w, const struct inv *iv,
+                                  const struct sp_span_event *ev)
+{
+    struct sp_batch *b = sp_pipe_batch(c->sp, SP_SIG_LOGS);
+    if (b == NULL) {
+        return;
+    }
+    struct sp_arena *a = &b->arena;
+    struct sp_logrec *l = sp_arena_calloc(a, sizeof(*l));
+    if (l == NULL || sp_attrs_dup(a, &l->attrs, &ev->attrs, 3)) {
+        return;
+    }
+    l->function = sp_str_dup(a, iv->function);
+    l->ts_ns = ev->ts_ns;
+    l->observed_ns = sp_now_ns();
+    l->severity_number = 9;
+    l->severity_text = cstr("INFO");
+    l->body.type = SP_VAL_STR;
+    l->body.u.s = sp_str_dup(a, ev->name);
+    set_str(&l->attrs.v[l->attrs.n++], "event.name", l->body.u.s);
+    set_str(&l->attrs.v[l->attrs.n++], "spindle.correlation_id",
+            sp_str_dup(a, (struct sp_str){w->cid, w->cid_len}));
+    set_str(&l->attrs.v[l->attrs.n++], "faas.invocation_id", sp_str_dup(a, iv->id));
+    l->has_trace = 1;
+    memcpy(l->trace_id, w->trace_id, 16);
+    memcpy(l->span_id, iv->span_id, 8);
+    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + ev->name.len + attrs_bytes(&ev->attrs));
+}
+
 /* --- workflow lifecycle ---------------------------------------------------- */
 
 static void tick_arm(struct corr *c);
@@ -402,6 +431,12 @@ static void wf_close(struct corr *c, struct wf *w)
          * knows from their spans and logs, so their parents exist. */
         if (!iv->emitted && (iv->has_start || whole)) {
             emit_invocation(c, w, iv);
+        } else if (!iv->emitted) {
+            /* Another agent emits this invocation's span: its events still
+             * travel, as log records on that span. */
+            for (uint32_t i = 0; i < iv->n_events; i++) {
+                emit_stored_event_log(c, w, iv, &iv->events[i]);
+            }
         }
     }
     if (!w->root_emitted && (w->saw_start || whole)) {
@@ -464,6 +499,24 @@ static void wf_reopen(struct corr *c, struct wf *w)
     c->sp->stats.wf_open++;
 }
 
+/* Bounded: at the cap the longest-idle open workflow closes early (counted),
+ * and the oldest remembered closed one is forgotten. `keep` (a closed
+ * workflow about to reopen) is never the one forgotten. */
+static void make_room(struct corr *c, struct wf *keep)
+{
+    struct spindle *sp = c->sp;
+    while (c->open.n + c->closing.n >= sp->cfg.max_open_workflows && c->open.head) {
+        sp->stats.wf_evicted++;
+        SP_LOG_RL(SP_LOG_WARN, "open workflow limit reached, closing the longest idle early",
+                  "max_open_workflows=%llu", (unsigned long long)sp->cfg.max_open_workflows);
+        wf_close(c, c->open.head);
+    }
+    while (c->closed.n >= sp->cfg.max_closed_workflows && c->closed.head &&
+           c->closed.head != keep) {
+        wf_forget(c, c->closed.head);
+    }
+}
+
 static struct wf *wf_get(struct corr *c, const struct sp_record *r)
 {
     struct spindle *sp = c->sp;
@@ -471,6 +524,7 @@ static struct wf *wf_get(struct corr *c, const struct sp_record *r)
     struct wf *w = wf_find(c, r->correlation_id, h);
     if (w) {
         if (w->state == WF_CLOSED) {
+            make_room(c, w);
             w->late = 1;
             wf_reopen(c, w);
         }
@@ -479,16 +533,7 @@ static struct wf *wf_get(struct corr *c, const struct sp_record *r)
         }
         return w;
     }
-    /* Bounded: at the cap the longest-idle workflow closes early. */
-    while (c->open.n + c->closing.n >= sp->cfg.max_open_workflows && c->open.head) {
-        sp->stats.wf_evicted++;
-        SP_LOG_RL(SP_LOG_WARN, "open workflow limit reached, closing the longest idle early",
-                  "max_open_workflows=%llu", (unsigned long long)sp->cfg.max_open_workflows);
-        wf_close(c, c->open.head);
-    }
-    while (c->closed.n >= sp->cfg.max_closed_workflows && c->closed.head) {
-        wf_forget(c, c->closed.head);
-    }
+    make_room(c, NULL);
     w = calloc(1, sizeof(*w));
     if (w == NULL) {
         return NULL;
@@ -715,8 +760,11 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         if (r->inv_status == SP_INV_ERROR || r->inv_status == SP_INV_TIMEOUT) {
             w->error = 1;
         }
-        /* Rule 3: the agent that saw the end emits the span, now. */
-        emit_invocation(c, w, iv);
+        /* Rule 3: the agent that saw the end emits the span, now; a repeated
+         * invocation_end never emits it twice. */
+        if (!iv->emitted) {
+            emit_invocation(c, w, iv);
+        }
         return;
     case SP_EV_COLD_START:
         count_cold_start(w, iv);

@@ -146,6 +146,22 @@ static void test_numbers(void)
     CHECK(v && v->is_int == 1 && v->i == INT64_MAX);
     CHECK_EQ_INT(parse("-9223372036854775808", &v), SPJ_OK);
     CHECK(v && v->is_int == 1 && v->i == INT64_MIN);
+    /* around the 15-digit fast path */
+    CHECK_EQ_INT(parse("123456789012345", &v), SPJ_OK);
+    CHECK(v && v->is_int && v->i == INT64_C(123456789012345) && v->d == 123456789012345.0);
+    CHECK_EQ_INT(parse("-123456789012345", &v), SPJ_OK);
+    CHECK(v && v->is_int && v->i == INT64_C(-123456789012345) && v->d == -123456789012345.0);
+    CHECK_EQ_INT(parse("1234567890123456", &v), SPJ_OK);
+    CHECK(v && v->is_int && v->i == INT64_C(1234567890123456) && v->d == 1234567890123456.0);
+    CHECK_EQ_INT(parse("-1234567890123456", &v), SPJ_OK);
+    CHECK(v && v->is_int && v->i == INT64_C(-1234567890123456));
+    CHECK_EQ_INT(parse("999999999999999", &v), SPJ_OK);
+    CHECK(v && v->is_int && v->i == INT64_C(999999999999999));
+    CHECK_EQ_INT(parse("[12,-3,0]", &v), SPJ_OK);
+    CHECK(v && v->n == 3 && v->child->i == 12 && v->child->next->i == -3 &&
+          v->child->next->next->i == 0 && v->child->next->next->is_int);
+    CHECK_EQ_INT(parse("-0", &v), SPJ_OK);
+    CHECK(v && v->is_int && v->i == 0);
     /* one past int64: a double */
     CHECK_EQ_INT(parse("9223372036854775808", &v), SPJ_OK);
     CHECK(v && v->type == SPJ_NUMBER && v->is_int == 0 && v->d == 9223372036854775808.0);

@@ -913,17 +913,32 @@ static void test_times(void)
     CHECK(R.ts_ns == UINT64_C(1500000000));
     ACCEPT("{'type':'log','correlation_id':'c','body':'x','ts':1.74083040e9}");
     CHECK(R.ts_ns == UINT64_C(1740830400000000000));
-    ACCEPT("{'type':'log','correlation_id':'c','body':'x','ts':99999999999}");
+    /* the last second that fits uint64 nanoseconds (docs/protocol.md, Times) */
+    ACCEPT("{'type':'log','correlation_id':'c','body':'x','ts':18446744072}");
+    CHECK(R.ts_ns == UINT64_C(18446744072000000000));
+    ACCEPT("{'type':'log','correlation_id':'c','body':'x','ts':18446744072.5}");
+    CHECK(R.ts_ns == UINT64_C(18446744072500000000));
     /* no ts: the receive time */
     ACCEPT("{'type':'log','correlation_id':'c','body':'x'}");
     CHECK(R.ts_ns == NOW_NS);
 
-    /* A time accepted as valid must not wrap around 2^64 ns (2554-07-21):
-     * either it is rejected, or its value is at least that far out. */
-    int rc = rec("{'type':'log','correlation_id':'c','body':'x','ts':20000000000}");
-    CHECK(rc != SP_R_OK || R.ts_ns >= UINT64_C(18446744073000000000));
-    rc = rec("{'type':'log','correlation_id':'c','body':'x','ts':'9999-12-31T23:59:59Z'}");
-    CHECK(rc != SP_R_OK || R.ts_ns >= UINT64_C(18446744073000000000));
+    /* Times at or after 18446744073 s (2554-07-21) do not fit OTLP's uint64
+     * nanoseconds: bad_value, never a wrapped-around time. */
+    EXPECT("{'type':'log','correlation_id':'c','body':'x','ts':18446744073}", SP_R_BAD_VALUE, "ts");
+    EXPECT("{'type':'log','correlation_id':'c','body':'x','ts':20000000000}", SP_R_BAD_VALUE, "ts");
+    EXPECT("{'type':'log','correlation_id':'c','body':'x','ts':99999999999}", SP_R_BAD_VALUE, "ts");
+    EXPECT("{'type':'log','correlation_id':'c','body':'x','ts':2e10}", SP_R_BAD_VALUE, "ts");
+    EXPECT("{'type':'log','correlation_id':'c','body':'x','ts':'9999-12-31T23:59:59Z'}",
+           SP_R_BAD_VALUE, "ts");
+    EXPECT("{'type':'log','correlation_id':'c','body':'x','ts':'2554-07-21T23:34:33Z'}",
+           SP_R_BAD_VALUE, "ts");
+    /* 2554-07-21T23:34:32Z = 18446744072 s: the last accepted second */
+    ACCEPT("{'type':'log','correlation_id':'c','body':'x','ts':'2554-07-21T23:34:32.999999999Z'}");
+    CHECK(R.ts_ns == UINT64_C(18446744072999999999));
+    EXPECT("{'type':'span','correlation_id':'c','name':'n','start':1,'end':20000000000}",
+           SP_R_BAD_VALUE, "end");
+    uint64_t big = 0;
+    CHECK(sp_time_parse_rfc3339("9999-12-31T23:59:59Z", 20, &big) != 0);
 }
 
 static void test_span(void)

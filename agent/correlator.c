@@ -345,10 +345,12 @@ static void emit_root(struct corr *c, struct wf *w)
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 256 + w->cid_len + w->n_events * 64u);
 }
 
-/* An event that has no span left to live on (its span was emitted already, or
- * is another agent's) travels as a log record of the same trace instead. */
-static void emit_event_log(struct corr *c, struct wf *w, const struct sp_record *r,
-                           const uint8_t span_id[8])
+/* An event that has no span left to live on here (its span was emitted
+ * already, or is another agent's) travels as a log record of the same trace,
+ * on that span's id, with the event's attributes and `extra` ones. */
+static void event_log(struct corr *c, struct wf *w, struct sp_str function, struct sp_str name,
+                      uint64_t ts_ns, const struct sp_attrs *attrs, const struct sp_attr *extra,
+                      uint32_t n_extra, struct sp_str inv, const uint8_t span_id[8])
 {
     struct sp_batch *b = sp_pipe_batch(c->sp, SP_SIG_LOGS);
     if (b == NULL) {
@@ -356,53 +358,31 @@ static void emit_event_log(struct corr *c, struct wf *w, const struct sp_record 
     }
     struct sp_arena *a = &b->arena;
     struct sp_logrec *l = sp_arena_calloc(a, sizeof(*l));
-    if (l == NULL || sp_attrs_dup(a, &l->attrs, &r->attrs, 2)) {
+    if (l == NULL || sp_attrs_dup(a, &l->attrs, attrs, n_extra + 3)) {
         return;
     }
-    l->function = sp_str_dup(a, r->function);
-    l->ts_ns = r->ts_ns;
+    l->function = sp_str_dup(a, function);
+    l->ts_ns = ts_ns;
     l->observed_ns = sp_now_ns();
-    int bad = r->event == SP_EV_DEAD_LETTER || r->event == SP_EV_THROTTLE;
+    int bad = str_eq(name, cstr("dead_letter")) || str_eq(name, cstr("throttle"));
     l->severity_number = bad ? 13 : 9;
     l->severity_text = cstr(bad ? "WARN" : "INFO");
     l->body.type = SP_VAL_STR;
-    l->body.u.s = sp_str_dup(a, r->name);
+    l->body.u.s = sp_str_dup(a, name);
+    for (uint32_t i = 0; i < n_extra; i++) {
+        l->attrs.v[l->attrs.n].key = sp_str_dup(a, extra[i].key);
+        sp_value_dup(a, &l->attrs.v[l->attrs.n++].val, &extra[i].val);
+    }
     set_str(&l->attrs.v[l->attrs.n++], "event.name", l->body.u.s);
     set_str(&l->attrs.v[l->attrs.n++], "spindle.correlation_id",
             sp_str_dup(a, (struct sp_str){w->cid, w->cid_len}));
+    if (inv.len) {
+        set_str(&l->attrs.v[l->attrs.n++], "faas.invocation_id", sp_str_dup(a, inv));
+    }
     l->has_trace = 1;
     memcpy(l->trace_id, w->trace_id, 16);
     memcpy(l->span_id, span_id, 8);
-    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + r->name.len + attrs_bytes(&r->attrs));
-}
-
-static void emit_stored_event_log(struct corr *c, struct wf *w, const struct inv *iv,
-                                  const struct sp_span_event *ev)
-{
-    struct sp_batch *b = sp_pipe_batch(c->sp, SP_SIG_LOGS);
-    if (b == NULL) {
-        return;
-    }
-    struct sp_arena *a = &b->arena;
-    struct sp_logrec *l = sp_arena_calloc(a, sizeof(*l));
-    if (l == NULL || sp_attrs_dup(a, &l->attrs, &ev->attrs, 3)) {
-        return;
-    }
-    l->function = sp_str_dup(a, iv->function);
-    l->ts_ns = ev->ts_ns;
-    l->observed_ns = sp_now_ns();
-    l->severity_number = 9;
-    l->severity_text = cstr("INFO");
-    l->body.type = SP_VAL_STR;
-    l->body.u.s = sp_str_dup(a, ev->name);
-    set_str(&l->attrs.v[l->attrs.n++], "event.name", l->body.u.s);
-    set_str(&l->attrs.v[l->attrs.n++], "spindle.correlation_id",
-            sp_str_dup(a, (struct sp_str){w->cid, w->cid_len}));
-    set_str(&l->attrs.v[l->attrs.n++], "faas.invocation_id", sp_str_dup(a, iv->id));
-    l->has_trace = 1;
-    memcpy(l->trace_id, w->trace_id, 16);
-    memcpy(l->span_id, iv->span_id, 8);
-    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + ev->name.len + attrs_bytes(&ev->attrs));
+    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + name.len + attrs_bytes(attrs));
 }
 
 /* --- workflow lifecycle ---------------------------------------------------- */
@@ -435,7 +415,9 @@ static void wf_close(struct corr *c, struct wf *w)
             /* Another agent emits this invocation's span: its events still
              * travel, as log records on that span. */
             for (uint32_t i = 0; i < iv->n_events; i++) {
-                emit_stored_event_log(c, w, iv, &iv->events[i]);
+                const struct sp_span_event *ev = &iv->events[i];
+                event_log(c, w, iv->function, ev->name, ev->ts_ns, &ev->attrs, NULL, 0, iv->id,
+                          iv->span_id);
             }
         }
     }
@@ -640,7 +622,8 @@ static void add_event(struct corr *c, struct wf *w, struct inv *iv, const struct
         } else {
             memcpy(sid, w->root_id, 8);
         }
-        emit_event_log(c, w, r, sid);
+        event_log(c, w, r->function, r->name, r->ts_ns, &r->attrs, extra, n_extra,
+                  r->invocation_id, sid);
         return;
     }
     if (*n >= SP_MAX_SPAN_EVENTS) {

@@ -35,20 +35,20 @@ void sp_agent_record(struct spindle *sp, const struct sp_record *r)
     }
 }
 
-static int mkdirs(const char *dir, mode_t mode)
+int sp_mkdirs(const char *dir, unsigned mode)
 {
     char p[4096];
     snprintf(p, sizeof(p), "%s", dir);
     for (char *s = p + 1; *s; s++) {
         if (*s == '/') {
             *s = 0;
-            if (mkdir(p, mode) != 0 && errno != EEXIST) {
+            if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
                 return -errno;
             }
             *s = '/';
         }
     }
-    if (mkdir(p, mode) != 0 && errno != EEXIST) {
+    if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
         return -errno;
     }
     return 0;
@@ -78,7 +78,7 @@ static void load_instance_id(struct spindle *sp, char out[37])
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
-    if (mkdirs(sp->cfg.state_dir, 0700) == 0) {
+    if (sp_mkdirs(sp->cfg.state_dir, 0700) == 0) {
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             ssize_t w = write(fd, out, 36);

@@ -173,6 +173,8 @@ struct spindle {
     int exit_code;
 };
 
+/* mkdir -p: 0 or a negative errno. */
+int sp_mkdirs(const char *dir, unsigned mode);
 /* Wall-clock now in ns (record receive times). */
 uint64_t sp_now_ns(void);
 /* Handles one accepted record: correlator or metrics. */

@@ -28,25 +28,6 @@ struct otlp_file {
     uint64_t size[SP_SIG_COUNT];
 };
 
-static int mkdirs(const char *dir)
-{
-    char p[4096];
-    snprintf(p, sizeof(p), "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *s = '/';
-        }
-    }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
-}
-
 static void path_of(const struct spindle *sp, int signal, unsigned n, char *out, size_t cap)
 {
     if (n == 0) {
@@ -82,7 +63,7 @@ static int init(struct sp_exporter *e)
     for (int s = 0; s < SP_SIG_COUNT; s++) {
         f->fd[s] = -1;
     }
-    int rc = mkdirs(sp->cfg.file_dir);
+    int rc = sp_mkdirs(sp->cfg.file_dir, 0755);
     for (int s = 0; rc == 0 && s < SP_SIG_COUNT; s++) {
         rc = open_signal(e, s);
     }

@@ -209,8 +209,11 @@ void sp_agent_stop(struct spindle *sp)
     SP_LOG(SP_LOG_INFO, "shutting down", "shutdown_timeout_ms=%llu",
            (unsigned long long)sp->cfg.shutdown_timeout_ms);
     if (sp->sock) {
-        col_socket_close(sp->sock);
+        /* Detached first: records still buffered are handled while closing,
+         * and no backpressure may pause a collector that is going away. */
+        struct col_socket *sock = sp->sock;
         sp->sock = NULL;
+        col_socket_close(sock);
     }
     uv_timer_stop(&sp->metrics_timer);
     corr_close_all(sp->corr);

@@ -139,6 +139,10 @@ void sp_metrics_free(struct sp_metrics *m);
 
 int col_socket_start(struct spindle *sp, struct col_socket **out);
 void col_socket_stop_accepting(struct col_socket *s);
+/* Backpressure: stop reading every connection (the kernel then pushes back on
+ * the clients) / start again. Connections accepted meanwhile are not read. */
+void col_socket_pause(struct col_socket *s);
+void col_socket_resume(struct col_socket *s);
 void col_socket_close(struct col_socket *s);
 
 /* --- the agent ----------------------------------------------------------- */
@@ -168,6 +172,7 @@ struct spindle {
     uv_timer_t shutdown_timer;     /* the shutdown deadline */
     uv_timer_t drain_timer;        /* checks whether exports are done while draining */
     uv_signal_t sig_term, sig_int;
+    int paused;                    /* input stopped: an export queue is full */
     int stopping;                  /* SIGTERM seen: draining */
     int abandoning;                /* the shutdown deadline passed */
     int exit_code;

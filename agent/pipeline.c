@@ -111,6 +111,7 @@ static void count_drop(struct spindle *sp, uint64_t *counter, const struct sp_re
 }
 
 static void queue_pump(struct sp_queue *q);
+static void backpressure_check(struct spindle *sp);
 
 static void queue_timer_cb(uv_timer_t *t)
 {
@@ -230,13 +231,47 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
         q->bytes -= r->body.len;
         req_free(r);
     }
+    backpressure_check(sp);
     queue_pump(q);
+}
+
+/* Backpressure: when any queue holds export.queue_max_bytes, the socket
+ * collector stops reading (clients are pushed back by the kernel, their flush
+ * acks wait); it reads again once every queue is below half of that. */
+static void backpressure_check(struct spindle *sp)
+{
+    size_t most = 0;
+    for (int i = 0; i < sp->n_exporters; i++) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            if (sp->exporters[i]->q[s].bytes > most) {
+                most = sp->exporters[i]->q[s].bytes;
+            }
+        }
+    }
+    if (!sp->paused && most >= sp->cfg.queue_max_bytes) {
+        sp->paused = 1;
+        sp->stats.input_pauses++;
+        SP_LOG_RL(SP_LOG_WARN, "export queue full: input paused until it drains",
+                  "queued_bytes=%zu queue_max_bytes=%llu", most,
+                  (unsigned long long)sp->cfg.queue_max_bytes);
+        if (sp->sock) {
+            col_socket_pause(sp->sock);
+        }
+    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2) {
+        sp->paused = 0;
+        SP_LOG_RL(SP_LOG_INFO, "export queues drained: input resumed", "queued_bytes=%zu", most);
+        if (sp->sock) {
+            col_socket_resume(sp->sock);
+        }
+    }
 }
 
 static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
 {
-    /* Bounded: when full, the oldest waiting request goes, counted. */
-    while (q->head && q->bytes + r->body.len > sp->cfg.queue_max_bytes) {
+    /* Input pauses at queue_max_bytes; what is still in flight inside the
+     * agent then (open batches, a metrics export) may pass it. The hard bound
+     * is twice that: past it the oldest waiting request goes, counted. */
+    while (q->head && q->bytes + r->body.len > 2 * sp->cfg.queue_max_bytes) {
         struct sp_req *old = q->head;
         q->head = old->next;
         if (q->head == NULL) {
@@ -253,6 +288,7 @@ static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
     q->tail = &r->next;
     q->waiting++;
     q->bytes += r->body.len;
+    backpressure_check(sp);
     queue_pump(q);
 }
 

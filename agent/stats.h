@@ -22,6 +22,7 @@
     X(connections, conn_open, "open")                                                           \
     X(connections, conn_closed_idle, "closed_idle")                                             \
     X(connections, conn_refused_limit, "refused_limit")                                         \
+    X(connections, input_pauses, "input_pauses")                                                \
     X(workflows, wf_opened, "opened")                                                           \
     X(workflows, wf_open, "open")                                                               \
     X(workflows, wf_closed, "closed")                                                           \

@@ -52,6 +52,7 @@ struct col_socket {
     int listening;
     int listener_closed;     /* its close callback ran */
     int freeing;             /* col_socket_close() was called: free on that callback */
+    int paused;              /* backpressure: no connection is read */
     struct conn *conns;
     size_t n_conns;
     char *path;
@@ -78,6 +79,17 @@ static void conn_handle_closed(uv_handle_t *h)
     }
 }
 
+/* A connection is read unless its own replies back up or the agent is paused. */
+static void conn_update_reading(struct conn *c)
+{
+    int want = !c->closing && !c->paused && !c->s->paused;
+    if (want) {
+        uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+    } else if (!c->closing) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+    }
+}
+
 static void write_done(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
@@ -87,7 +99,7 @@ static void write_done(uv_write_t *req, int status)
     (void)status;
     if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
         c->paused = 0;
-        uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+        conn_update_reading(c);
     }
 }
 
@@ -217,11 +229,19 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     *out = uv_buf_init(c->buf + c->len, (unsigned)(room < SP_READ_CHUNK ? room : SP_READ_CHUNK));
 }
 
+/* Handles every complete line in the buffer, unless the agent pauses input
+ * part-way: then the rest stays buffered, in order, until col_socket_resume()
+ * (or shutdown) handles it. */
 static void process(struct conn *c)
 {
     struct spindle *sp = c->s->sp;
     size_t start = 0;
+    int stopped = 0;
     for (;;) {
+        if (c->s->paused && !c->discarding) {
+            stopped = 1;
+            break;
+        }
         char *nl = memchr(c->buf + start, '\n', c->len - start);
         if (nl == NULL) {
             break;
@@ -239,7 +259,7 @@ static void process(struct conn *c)
         c->len = 0; /* still inside the over-long record */
         return;
     }
-    if (rest > sp->cfg.max_record_bytes) {
+    if (!stopped && rest > sp->cfg.max_record_bytes) {
         reject(c, SP_R_TOO_LARGE, NULL);
         c->discarding = 1;
         c->len = 0;
@@ -262,8 +282,8 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         process(c);
         if (c->pending_write >= SP_MAX_PENDING_WRITE_BYTES && !c->paused) {
             c->paused = 1;
-            uv_read_stop(st);
         }
+        conn_update_reading(c); /* the records just handled may have paused the agent */
         return;
     }
     if (nread == 0) {
@@ -381,7 +401,7 @@ static void on_connection(uv_stream_t *server, int status)
     sp->stats.conn_accepted++;
     sp->stats.conn_open++;
     uv_timer_start(&c->idle, idle_cb, sp->cfg.conn_idle_timeout_ms, sp->cfg.conn_idle_timeout_ms);
-    uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+    conn_update_reading(c);
 }
 
 /* A socket file nobody answers on is stale and replaced; a live one (another
@@ -510,9 +530,39 @@ void col_socket_stop_accepting(struct col_socket *s)
     unlink(s->path);
 }
 
+void col_socket_pause(struct col_socket *s)
+{
+    if (s->paused) {
+        return;
+    }
+    s->paused = 1;
+    for (struct conn *c = s->conns; c; c = c->next) {
+        conn_update_reading(c);
+    }
+}
+
+void col_socket_resume(struct col_socket *s)
+{
+    if (!s->paused) {
+        return;
+    }
+    s->paused = 0;
+    for (struct conn *c = s->conns; c && !s->paused; c = c->next) {
+        process(c); /* what was buffered when input paused; may pause again */
+    }
+    for (struct conn *c = s->conns; c; c = c->next) {
+        conn_update_reading(c);
+    }
+}
+
 void col_socket_close(struct col_socket *s)
 {
     col_socket_stop_accepting(s);
+    /* Complete records still buffered by a pause are handled, not lost. */
+    s->paused = 0;
+    for (struct conn *c = s->conns; c; c = c->next) {
+        process(c);
+    }
     while (s->conns) {
         struct conn *c = s->conns;
         if (c->len && !blank(c->buf, c->len) && !c->discarding) {

@@ -79,6 +79,19 @@ describe('stats', needBinary, () => {
     c.destroy();
   });
 
+  test('the reply has exactly the keys of the example in docs/protocol.md', { timeout: 10000 }, async () => {
+    const fs = require('node:fs');
+    const doc = fs.readFileSync(path.join(__dirname, '../../docs/protocol.md'), 'utf8');
+    const line = doc.split('\n').find((l) => l.startsWith('{"stats":'));
+    assert.ok(line, 'docs/protocol.md shows a stats reply');
+    const shape = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) =>
+      [k, v && typeof v === 'object' ? shape(v) : typeof v]));
+    const c = await h.connect();
+    const st = await c.stats(uid('doc'));
+    assert.deepEqual(shape(st), shape(JSON.parse(line)), 'the documented reply and the real one agree');
+    c.destroy();
+  });
+
   test('spindle --stats with no agent at the socket fails', { timeout: 10000 }, async () => {
     const res = await runSpindle(['--stats', '--socket', path.join(makeTempDir(), 'nobody.sock')]);
     assert.notEqual(res.code, 0);

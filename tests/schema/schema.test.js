@@ -371,18 +371,19 @@ describe('protocol.md', () => {
         const replies = records.filter((r) => 'stats' in r);
         assert.equal(replies.length, 1);
         const s = replies[0];
-        assert.deepEqual(Object.keys(s), ['stats', 'version', 'records', 'rejected', 'accepted_with',
+        assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
             'connections', 'workflows', 'export', 'dropped']);
         assert.deepEqual(Object.keys(s.records), ['accepted', 'rejected']);
         assert.deepEqual(Object.keys(s.rejected), [...REASONS, 'incomplete']);
         assert.deepEqual(Object.keys(s.accepted_with),
             ['bad_traceparent', 'attributes_dropped', 'trace_conflict', 'late_record']);
-        assert.deepEqual(Object.keys(s.connections), ['accepted', 'open', 'closed_idle', 'refused_limit']);
+        assert.deepEqual(Object.keys(s.connections), ['accepted', 'open', 'closed_idle', 'refused_limit', 'input_pauses']);
         assert.deepEqual(Object.keys(s.workflows), ['opened', 'open', 'closed', 'evicted']);
         assert.deepEqual(Object.keys(s.export),
             ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries']);
         assert.deepEqual(Object.keys(s.dropped),
-            ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success']);
+            ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
+                'metric_series_limit']);
         const sum = Object.values(s.rejected).reduce((a, b) => a + b, 0);
         assert.equal(s.records.rejected, sum, 'records.rejected is the sum of rejected.<reason>');
     });

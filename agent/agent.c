@@ -26,6 +26,11 @@ uint64_t sp_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+const char *sp_env_get(const char *name)
+{
+    return getenv(name);
+}
+
 void sp_agent_record(struct spindle *sp, const struct sp_record *r)
 {
     if (r->type == SP_REC_METRIC) {
@@ -221,14 +226,102 @@ void sp_agent_stop(struct spindle *sp)
     sp_pipe_flush(sp);
     uv_signal_stop(&sp->sig_term);
     uv_signal_stop(&sp->sig_int);
+    uv_signal_stop(&sp->sig_hup);
     uv_timer_start(&sp->shutdown_timer, shutdown_deadline, sp->cfg.shutdown_timeout_ms, 0);
     uv_timer_start(&sp->drain_timer, shutdown_tick, 0, 10);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
-    (void)signum;
+    if (signum == SIGHUP) {
+        sp_agent_reload(s->data);
+        return;
+    }
     sp_agent_stop(s->data);
+}
+
+/* Moves a setting that only a restart can change from the running
+ * configuration into the new one, warning when the file asked otherwise. */
+static void keep_str(char **old, char **neu, const char *key)
+{
+    if (strcmp(*old, *neu) != 0) {
+        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
+               "key=%s", key);
+    }
+    free(*neu);
+    *neu = *old;
+    *old = NULL;
+}
+
+static int kv_equal(const struct sp_kv *a, size_t na, const struct sp_kv *b, size_t nb)
+{
+    if (na != nb) {
+        return 0;
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i].key, b[i].key) || strcmp(a[i].value, b[i].value)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int sp_agent_reload(struct spindle *sp)
+{
+    char err[1024];
+    struct sp_config n;
+    int rc = sp_config_build(&n, &sp->flags, sp_env_get, err, sizeof(err));
+    if (rc) {
+        SP_LOG(SP_LOG_ERROR, "reload failed; keeping the running configuration", "error=\"%s\"",
+               err);
+        return rc;
+    }
+    struct sp_config *o = &sp->cfg;
+    /* The socket, the exporters and the resource are built once: they keep
+     * their running values until a restart. Everything else applies now. */
+    keep_str(&o->socket_path, &n.socket_path, "socket.path");
+    keep_str(&o->otlp_endpoint, &n.otlp_endpoint, "otlp.endpoint");
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        keep_str(&o->otlp_signal_endpoint[s], &n.otlp_signal_endpoint[s], "otlp.<signal>_endpoint");
+    }
+    keep_str(&o->file_dir, &n.file_dir, "file.directory");
+    keep_str(&o->service_name, &n.service_name, "service.name");
+    keep_str(&o->state_dir, &n.state_dir, "service.state_dir");
+    if (n.socket_mode != o->socket_mode || n.otlp_gzip != o->otlp_gzip ||
+        n.otlp_protocol != o->otlp_protocol || n.file_enabled != o->file_enabled ||
+        !kv_equal(n.otlp_headers, n.n_otlp_headers, o->otlp_headers, o->n_otlp_headers) ||
+        !kv_equal(n.resource_attrs, n.n_resource_attrs, o->resource_attrs, o->n_resource_attrs)) {
+        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
+               "key=%s", "socket.mode|otlp.compression|otlp.protocol|otlp.headers|file.enabled|"
+                         "service.resource_attributes");
+    }
+    n.socket_mode = o->socket_mode;
+    n.otlp_gzip = o->otlp_gzip;
+    n.otlp_protocol = o->otlp_protocol;
+    n.file_enabled = o->file_enabled;
+    struct sp_kv *h = n.otlp_headers, *ra = n.resource_attrs;
+    size_t nh = n.n_otlp_headers, nra = n.n_resource_attrs;
+    n.otlp_headers = o->otlp_headers;
+    n.n_otlp_headers = o->n_otlp_headers;
+    n.resource_attrs = o->resource_attrs;
+    n.n_resource_attrs = o->n_resource_attrs;
+    o->otlp_headers = h;
+    o->n_otlp_headers = nh;
+    o->resource_attrs = ra;
+    o->n_resource_attrs = nra;
+    uint64_t old_interval = o->metrics_interval_ms;
+    sp_config_free(o);
+    sp->cfg = n;
+    sp->limits.max_attributes = (uint32_t)n.max_attributes;
+    sp->limits.max_attr_value_bytes = (uint32_t)n.max_attr_value_bytes;
+    sp_log_setup(n.log_level, n.log_json);
+    if (n.metrics_interval_ms != old_interval && !sp->stopping) {
+        uv_timer_start(&sp->metrics_timer, metrics_tick, n.metrics_interval_ms,
+                       n.metrics_interval_ms);
+    }
+    SP_LOG(SP_LOG_INFO, "configuration reloaded", "config=\"%s\"",
+           sp->flags.config ? sp->flags.config : "<embedded default>");
+    return 0;
 }
 
 int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
@@ -269,6 +362,8 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
     sp->sig_term.data = sp;
     uv_signal_init(loop, &sp->sig_int);
     sp->sig_int.data = sp;
+    uv_signal_init(loop, &sp->sig_hup);
+    sp->sig_hup.data = sp;
     return 0;
 }
 
@@ -282,6 +377,7 @@ int sp_agent_start(struct spindle *sp)
                    sp->cfg.metrics_interval_ms);
     uv_signal_start(&sp->sig_term, on_signal, SIGTERM);
     uv_signal_start(&sp->sig_int, on_signal, SIGINT);
+    uv_signal_start(&sp->sig_hup, on_signal, SIGHUP);
     return 0;
 }
 

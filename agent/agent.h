@@ -149,6 +149,7 @@ void col_socket_close(struct col_socket *s);
 
 struct spindle {
     uv_loop_t *loop;
+    struct sp_flags flags;         /* the command line, kept for SIGHUP */
     struct sp_config cfg;
     struct sp_stats stats;
     struct sp_record_limits limits;
@@ -171,7 +172,7 @@ struct spindle {
     uv_timer_t metrics_timer;
     uv_timer_t shutdown_timer;     /* the shutdown deadline */
     uv_timer_t drain_timer;        /* checks whether exports are done while draining */
-    uv_signal_t sig_term, sig_int;
+    uv_signal_t sig_term, sig_int, sig_hup;
     int paused;                    /* input stopped: an export queue is full */
     int stopping;                  /* SIGTERM seen: draining */
     int abandoning;                /* the shutdown deadline passed */
@@ -184,6 +185,11 @@ int sp_mkdirs(const char *dir, unsigned mode);
 uint64_t sp_now_ns(void);
 /* Handles one accepted record: correlator or metrics. */
 void sp_agent_record(struct spindle *sp, const struct sp_record *r);
+
+/* getenv, as the config loader wants it (main.c). */
+const char *sp_env_get(const char *name);
+/* SIGHUP: rebuilds the configuration; a bad one keeps the old. 0 or -errno. */
+int sp_agent_reload(struct spindle *sp);
 
 int sp_agent_init(struct spindle *sp, uv_loop_t *loop);
 int sp_agent_start(struct spindle *sp);

@@ -843,3 +843,41 @@ void sp_config_free(struct sp_config *c)
     free(c->state_dir);
     memset(c, 0, sizeof(*c));
 }
+
+static int set_flag(char **dst, const char *v)
+{
+    return v ? set_str_field(dst, v) : 0;
+}
+
+int sp_config_build(struct sp_config *c, const struct sp_flags *f,
+                    const char *(*getenv_fn)(const char *), char *err, size_t errlen)
+{
+    int rc;
+    sp_config_defaults(c);
+    if ((f->config && (rc = sp_config_load_file(c, f->config, err, errlen))) ||
+        (rc = sp_config_load_env(c, getenv_fn, err, errlen))) {
+        goto fail;
+    }
+    if ((rc = set_flag(&c->socket_path, f->socket)) ||
+        (rc = set_flag(&c->otlp_endpoint, f->endpoint))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (f->level) {
+        int l = sp_log_level_parse(f->level);
+        if (l < 0) {
+            snprintf(err, errlen, "--log-level '%s': expected debug, info, warn or error",
+                     f->level);
+            rc = -EINVAL;
+            goto fail;
+        }
+        c->log_level = l;
+    }
+    if ((rc = sp_config_finish(c, err, errlen))) {
+        goto fail;
+    }
+    return 0;
+fail:
+    sp_config_free(c);
+    return rc;
+}

@@ -74,6 +74,20 @@ struct sp_config {
     char *state_dir;                     /* "" = default */
 };
 
+/* What the command line says about the configuration (pointers into argv). */
+struct sp_flags {
+    const char *config;   /* --config FILE */
+    const char *socket;   /* --socket PATH */
+    const char *endpoint; /* --otlp-endpoint URL */
+    const char *level;    /* --log-level LEVEL */
+};
+
+/* The whole load order in one place, for start-up and for SIGHUP: defaults,
+ * then the file, then the environment, then the flags, then
+ * sp_config_finish(). On error `c` is freed and `err` says why. */
+int sp_config_build(struct sp_config *c, const struct sp_flags *f,
+                    const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+
 /* The embedded default configuration, printed by --print-default-config. */
 extern const char sp_default_config_yaml[];
 

@@ -37,10 +37,6 @@ static const char usage[] =
     "\n"
     "Precedence: flags > OTEL_* environment > config file > defaults.\n";
 
-static const char *env_get(const char *name)
-{
-    return getenv(name);
-}
 
 /* --stats: ask the running agent over its own socket. */
 static int run_stats(const char *path)
@@ -143,9 +139,9 @@ int main(int argc, char **argv)
     char err[1024];
     struct spindle sp;
     memset(&sp, 0, sizeof(sp));
-    sp_config_defaults(&sp.cfg);
 
     if (check) {
+        sp_config_defaults(&sp.cfg);
         if (sp_config_load_file(&sp.cfg, check, err, sizeof(err)) ||
             sp_config_finish(&sp.cfg, err, sizeof(err))) {
             fprintf(stderr, "spindle: %s\n", err);
@@ -156,38 +152,11 @@ int main(int argc, char **argv)
         sp_config_free(&sp.cfg);
         return 0;
     }
-    if (config && sp_config_load_file(&sp.cfg, config, err, sizeof(err))) {
-        fprintf(stderr, "spindle: %s\n", err);
-        sp_config_free(&sp.cfg);
-        return 1;
-    }
-    if (sp_config_load_env(&sp.cfg, env_get, err, sizeof(err))) {
-        fprintf(stderr, "spindle: %s\n", err);
-        sp_config_free(&sp.cfg);
-        return 1;
-    }
+    sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
+                                 .level = level};
     int rc = 0;
-    if (sock) {
-        free(sp.cfg.socket_path);
-        sp.cfg.socket_path = strdup(sock);
-    }
-    if (endpoint) {
-        free(sp.cfg.otlp_endpoint);
-        sp.cfg.otlp_endpoint = strdup(endpoint);
-    }
-    if (level) {
-        int l = sp_log_level_parse(level);
-        if (l < 0) {
-            fprintf(stderr, "spindle: --log-level '%s': expected debug, info, warn or error\n",
-                    level);
-            sp_config_free(&sp.cfg);
-            return 1;
-        }
-        sp.cfg.log_level = l;
-    }
-    if (sp_config_finish(&sp.cfg, err, sizeof(err))) {
+    if (sp_config_build(&sp.cfg, &sp.flags, sp_env_get, err, sizeof(err))) {
         fprintf(stderr, "spindle: %s\n", err);
-        sp_config_free(&sp.cfg);
         return 1;
     }
     if (stats) {

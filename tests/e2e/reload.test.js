@@ -1,0 +1,46 @@
+'use strict';
+// SIGHUP re-reads the configuration: a valid change applies at once; a broken file keeps
+// the running configuration (logged with the reason) and the agent keeps serving.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { setup, needBinary } = require('./lib/harness');
+const { uid, sleep } = require('./lib/util');
+
+const logsIn = (req) => req.body.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords));
+
+describe('reload on SIGHUP', needBinary, () => {
+  test('a broken config keeps the old one; a valid one applies', { timeout: 30000 }, async () => {
+    const h = await setup({ config: { export: { batch_max_items: 100, batch_delay: '300ms' } } });
+    try {
+      const cfgPath = h.agent.configPath;
+      const good = fs.readFileSync(cfgPath, 'utf8');
+      // 1. A broken file: unknown key.
+      fs.writeFileSync(cfgPath, good + '\ncorrelation:\n  idel_timeout: 5s\n');
+      h.agent.proc.kill('SIGHUP');
+      const line = await h.agent.waitForStderr(/reload failed/, 3000);
+      assert.match(line, /idel_timeout/, 'the log line says what is wrong');
+      const c = await h.connect();
+      const tag = uid('hup');
+      for (let i = 0; i < 7; i++) c.send({ type: 'log', correlation_id: tag, body: `a${i}` });
+      const ack = await c.flush(uid('f'));
+      assert.equal(ack.accepted, 7, 'still serving after a failed reload');
+      await h.sink.waitFor((s) => s.logs().filter((l) => String(l.log.body).startsWith('a')).length >= 7, 3000);
+      assert.deepEqual(h.sink.requestsFor('logs').map((r) => logsIn(r).length), [7], 'old batch size kept');
+      // 2. A valid change: batches of 3.
+      h.sink.clear();
+      fs.writeFileSync(cfgPath, good.replace('batch_max_items: 100', 'batch_max_items: 3'));
+      assert.ok(fs.readFileSync(cfgPath, 'utf8').includes('batch_max_items: 3'), 'the test edited the file');
+      h.agent.proc.kill('SIGHUP');
+      await h.agent.waitForStderr(/configuration reloaded/, 3000);
+      for (let i = 0; i < 7; i++) c.send({ type: 'log', correlation_id: tag, body: `b${i}` });
+      await c.flush(uid('f'));
+      await h.sink.waitFor((s) => s.logs().filter((l) => String(l.log.body).startsWith('b')).length >= 7, 3000);
+      assert.deepEqual(h.sink.requestsFor('logs').map((r) => logsIn(r).length), [3, 3, 1], 'new batch size applies');
+    } finally {
+      await h.close();
+    }
+  });
+});

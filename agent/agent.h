@@ -27,7 +27,12 @@ struct sp_http;
 
 /* --- exporters ----------------------------------------------------------- */
 
-enum sp_send_outcome { SP_SEND_OK = 0, SP_SEND_RETRY = 1, SP_SEND_ERROR = 2 };
+enum sp_send_outcome {
+    SP_SEND_OK = 0,
+    SP_SEND_RETRY = 1, /* try the same request again later */
+    SP_SEND_ERROR = 2, /* never again: drop, counted */
+    SP_SEND_SPLIT = 3  /* too large (413): halve it and send both halves */
+};
 
 /* One encoded export request waiting in, or travelling from, a queue. */
 struct sp_req {
@@ -60,6 +65,11 @@ struct sp_exporter_ops {
     /* Starts delivering `r`; completes exactly once with sp_exporter_done(),
      * possibly before returning. */
     void (*send)(struct sp_exporter *e, struct sp_req *r);
+    /* Halves r's body into a and b (SP_SEND_SPLIT), counting each half's
+     * items; -EINVAL when there is nothing to halve, -ENOTSUP when the
+     * exporter cannot. */
+    int (*split)(struct sp_exporter *e, const struct sp_req *r, struct sp_buf *a,
+                 struct sp_buf *b, uint32_t *items_a, uint32_t *items_b);
     void (*close)(struct sp_exporter *e);
 };
 

@@ -112,6 +112,7 @@ static void count_drop(struct spindle *sp, uint64_t *counter, const struct sp_re
 
 static void queue_pump(struct sp_queue *q);
 static void backpressure_check(struct spindle *sp);
+static const char *signal_name(int s);
 
 static void queue_timer_cb(uv_timer_t *t)
 {
@@ -162,6 +163,62 @@ static uint64_t backoff_ms(struct spindle *sp, uint32_t attempts)
         cap = sp->cfg.retry_max_ms;
     }
     return cap ? sp_rng_next(&sp->rng) % cap : 0;
+}
+
+static void drop_non_retryable(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r,
+                               const struct sp_send_result *res)
+{
+    struct spindle *sp = e->sp;
+    SP_LOG_RL(SP_LOG_WARN, "export failed permanently, batch dropped",
+              "exporter=%s signal=%s status=%ld items=%u body=\"%.*s\"", e->ops->name,
+              signal_name(q->signal), res->status, r->items,
+              (int)(res->detail_len > 200 ? 200 : res->detail_len), res->detail ? res->detail : "");
+    sp->stats.drop_non_retryable += r->items;
+    q->bytes -= r->body.len;
+    req_free(r);
+}
+
+/* 413: the request goes back to the head of its queue as two halves, first
+ * half first, each with a fresh retry budget. 0, or an error when it cannot
+ * be halved (then the caller drops it). */
+static int split_req(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r)
+{
+    struct spindle *sp = e->sp;
+    struct sp_req *h1 = calloc(1, sizeof(*h1)), *h2 = calloc(1, sizeof(*h2));
+    int rc = -ENOMEM;
+    if (h1 && h2) {
+        sp_buf_init(&h1->body, r->body.cap);
+        sp_buf_init(&h2->body, r->body.cap);
+        rc = e->ops->split(e, r, &h1->body, &h2->body, &h1->items, &h2->items);
+    }
+    if (rc) {
+        SP_LOG_RL(SP_LOG_WARN, "backend says the request is too large and it cannot be halved",
+                  "exporter=%s signal=%s items=%u error=%d", e->ops->name, signal_name(q->signal),
+                  r->items, rc);
+        if (h1) {
+            req_free(h1);
+        }
+        if (h2) {
+            req_free(h2);
+        }
+        return rc;
+    }
+    sp->stats.splits++;
+    SP_LOG_RL(SP_LOG_INFO, "request too large for the backend: sending it in two halves",
+              "exporter=%s signal=%s items=%u bytes=%zu", e->ops->name, signal_name(q->signal),
+              r->items, r->body.len);
+    h1->q = h2->q = q;
+    h2->next = q->head;
+    h1->next = h2;
+    q->head = h1;
+    if (q->tail == &q->head) {
+        q->tail = &h2->next;
+    }
+    q->waiting += 2;
+    q->bytes += h1->body.len + h2->body.len;
+    q->bytes -= r->body.len;
+    req_free(r);
+    return 0;
 }
 
 void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res)
@@ -220,16 +277,15 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
         q->waiting++;
         break;
     }
+    case SP_SEND_SPLIT:
+        sp->stats.req_failed++;
+        if (split_req(e, q, r) != 0) {
+            drop_non_retryable(e, q, r, res); /* a single item too large for the backend */
+        }
+        break;
     default:
         sp->stats.req_failed++;
-        SP_LOG_RL(SP_LOG_WARN, "export failed permanently, batch dropped",
-                  "exporter=%s signal=%s status=%ld items=%u body=\"%.*s\"", e->ops->name,
-                  signal_name(q->signal), res->status, r->items,
-                  (int)(res->detail_len > 200 ? 200 : res->detail_len),
-                  res->detail ? res->detail : "");
-        sp->stats.drop_non_retryable += r->items;
-        q->bytes -= r->body.len;
-        req_free(r);
+        drop_non_retryable(e, q, r, res);
     }
     backpressure_check(sp);
     queue_pump(q);

@@ -147,6 +147,13 @@ static void send_req(struct sp_exporter *e, struct sp_req *r)
     sp_exporter_done(e, r, &res);
 }
 
+/* Files take any size: never asked to split. */
+static int split(struct sp_exporter *e, const struct sp_req *r, struct sp_buf *a,
+                 struct sp_buf *b, uint32_t *items_a, uint32_t *items_b)
+{
+    return -ENOTSUP;
+}
+
 static void close_exp(struct sp_exporter *e)
 {
     struct otlp_file *f = e->priv;
@@ -167,5 +174,6 @@ const struct sp_exporter_ops exp_otlp_file_ops = {
     .init = init,
     .encode = encode,
     .send = send_req,
+    .split = split,
     .close = close_exp,
 };

@@ -28,4 +28,12 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
 int otlp_decode_response(int signal, const void *p, size_t n, int64_t *rejected, char *msg,
                          size_t msg_cap);
 
+/* Halves an encoded Export*ServiceRequest (for a 413 answer): appends the two
+ * halves to `a` and `b`. Returns 0, -EINVAL when it holds a single span / log
+ * record / data point (nothing to halve), -EBADMSG when `p` does not parse,
+ * or -ENOBUFS / -ENOMEM. *items_a and *items_b count each half's spans /
+ * log records / data points. */
+int otlp_split_pb(int signal, const void *p, size_t n, struct sp_buf *a, struct sp_buf *b,
+                  uint32_t *items_a, uint32_t *items_b);
+
 #endif

@@ -4,6 +4,7 @@
  * libcurl-multi client on the loop. It classifies each response for the core,
  * which owns queues, retries and drop counters (agent/pipeline.c):
  *   2xx                          -> OK (partial_success rejected counted)
+ *   413                          -> SPLIT (halved, both halves sent)
  *   429 502 503 504, no response -> RETRY (Retry-After honoured)
  *   anything else                -> ERROR (dropped, counted, body logged)
  * Ownership: the exporter owns its URLs and header strings; a request's body
@@ -164,6 +165,10 @@ static void on_response(void *arg, const struct sp_http_response *resp)
             res.detail = msg;
             res.detail_len = strlen(msg);
         }
+    } else if (st == 413) {
+        res.outcome = SP_SEND_SPLIT;
+        res.detail = resp->body;
+        res.detail_len = resp->body_len;
     } else if (st == 429 || st == 502 || st == 503 || st == 504 || st == 0) {
         /* st == 0: no response (connect failure, reset, timeout, abort). */
         res.outcome = SP_SEND_RETRY;
@@ -215,6 +220,63 @@ static void send_req(struct sp_exporter *e, struct sp_req *r)
     }
 }
 
+static int gunzip_into(const struct sp_buf *in, struct sp_buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, 15 + 16) != Z_OK) {
+        return -ENOMEM;
+    }
+    z.next_in = (Bytef *)in->p;
+    z.avail_in = (uInt)in->len;
+    int zr = Z_OK, rc = 0;
+    while (zr != Z_STREAM_END) {
+        if ((rc = sp_buf_reserve(out, in->len * 4 + 4096))) {
+            break;
+        }
+        z.next_out = (Bytef *)out->p + out->len;
+        z.avail_out = (uInt)(out->alloc - out->len);
+        size_t before = z.avail_out;
+        zr = inflate(&z, Z_NO_FLUSH);
+        out->len += before - z.avail_out;
+        if (zr != Z_OK && zr != Z_STREAM_END) {
+            rc = -EBADMSG;
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
+/* 413: protobuf requests are halved (JSON ones are not: their numbers would
+ * have to be re-read exactly, which cJSON cannot do). */
+static int split(struct sp_exporter *e, const struct sp_req *r, struct sp_buf *a,
+                 struct sp_buf *b, uint32_t *items_a, uint32_t *items_b)
+{
+    struct spindle *sp = e->sp;
+    if (sp->cfg.otlp_protocol != SP_PROTO_HTTP_PROTOBUF) {
+        return -ENOTSUP;
+    }
+    if (!sp->cfg.otlp_gzip) {
+        return otlp_split_pb(r->q->signal, r->body.p, r->body.len, a, b, items_a, items_b);
+    }
+    struct sp_buf plain, pa, pb;
+    sp_buf_init(&plain, r->body.cap * 16);
+    sp_buf_init(&pa, r->body.cap * 16);
+    sp_buf_init(&pb, r->body.cap * 16);
+    int rc = gunzip_into(&r->body, &plain);
+    if (rc == 0) {
+        rc = otlp_split_pb(r->q->signal, plain.p, plain.len, &pa, &pb, items_a, items_b);
+    }
+    if (rc == 0 && (rc = gzip_into(&pa, a)) == 0) {
+        rc = gzip_into(&pb, b);
+    }
+    sp_buf_free(&plain);
+    sp_buf_free(&pa);
+    sp_buf_free(&pb);
+    return rc;
+}
+
 static void close_exp(struct sp_exporter *e)
 {
     struct otlp_http *h = e->priv;
@@ -237,5 +299,6 @@ const struct sp_exporter_ops exp_otlp_http_ops = {
     .init = init,
     .encode = encode,
     .send = send_req,
+    .split = split,
     .close = close_exp,
 };

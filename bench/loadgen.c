@@ -83,6 +83,18 @@ static int one(char *dst, size_t cap, const struct job *j, long i)
     }
 }
 
+static void write_all(int fd, const char *p, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w < 0) {
+            perror("write");
+            exit(1);
+        }
+        off += (size_t)w;
+    }
+}
+
 static void *client(void *arg)
 {
     struct job *j = arg;
@@ -97,27 +109,13 @@ static void *client(void *arg)
     size_t len = 0;
     for (long i = 0; i < j->records; i++) {
         if (len + 1024 > sizeof(buf)) {
-            for (size_t off = 0; off < len;) {
-                ssize_t w = write(fd, buf + off, len - off);
-                if (w < 0) {
-                    perror("write");
-                    exit(1);
-                }
-                off += (size_t)w;
-            }
+            write_all(fd, buf, len);
             len = 0;
         }
         len += (size_t)one(buf + len, sizeof(buf) - len, j, i);
     }
     len += (size_t)snprintf(buf + len, sizeof(buf) - len, "{\"type\":\"flush\",\"id\":\"end\"}\n");
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0) {
-            perror("write");
-            exit(1);
-        }
-        off += (size_t)w;
-    }
+    write_all(fd, buf, len);
     char ack[512];
     ssize_t n = read(fd, ack, sizeof(ack) - 1);
     if (n > 0) {

@@ -30,3 +30,19 @@ for mix in logs spans metrics mixed; do
     ./build-release/loadgen "$d/s.sock" "$pid" "$n" 1 "$mix"
 done
 echo "peak_rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)"
+
+# The production path: OTLP/HTTP protobuf with gzip to a loopback sink.
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+python3 bench/sink.py >"$d/port" &
+sinkpid=$!
+trap 'kill $pid $sinkpid 2>/dev/null || true; rm -rf "$d"' EXIT
+until [ -s "$d/port" ]; do sleep 0.01; done
+printf 'socket: {path: %s/h.sock}\nservice: {state_dir: %s/state}\nlog: {level: warn}\n' "$d" "$d" >"$d/h.yaml"
+./build-release/spindle --config "$d/h.yaml" --otlp-endpoint "http://127.0.0.1:$(cat "$d/port")" &
+pid=$!
+until [ -S "$d/h.sock" ]; do sleep 0.001; done
+sleep 0.3
+for mix in logs spans metrics mixed; do
+    echo "otlp_http_gzip $(./build-release/loadgen "$d/h.sock" "$pid" "$n" 1 "$mix")"
+done

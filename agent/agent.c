@@ -226,18 +226,21 @@ void sp_agent_stop(struct spindle *sp)
     sp_pipe_flush(sp);
     uv_signal_stop(&sp->sig_term);
     uv_signal_stop(&sp->sig_int);
-    uv_signal_stop(&sp->sig_hup);
     uv_timer_start(&sp->shutdown_timer, shutdown_deadline, sp->cfg.shutdown_timeout_ms, 0);
     uv_timer_start(&sp->drain_timer, shutdown_tick, 0, 10);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
+    struct spindle *sp = s->data;
     if (signum == SIGHUP) {
-        sp_agent_reload(s->data);
+        /* Still handled while draining (the default action would kill us). */
+        if (!sp->stopping) {
+            sp_agent_reload(sp);
+        }
         return;
     }
-    sp_agent_stop(s->data);
+    sp_agent_stop(sp);
 }
 
 /* Moves a setting that only a restart can change from the running
@@ -280,6 +283,16 @@ int sp_agent_reload(struct spindle *sp)
     /* The socket, the exporters and the resource are built once: they keep
      * their running values until a restart. Everything else applies now. */
     keep_str(&o->socket_path, &n.socket_path, "socket.path");
+    /* Connection buffers are sized at accept, and the correlator's closing
+     * and closed lists are ordered by a constant grace and TTL. */
+    if (n.max_record_bytes != o->max_record_bytes || n.wf_grace_ms != o->wf_grace_ms ||
+        n.closed_ttl_ms != o->closed_ttl_ms) {
+        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
+               "key=%s", "socket.max_record_bytes|correlation.grace_period|correlation.closed_ttl");
+    }
+    n.max_record_bytes = o->max_record_bytes;
+    n.wf_grace_ms = o->wf_grace_ms;
+    n.closed_ttl_ms = o->closed_ttl_ms;
     keep_str(&o->otlp_endpoint, &n.otlp_endpoint, "otlp.endpoint");
     for (int s = 0; s < SP_SIG_COUNT; s++) {
         keep_str(&o->otlp_signal_endpoint[s], &n.otlp_signal_endpoint[s], "otlp.<signal>_endpoint");

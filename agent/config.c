@@ -782,6 +782,10 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
                  "socket.max_connections must be at least 1");
         return -EINVAL;
     }
+    if (c->queue_max_bytes < 1024) {
+        snprintf(err, errlen, "export.queue_max_bytes must be at least 1KiB");
+        return -EINVAL;
+    }
     if (c->metrics_interval_ms < 10) {
         snprintf(err, errlen, "metrics.interval must be at least 10ms");
         return -EINVAL;

@@ -6,10 +6,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -49,6 +51,10 @@ static int run_stats(const char *path)
                 strerror(errno));
         return 1;
     }
+    /* A paused agent (backpressure) reads no records, this one included:
+     * give up after a while with a message instead of hanging. */
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     const char *req = "{\"type\":\"stats\",\"id\":\"cli\"}\n";
     if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
         fprintf(stderr, "spindle: cannot write to %s: %s\n", path, strerror(errno));
@@ -69,7 +75,10 @@ static int run_stats(const char *path)
     }
     close(fd);
     if (len == 0 || !memchr(buf, '\n', len)) {
-        fprintf(stderr, "spindle: no answer from %s\n", path);
+        fprintf(stderr,
+                "spindle: no answer from %s within 5 s (is the agent pausing input because an "
+                "export queue is full? its log says so)\n",
+                path);
         return 1;
     }
     fwrite(buf, 1, len, stdout);
@@ -166,6 +175,11 @@ int main(int argc, char **argv)
     }
     sp_log_setup(sp.cfg.log_level, sp.cfg.log_json);
 
+    /* A client that hangs up before reading its ack must cost us an EPIPE on
+     * that connection, not the process; likewise a file past RLIMIT_FSIZE is
+     * an EFBIG for the file exporter (retried, counted), not a kill. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     uv_loop_t loop;
     uv_loop_init(&loop);
     if ((rc = sp_agent_init(&sp, &loop)) || (rc = sp_agent_start(&sp))) {

@@ -208,18 +208,18 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
     }
     if (r->correlation_id.len) {
         struct exemplar *e = &s->ex[s->ex_next];
-        s->ex_next = (s->ex_next + 1) % SP_MAX_EXEMPLARS_PER_POINT;
-        if (s->n_ex < SP_MAX_EXEMPLARS_PER_POINT) {
-            s->n_ex++;
-        }
         size_t need = r->correlation_id.len + r->invocation_id.len;
         if (need > e->cap) {
             char *p = realloc(e->ids, need);
             if (p == NULL) {
-                return;
+                return; /* no exemplar this time; the slot keeps its old one */
             }
             e->ids = p;
             e->cap = need;
+        }
+        s->ex_next = (s->ex_next + 1) % SP_MAX_EXEMPLARS_PER_POINT;
+        if (s->n_ex < SP_MAX_EXEMPLARS_PER_POINT) {
+            s->n_ex++;
         }
         e->ts_ns = r->ts_ns;
         e->value = r->value;

@@ -267,7 +267,9 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
                   e->ops->name, signal_name(q->signal), res->status, wait,
                   (int)(res->detail_len > 200 ? 200 : res->detail_len),
                   res->detail ? res->detail : "");
-        r->not_before_ms = now + wait;
+        /* At least 1 ms: a retry always goes through the queue timer, so a
+         * send that fails synchronously can never spin the loop. */
+        r->not_before_ms = now + (wait ? wait : 1);
         /* Back at the head: order within a signal is kept. */
         r->next = q->head;
         q->head = r;
@@ -365,7 +367,7 @@ static void seal(struct spindle *sp, int signal)
         struct sp_exporter *e = sp->exporters[i];
         struct sp_req *r = calloc(1, sizeof(*r));
         if (r == NULL) {
-            sp->stats.drop_queue_full += b->count;
+            sp->stats.drop_memory_limit += b->count;
             continue;
         }
         sp_buf_init(&r->body, SP_DEF_BATCH_MAX_BYTES * 8u + sp->cfg.batch_max_bytes * 4u);
@@ -374,7 +376,7 @@ static void seal(struct spindle *sp, int signal)
         if (rc) {
             SP_LOG_RL(SP_LOG_ERROR, "cannot encode batch", "exporter=%s signal=%s error=%d",
                       e->ops->name, signal_name(signal), rc);
-            sp->stats.drop_queue_full += b->count;
+            sp->stats.drop_memory_limit += b->count; /* -ENOMEM or the buffer cap */
             req_free(r);
             continue;
         }

@@ -39,6 +39,7 @@
     X(dropped, drop_retries_exhausted, "retries_exhausted")                                     \
     X(dropped, drop_shutdown_deadline, "shutdown_deadline")                                     \
     X(dropped, drop_partial_success, "partial_success")                                         \
+    X(dropped, drop_memory_limit, "memory_limit")                                               \
     X(dropped, drop_series_limit, "metric_series_limit")
 
 struct sp_stats {

@@ -38,6 +38,7 @@ struct conn {
     int closing;
     int handles;             /* open uv handles; the last close frees the conn */
     int paused;              /* reading stopped for unread replies */
+    int in_process;          /* inside process(): never re-entered */
     long pid;                /* peer pid from SO_PEERCRED, -1 unknown */
     size_t pending_write;    /* reply bytes not yet written */
     uint64_t accepted;       /* since the previous flush */
@@ -50,9 +51,10 @@ struct col_socket {
     struct spindle *sp;
     uv_pipe_t listener;
     int listening;
-    int listener_closed;     /* its close callback ran */
-    int freeing;             /* col_socket_close() was called: free on that callback */
+    int freeing;             /* col_socket_close() was called: free when handles closed */
+    int handles;             /* listener + resume timer not yet closed */
     int paused;              /* backpressure: no connection is read */
+    uv_timer_t resume;       /* runs the buffered records after a pause, on a fresh stack */
     struct conn *conns;
     size_t n_conns;
     char *path;
@@ -80,13 +82,25 @@ static void conn_handle_closed(uv_handle_t *h)
 }
 
 /* A connection is read unless its own replies back up or the agent is paused. */
+static void idle_cb(uv_timer_t *t);
+
 static void conn_update_reading(struct conn *c)
 {
-    int want = !c->closing && !c->paused && !c->s->paused;
+    if (c->closing) {
+        return;
+    }
+    int want = !c->paused && !c->s->paused;
     if (want) {
         uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
-    } else if (!c->closing) {
+    } else {
         uv_read_stop((uv_stream_t *)&c->pipe);
+    }
+    /* Time the agent holds a client back is not the client's idleness. */
+    if (c->s->paused) {
+        uv_timer_stop(&c->idle);
+    } else if (!uv_is_active((uv_handle_t *)&c->idle)) {
+        uint64_t t = c->s->sp->cfg.conn_idle_timeout_ms;
+        uv_timer_start(&c->idle, idle_cb, t, t);
     }
 }
 
@@ -186,7 +200,7 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     if (blank(p, n)) {
         return;
     }
-    if (n > sp->cfg.max_record_bytes) {
+    if (n > c->cap - SP_READ_CHUNK) { /* max_record_bytes when the client connected */
         reject(c, SP_R_TOO_LARGE, NULL);
         return;
     }
@@ -234,9 +248,12 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
  * (or shutdown) handles it. */
 static void process(struct conn *c)
 {
-    struct spindle *sp = c->s->sp;
     size_t start = 0;
     int stopped = 0;
+    if (c->in_process) {
+        return; /* a record's side effects reached back here: the outer call goes on */
+    }
+    c->in_process = 1;
     for (;;) {
         if (c->s->paused && !c->discarding) {
             stopped = 1;
@@ -254,12 +271,13 @@ static void process(struct conn *c)
         }
         start = end + 1;
     }
+    c->in_process = 0;
     size_t rest = c->len - start;
     if (c->discarding) {
         c->len = 0; /* still inside the over-long record */
         return;
     }
-    if (!stopped && rest > sp->cfg.max_record_bytes) {
+    if (!stopped && rest > c->cap - SP_READ_CHUNK) {
         reject(c, SP_R_TOO_LARGE, NULL);
         c->discarding = 1;
         c->len = 0;
@@ -400,8 +418,7 @@ static void on_connection(uv_stream_t *server, int status)
     s->n_conns++;
     sp->stats.conn_accepted++;
     sp->stats.conn_open++;
-    uv_timer_start(&c->idle, idle_cb, sp->cfg.conn_idle_timeout_ms, sp->cfg.conn_idle_timeout_ms);
-    conn_update_reading(c);
+    conn_update_reading(c); /* starts reading and the idle timer unless paused */
 }
 
 /* A socket file nobody answers on is stale and replaced; a live one (another
@@ -441,11 +458,10 @@ static int check_path(const char *path)
     return -err;
 }
 
-static void listener_closed_cb(uv_handle_t *h)
+static void handle_closed_cb(uv_handle_t *h)
 {
     struct col_socket *s = h->data;
-    s->listener_closed = 1;
-    if (s->freeing) {
+    if (--s->handles == 0 && s->freeing) {
         free(s->path);
         free(s);
     }
@@ -501,6 +517,9 @@ int col_socket_start(struct spindle *sp, struct col_socket **out)
     s->path = strdup(path);
     uv_pipe_init(sp->loop, &s->listener, 0);
     s->listener.data = s;
+    uv_timer_init(sp->loop, &s->resume);
+    s->resume.data = s;
+    s->handles = 2;
     if ((rc = uv_pipe_bind(&s->listener, path)) == 0) {
         if (chmod(path, sp->cfg.socket_mode) != 0) {
             rc = -errno;
@@ -512,7 +531,8 @@ int col_socket_start(struct spindle *sp, struct col_socket **out)
         SP_LOG(SP_LOG_ERROR, "cannot listen on the socket", "path=\"%s\" error=\"%s\"", path,
                uv_strerror(rc));
         s->freeing = 1;
-        uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
+        uv_close((uv_handle_t *)&s->listener, handle_closed_cb);
+        uv_close((uv_handle_t *)&s->resume, handle_closed_cb);
         return rc;
     }
     s->listening = 1;
@@ -526,7 +546,7 @@ void col_socket_stop_accepting(struct col_socket *s)
         return;
     }
     s->listening = 0;
-    uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
+    uv_close((uv_handle_t *)&s->listener, handle_closed_cb);
     unlink(s->path);
 }
 
@@ -541,18 +561,27 @@ void col_socket_pause(struct col_socket *s)
     }
 }
 
-void col_socket_resume(struct col_socket *s)
+static void resume_cb(uv_timer_t *t)
 {
-    if (!s->paused) {
-        return;
-    }
-    s->paused = 0;
+    struct col_socket *s = t->data;
     for (struct conn *c = s->conns; c && !s->paused; c = c->next) {
         process(c); /* what was buffered when input paused; may pause again */
     }
     for (struct conn *c = s->conns; c; c = c->next) {
         conn_update_reading(c);
     }
+}
+
+void col_socket_resume(struct col_socket *s)
+{
+    if (!s->paused) {
+        return;
+    }
+    s->paused = 0;
+    /* Resuming is often decided deep inside a record's processing (an export
+     * completing synchronously): handle the buffered records on a fresh stack,
+     * on the next turn of the loop, never re-entrantly. */
+    uv_timer_start(&s->resume, resume_cb, 0, 0);
 }
 
 void col_socket_close(struct col_socket *s)
@@ -571,8 +600,5 @@ void col_socket_close(struct col_socket *s)
         conn_close(c);
     }
     s->freeing = 1;
-    if (s->listener_closed) {
-        free(s->path);
-        free(s);
-    }
+    uv_close((uv_handle_t *)&s->resume, handle_closed_cb);
 }

@@ -383,7 +383,7 @@ describe('protocol.md', () => {
             ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries', 'splits']);
         assert.deepEqual(Object.keys(s.dropped),
             ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
-                'metric_series_limit']);
+                'memory_limit', 'metric_series_limit']);
         const sum = Object.values(s.rejected).reduce((a, b) => a + b, 0);
         assert.equal(s.records.rejected, sum, 'records.rejected is the sum of rejected.<reason>');
     });

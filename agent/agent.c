@@ -133,6 +133,10 @@ static int build_resource(struct spindle *sp)
         at->val.type = SP_VAL_STR;
         at->val.u.s = arena_str(a, sp->cfg.resource_attrs[i].value);
     }
+    /* The agent's own telemetry: same host, instance and extra attributes,
+     * service.name "spindle" (items carry no function, so no faas.name). */
+    sp->res_agent = *res;
+    sp->res_agent.service_name_default = arena_str(a, "spindle");
     return 0;
 }
 
@@ -341,6 +345,7 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
 {
     sp->loop = loop;
     sp->started_ms = uv_now(loop);
+    sp->started_ns = sp_now_ns();
     sp_rng_seed(&sp->rng);
     sp->limits.max_attributes = (uint32_t)sp->cfg.max_attributes;
     sp->limits.max_attr_value_bytes = (uint32_t)sp->cfg.max_attr_value_bytes;

@@ -111,6 +111,10 @@ struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal);
 void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes);
 /* Seals every open batch and hands it to the exporters now. */
 void sp_pipe_flush(struct spindle *sp);
+/* Seals the open batch of one signal, if any. */
+void sp_pipe_seal(struct spindle *sp, int signal);
+/* The resource a batch's items are encoded with. */
+const struct sp_resource_info *sp_batch_resource(const struct spindle *sp, const struct sp_batch *b);
 /* Bytes and requests still queued or in flight in all exporters. */
 size_t sp_pipe_pending(const struct spindle *sp);
 int sp_pipe_init(struct spindle *sp);
@@ -164,9 +168,11 @@ struct spindle {
     struct sp_stats stats;
     struct sp_record_limits limits;
     struct sp_resource_info res;
-    struct sp_arena res_arena;     /* owns res's strings */
+    struct sp_resource_info res_agent; /* for spindle.* metrics: service.name "spindle" */
+    struct sp_arena res_arena;     /* owns res's and res_agent's strings */
     struct sp_rng rng;
-    uint64_t started_ms;
+    uint64_t started_ms;           /* loop time at start */
+    uint64_t started_ns;           /* wall time at start: start of the spindle.* sums */
 
     struct corr *corr;
     struct sp_metrics *metrics;

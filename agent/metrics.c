@@ -232,6 +232,8 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
     }
 }
 
+static void export_agent(struct spindle *sp);
+
 void sp_metrics_export(struct sp_metrics *m)
 {
     struct spindle *sp = m->sp;
@@ -295,6 +297,94 @@ void sp_metrics_export(struct sp_metrics *m)
         sp_pipe_commit(sp, SP_SIG_METRICS, p, 128 + s->name.len + s->attrs.n * 32u +
                                                   (s->kind == SP_METRIC_HISTOGRAM ? 256u : 0u));
     }
+    export_agent(sp);
+}
+
+/* --- the agent's own counters as OTLP metrics (spindle.*) -------------------- */
+
+/* Each point asks for the open batch again: a commit may seal it (batch_max_
+ * items) and free it. export_agent() sealed the user's batch first, so an
+ * empty open batch here is the agent's. */
+static void self_point(struct spindle *sp, const char *name, const char *unit, int kind,
+                       const char *label, const char *label_value, uint64_t v, uint64_t now)
+{
+    struct sp_batch *b = sp_pipe_batch(sp, SP_SIG_METRICS);
+    if (b == NULL) {
+        return;
+    }
+    if (b->count == 0) {
+        b->agent = 1;
+    }
+    struct sp_arena *a = &b->arena;
+    struct sp_metric *p = sp_arena_calloc(a, sizeof(*p));
+    if (p == NULL) {
+        return;
+    }
+    p->name = (struct sp_str){name, strlen(name)};
+    p->unit = (struct sp_str){unit, strlen(unit)};
+    p->kind = (uint8_t)kind;
+    p->start_ns = sp->started_ns;
+    p->time_ns = now;
+    p->value = (double)v;
+    if (label) {
+        p->attrs.v = sp_arena_alloc(a, sizeof(struct sp_attr));
+        if (p->attrs.v == NULL) {
+            return;
+        }
+        p->attrs.v[0].key = (struct sp_str){label, strlen(label)};
+        p->attrs.v[0].val.type = SP_VAL_STR;
+        p->attrs.v[0].val.u.s = (struct sp_str){label_value, strlen(label_value)};
+        p->attrs.n = 1;
+    }
+    sp_pipe_commit(sp, SP_SIG_METRICS, p, 96 + strlen(name));
+}
+
+/* One batch of its own, encoded with the agent's resource (service.name
+ * "spindle"): records accepted, rejected by reason, dropped by reason (every
+ * record not delivered), export activity, and what is open now. */
+static void export_agent(struct spindle *sp)
+{
+    const struct sp_stats *st = &sp->stats;
+    uint64_t now = sp_now_ns();
+    sp_pipe_seal(sp, SP_SIG_METRICS); /* the user's points travel apart */
+    uint64_t before = sp->stats.exp_points;
+    self_point(sp, "spindle.records.accepted", "{record}", SP_METRIC_COUNTER, NULL, NULL,
+               st->accepted, now);
+    for (int r = 1; r < SP_R_COUNT; r++) {
+        self_point(sp, "spindle.records.rejected", "{record}", SP_METRIC_COUNTER, "reason",
+                   sp_reason_name(r), st->rejected[r], now);
+    }
+#define X(g, f, n)                                                                              \
+    if (strcmp(#g, "dropped") == 0) {                                                           \
+        self_point(sp, "spindle.records.dropped", "{record}", SP_METRIC_COUNTER, "reason", n,  \
+                   st->f, now);                                                                 \
+    }
+    SP_STATS_FIELDS(X)
+#undef X
+    self_point(sp, "spindle.export.items", "{item}", SP_METRIC_COUNTER, "signal", "traces",
+               st->exp_spans, now);
+    self_point(sp, "spindle.export.items", "{item}", SP_METRIC_COUNTER, "signal", "logs",
+               st->exp_logs, now);
+    self_point(sp, "spindle.export.items", "{item}", SP_METRIC_COUNTER, "signal", "metrics",
+               st->exp_points, now);
+    self_point(sp, "spindle.export.requests", "{request}", SP_METRIC_COUNTER, "outcome", "ok",
+               st->req_ok, now);
+    self_point(sp, "spindle.export.requests", "{request}", SP_METRIC_COUNTER, "outcome",
+               "failed", st->req_failed, now);
+    self_point(sp, "spindle.export.retries", "{request}", SP_METRIC_COUNTER, NULL, NULL,
+               st->retries, now);
+    self_point(sp, "spindle.export.splits", "{request}", SP_METRIC_COUNTER, NULL, NULL,
+               st->splits, now);
+    self_point(sp, "spindle.input.pauses", "{pause}", SP_METRIC_COUNTER, NULL, NULL,
+               st->input_pauses, now);
+    self_point(sp, "spindle.workflows.open", "{workflow}", SP_METRIC_GAUGE, NULL, NULL,
+               st->wf_open, now);
+    self_point(sp, "spindle.connections.open", "{connection}", SP_METRIC_GAUGE, NULL, NULL,
+               st->conn_open, now);
+    /* Sealed now: the next item of the signal opens a user batch again. The
+     * agent's own points are not counted in export.metric_points. */
+    sp_pipe_seal(sp, SP_SIG_METRICS);
+    sp->stats.exp_points = before;
 }
 
 int sp_metrics_init(struct spindle *sp, struct sp_metrics **out)

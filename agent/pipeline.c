@@ -444,6 +444,17 @@ void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_by
     }
 }
 
+void sp_pipe_seal(struct spindle *sp, int signal)
+{
+    seal(sp, signal);
+    arm_batch_timer(sp);
+}
+
+const struct sp_resource_info *sp_batch_resource(const struct spindle *sp, const struct sp_batch *b)
+{
+    return b->agent ? &sp->res_agent : &sp->res;
+}
+
 void sp_pipe_flush(struct spindle *sp)
 {
     for (int s = 0; s < SP_SIG_COUNT; s++) {

@@ -157,6 +157,7 @@ struct sp_metric {
 
 struct sp_batch {
     uint8_t signal;   /* enum sp_signal */
+    uint8_t agent;    /* items describe the agent itself: encode with its own resource */
     uint32_t count;   /* items */
     size_t bytes;     /* rough encoded size, for batch_max_bytes */
     uint64_t opened_ms; /* loop time when the first item arrived */

@@ -76,7 +76,7 @@ static int init(struct sp_exporter *e)
 
 static int encode(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf *out)
 {
-    int rc = otlp_encode_json(b, &e->sp->res, out);
+    int rc = otlp_encode_json(b, sp_batch_resource(e->sp, b), out);
     return rc ? rc : sp_buf_addc(out, '\n');
 }
 

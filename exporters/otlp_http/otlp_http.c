@@ -112,8 +112,9 @@ static int encode(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf
     struct spindle *sp = e->sp;
     struct sp_buf *dst = sp->cfg.otlp_gzip ? &h->scratch : out;
     sp_buf_reset(&h->scratch);
-    int rc = sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON ? otlp_encode_json(b, &sp->res, dst)
-                                                         : otlp_encode_pb(b, &sp->res, dst);
+    const struct sp_resource_info *res = sp_batch_resource(sp, b);
+    int rc = sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON ? otlp_encode_json(b, res, dst)
+                                                         : otlp_encode_pb(b, res, dst);
     if (rc == 0 && sp->cfg.otlp_gzip) {
         rc = gzip_into(&h->scratch, out);
     }

@@ -135,6 +135,11 @@ static int cap_init(struct sp_exporter *e)
 
 static int cap_encode(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf *out)
 {
+    /* The agent's own spindle.* metrics travel in batches of their own;
+     * these tests look at what the correlator and the aggregator made. */
+    if (b->agent) {
+        return sp_buf_addc(out, 'a');
+    }
     (void)e;
     if (b->signal == SP_SIG_TRACES) {
         for (const struct sp_span *s = b->head; s; s = s->next) {

@@ -122,6 +122,12 @@ void sp_pipe_close(struct spindle *sp);
 /* At the shutdown deadline: counts everything undelivered as dropped. */
 void sp_pipe_abandon(struct spindle *sp);
 
+/* Bytes limits.max_memory covers: the parts above plus every export queue. */
+size_t sp_memory_used(const struct spindle *sp);
+/* Pauses or resumes input for full queues or memory; call after work that
+ * grows or shrinks either. */
+void sp_backpressure_check(struct spindle *sp);
+
 /* Copies into `a`: strings, attribute lists, values. */
 struct sp_str sp_str_dup(struct sp_arena *a, struct sp_str s);
 int sp_attrs_dup(struct sp_arena *a, struct sp_attrs *dst, const struct sp_attrs *src,
@@ -139,6 +145,9 @@ void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t tra
                uint8_t span_id[8]);
 /* Closes every open workflow now (shutdown). */
 void corr_close_all(struct corr *c);
+/* Memory budget: closes the longest-idle open workflows early (counted
+ * evicted) until the workflows hold at most `target` bytes. */
+void corr_shed(struct corr *c, size_t target);
 void corr_free(struct corr *c);
 
 /* --- metrics (agent/metrics.c) ------------------------------------------- */
@@ -189,7 +198,14 @@ struct spindle {
     uv_timer_t shutdown_timer;     /* the shutdown deadline */
     uv_timer_t drain_timer;        /* checks whether exports are done while draining */
     uv_signal_t sig_term, sig_int, sig_hup;
-    int paused;                    /* input stopped: an export queue is full */
+    int paused;                    /* input stopped: an export queue or memory is full */
+    int in_backpressure;           /* inside sp_backpressure_check(): no re-entry */
+    struct {
+        size_t conns;              /* connection read buffers */
+        size_t batches;            /* open batch arenas */
+        size_t workflows;          /* workflow state and arenas */
+        size_t series;             /* metric series */
+    } mem;                         /* what limits.max_memory covers, with the queues */
     int stopping;                  /* SIGTERM seen: draining */
     int abandoning;                /* the shutdown deadline passed */
     int exit_code;

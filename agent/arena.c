@@ -23,6 +23,15 @@ void sp_arena_init(struct sp_arena *a, size_t chunk_size)
     a->chunk_size = chunk_size ? chunk_size : 16384;
     a->used = 0;
     a->reserved = 0;
+    a->acct = NULL;
+}
+
+void sp_arena_account(struct sp_arena *a, size_t *acct)
+{
+    a->acct = acct;
+    if (acct) {
+        *acct += a->reserved;
+    }
 }
 
 static struct sp_arena_chunk *chunk_new(struct sp_arena *a, size_t size)
@@ -34,6 +43,9 @@ static struct sp_arena_chunk *chunk_new(struct sp_arena *a, size_t size)
     c->size = size;
     c->off = 0;
     a->reserved += sizeof(*c) + size;
+    if (a->acct) {
+        *a->acct += sizeof(*c) + size;
+    }
     return c;
 }
 
@@ -113,6 +125,9 @@ void sp_arena_reset(struct sp_arena *a)
             keep = c;
         } else {
             a->reserved -= sizeof(*c) + c->size;
+            if (a->acct) {
+                *a->acct -= sizeof(*c) + c->size;
+            }
             free(c);
         }
         c = next;
@@ -127,6 +142,9 @@ void sp_arena_reset(struct sp_arena *a)
 
 void sp_arena_free(struct sp_arena *a)
 {
+    if (a->acct) {
+        *a->acct -= a->reserved;
+    }
     struct sp_arena_chunk *c = a->head;
     while (c) {
         struct sp_arena_chunk *next = c->next;

@@ -15,7 +15,11 @@ struct sp_arena {
     size_t chunk_size;           /* size of a normal chunk */
     size_t used;                 /* bytes handed out, for accounting */
     size_t reserved;             /* bytes malloc'ed, for the memory budget */
+    size_t *acct;                /* NULL, or a total that follows `reserved` */
 };
+
+/* From now on *acct follows this arena's reserved bytes (the memory budget). */
+void sp_arena_account(struct sp_arena *a, size_t *acct);
 
 void sp_arena_init(struct sp_arena *a, size_t chunk_size);
 void *sp_arena_alloc(struct sp_arena *a, size_t n);        /* 16-byte aligned */

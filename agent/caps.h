@@ -62,6 +62,10 @@
 #define SP_DEF_FILE_MAX_BYTES (16u * 1024u * 1024u) /* one file before rotation */
 #define SP_DEF_FILE_MAX_FILES 4u                    /* rotated files kept per signal */
 
+/* --- memory budget ------------------------------------------------------ */
+#define SP_DEF_MAX_MEMORY (256u * 1024u * 1024u) /* limits.max_memory */
+#define SP_MIN_MAX_MEMORY (4u * 1024u * 1024u)
+
 /* --- logging ------------------------------------------------------------ */
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
 #define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */

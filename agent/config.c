@@ -38,6 +38,8 @@ const char sp_default_config_yaml[] =
     "records:\n"
     "  max_attributes: 128\n"
     "  max_attribute_value_bytes: 4KiB\n"
+    "limits:\n"
+    "  max_memory: 256MiB     # connection buffers, open workflows, batches, queues\n"
     "correlation:\n"
     "  idle_timeout: 60s      # a workflow with no records this long closes\n"
     "  grace_period: 2s       # after workflow_end, for late records\n"
@@ -105,6 +107,7 @@ static const struct key keys[] = {
     {"records.max_attributes", K_UINT, O(max_attributes), 0, SP_DEF_MAX_ATTRIBUTES * 4},
     {"records.max_attribute_value_bytes", K_SIZE, O(max_attr_value_bytes), 0,
      SP_MAX_RECORD_BYTES},
+    {"limits.max_memory", K_SIZE, O(max_memory), 0, 0},
     {"correlation.idle_timeout", K_DUR, O(wf_idle_timeout_ms), 0, 0},
     {"correlation.grace_period", K_DUR, O(wf_grace_ms), 0, 0},
     {"correlation.closed_ttl", K_DUR, O(closed_ttl_ms), 0, 0},
@@ -363,6 +366,7 @@ void sp_config_defaults(struct sp_config *c)
     c->conn_idle_timeout_ms = SP_DEF_CONN_IDLE_TIMEOUT_MS;
     c->max_attributes = SP_DEF_MAX_ATTRIBUTES;
     c->max_attr_value_bytes = SP_DEF_MAX_ATTR_VALUE_BYTES;
+    c->max_memory = SP_DEF_MAX_MEMORY;
     c->wf_idle_timeout_ms = SP_DEF_WF_IDLE_TIMEOUT_MS;
     c->wf_grace_ms = SP_DEF_WF_GRACE_MS;
     c->closed_ttl_ms = SP_DEF_CLOSED_TTL_MS;
@@ -780,6 +784,10 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "correlation.max_open_workflows, export.batch_max_items and "
                  "socket.max_connections must be at least 1");
+        return -EINVAL;
+    }
+    if (c->max_memory < SP_MIN_MAX_MEMORY) {
+        snprintf(err, errlen, "limits.max_memory must be at least 4MiB");
         return -EINVAL;
     }
     if (c->queue_max_bytes < 1024) {

@@ -35,6 +35,8 @@ struct sp_config {
     /* records */
     uint64_t max_attributes;
     uint64_t max_attr_value_bytes;
+    /* limits */
+    uint64_t max_memory;
     /* correlation */
     uint64_t wf_idle_timeout_ms;
     uint64_t wf_grace_ms;

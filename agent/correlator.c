@@ -447,6 +447,7 @@ static void wf_forget(struct corr *c, struct wf *w)
     list_del(list_of(c, w), w);
     sp_hmap_remove(&c->map, &w->hn);
     sp_arena_free(&w->arena);
+    c->sp->mem.workflows -= sizeof(*w) + w->cid_len + 1;
     free(w->emitted);
     free(w->cid);
     free(w);
@@ -476,6 +477,7 @@ static void wf_reopen(struct corr *c, struct wf *w)
     w->state = WF_OPEN;
     w->saw_end = 0;
     sp_arena_init(&w->arena, WF_ARENA_CHUNK);
+    sp_arena_account(&w->arena, &c->sp->mem.workflows);
     w->touched_ms = uv_now(c->sp->loop);
     list_push(&c->open, w);
     c->sp->stats.wf_open++;
@@ -540,6 +542,8 @@ static struct wf *wf_get(struct corr *c, const struct sp_record *r)
     }
     sp_id_workflow_span(w->cid, w->cid_len, w->root_id);
     sp_arena_init(&w->arena, WF_ARENA_CHUNK);
+    sp_arena_account(&w->arena, &sp->mem.workflows);
+    sp->mem.workflows += sizeof(*w) + w->cid_len + 1;
     w->hn.hash = h;
     sp_hmap_insert(&c->map, &w->hn);
     w->state = WF_OPEN;
@@ -976,6 +980,7 @@ static void tick_cb(uv_timer_t *t)
     while (c->closed.head && c->closed.head->deadline_ms <= now) {
         wf_forget(c, c->closed.head);
     }
+    sp_backpressure_check(sp);
     if (c->open.n + c->closing.n + c->closed.n == 0) {
         uv_timer_stop(&c->tick);
         c->tick_on = 0;
@@ -992,6 +997,20 @@ static void tick_arm(struct corr *c)
         }
         uv_timer_start(&c->tick, tick_cb, every, every);
         c->tick_on = 1;
+    }
+}
+
+void corr_shed(struct corr *c, size_t target)
+{
+    struct spindle *sp = c->sp;
+    while (sp->mem.workflows > target && c->open.head) {
+        sp->stats.wf_evicted++;
+        SP_LOG_RL(SP_LOG_WARN, "memory budget reached, closing the longest idle workflow early",
+                  "max_memory=%llu", (unsigned long long)sp->cfg.max_memory);
+        wf_close(c, c->open.head);
+    }
+    while (sp->mem.workflows > target && c->closed.head) {
+        wf_forget(c, c->closed.head); /* late records for it will open a new entry */
     }
 }
 

@@ -159,6 +159,8 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_record *r
     memcpy(s->key, m->key.p, m->key.len);
     s->key_len = m->key.len;
     sp_arena_init(&s->arena, 1024);
+    sp_arena_account(&s->arena, &m->sp->mem.series);
+    m->sp->mem.series += sizeof(*s) + s->key_len;
     s->function = sp_str_dup(&s->arena, r->function);
     s->name = sp_str_dup(&s->arena, r->name);
     s->unit = sp_str_dup(&s->arena, r->unit);
@@ -381,6 +383,8 @@ static void export_agent(struct spindle *sp)
                st->wf_open, now);
     self_point(sp, "spindle.connections.open", "{connection}", SP_METRIC_GAUGE, NULL, NULL,
                st->conn_open, now);
+    self_point(sp, "spindle.memory.used", "By", SP_METRIC_GAUGE, NULL, NULL, sp_memory_used(sp),
+               now);
     /* Sealed now: the next item of the signal opens a user batch again. The
      * agent's own points are not counted in export.metric_points. */
     sp_pipe_seal(sp, SP_SIG_METRICS);
@@ -413,6 +417,7 @@ void sp_metrics_free(struct sp_metrics *m)
             free(s->ex[i].ids);
         }
         sp_arena_free(&s->arena);
+        m->sp->mem.series -= sizeof(*s) + s->key_len;
         free(s->key);
         free(s);
         s = next;

@@ -111,7 +111,6 @@ static void count_drop(struct spindle *sp, uint64_t *counter, const struct sp_re
 }
 
 static void queue_pump(struct sp_queue *q);
-static void backpressure_check(struct spindle *sp);
 static const char *signal_name(int s);
 
 static void queue_timer_cb(uv_timer_t *t)
@@ -289,15 +288,33 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
         sp->stats.req_failed++;
         drop_non_retryable(e, q, r, res);
     }
-    backpressure_check(sp);
+    sp_backpressure_check(sp);
     queue_pump(q);
 }
 
-/* Backpressure: when any queue holds export.queue_max_bytes, the socket
- * collector stops reading (clients are pushed back by the kernel, their flush
- * acks wait); it reads again once every queue is below half of that. */
-static void backpressure_check(struct spindle *sp)
+size_t sp_memory_used(const struct spindle *sp)
 {
+    size_t n = sp->mem.conns + sp->mem.batches + sp->mem.workflows + sp->mem.series;
+    for (int i = 0; i < sp->n_exporters; i++) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            n += sp->exporters[i]->q[s].bytes;
+        }
+    }
+    return n;
+}
+
+/* Backpressure. Input pauses when any queue holds export.queue_max_bytes, or
+ * when everything limits.max_memory covers passes it; it resumes when every
+ * queue is below half and memory below three quarters. Over the memory
+ * budget, the longest-idle open workflows first close early (emitted, counted
+ * evicted): they are the part that does not shrink by itself while input is
+ * paused. Paused clients are pushed back by the kernel; their acks wait. */
+void sp_backpressure_check(struct spindle *sp)
+{
+    if (sp->in_backpressure) {
+        return; /* shedding emits spans, which comes back here */
+    }
+    sp->in_backpressure = 1;
     size_t most = 0;
     for (int i = 0; i < sp->n_exporters; i++) {
         for (int s = 0; s < SP_SIG_COUNT; s++) {
@@ -306,22 +323,33 @@ static void backpressure_check(struct spindle *sp)
             }
         }
     }
-    if (!sp->paused && most >= sp->cfg.queue_max_bytes) {
+    size_t budget = sp->cfg.max_memory;
+    size_t used = sp_memory_used(sp);
+    if (used > budget && sp->corr) {
+        size_t other = used - sp->mem.workflows;
+        size_t low = budget / 4 * 3;
+        corr_shed(sp->corr, low > other ? low - other : 0);
+        used = sp_memory_used(sp);
+    }
+    sp->stats.mem_used = used;
+    if (!sp->paused && (most >= sp->cfg.queue_max_bytes || used >= budget)) {
         sp->paused = 1;
         sp->stats.input_pauses++;
-        SP_LOG_RL(SP_LOG_WARN, "export queue full: input paused until it drains",
-                  "queued_bytes=%zu queue_max_bytes=%llu", most,
-                  (unsigned long long)sp->cfg.queue_max_bytes);
+        SP_LOG_RL(SP_LOG_WARN, "input paused until exports drain",
+                  "reason=%s queued_bytes=%zu queue_max_bytes=%llu memory_used=%zu max_memory=%zu",
+                  most >= sp->cfg.queue_max_bytes ? "queue_full" : "memory_limit", most,
+                  (unsigned long long)sp->cfg.queue_max_bytes, used, budget);
         if (sp->sock) {
             col_socket_pause(sp->sock);
         }
-    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2) {
+    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 && used <= budget / 4 * 3) {
         sp->paused = 0;
-        SP_LOG_RL(SP_LOG_INFO, "export queues drained: input resumed", "queued_bytes=%zu", most);
+        SP_LOG_RL(SP_LOG_INFO, "input resumed", "queued_bytes=%zu memory_used=%zu", most, used);
         if (sp->sock) {
             col_socket_resume(sp->sock);
         }
     }
+    sp->in_backpressure = 0;
 }
 
 static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
@@ -346,7 +374,7 @@ static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
     q->tail = &r->next;
     q->waiting++;
     q->bytes += r->body.len;
-    backpressure_check(sp);
+    sp_backpressure_check(sp);
     queue_pump(q);
 }
 
@@ -428,6 +456,7 @@ struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal)
         return NULL;
     }
     sp_batch_init(b, signal);
+    sp_arena_account(&b->arena, &sp->mem.batches);
     b->opened_ms = uv_now(sp->loop);
     sp->open[signal] = b;
     arm_batch_timer(sp);

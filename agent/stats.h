@@ -40,7 +40,8 @@
     X(dropped, drop_shutdown_deadline, "shutdown_deadline")                                     \
     X(dropped, drop_partial_success, "partial_success")                                         \
     X(dropped, drop_memory_limit, "memory_limit")                                               \
-    X(dropped, drop_series_limit, "metric_series_limit")
+    X(dropped, drop_series_limit, "metric_series_limit")                                        \
+    X(memory, mem_used, "used_bytes")
 
 struct sp_stats {
     uint64_t accepted;

@@ -301,6 +301,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         if (c->pending_write >= SP_MAX_PENDING_WRITE_BYTES && !c->paused) {
             c->paused = 1;
         }
+        sp_backpressure_check(sp); /* the memory these records took */
         conn_update_reading(c); /* the records just handled may have paused the agent */
         return;
     }
@@ -349,6 +350,7 @@ static void conn_close(struct conn *c)
     }
     s->n_conns--;
     s->sp->stats.conn_open--;
+    s->sp->mem.conns -= c->cap;
     uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
     uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
 }
@@ -416,6 +418,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     s->conns = c;
     s->n_conns++;
+    sp->mem.conns += c->cap;
     sp->stats.conn_accepted++;
     sp->stats.conn_open++;
     conn_update_reading(c); /* starts reading and the idle timer unless paused */

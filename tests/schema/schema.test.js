@@ -372,7 +372,7 @@ describe('protocol.md', () => {
         assert.equal(replies.length, 1);
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
-            'connections', 'workflows', 'export', 'dropped']);
+            'connections', 'workflows', 'export', 'dropped', 'memory']);
         assert.deepEqual(Object.keys(s.records), ['accepted', 'rejected']);
         assert.deepEqual(Object.keys(s.rejected), [...REASONS, 'incomplete']);
         assert.deepEqual(Object.keys(s.accepted_with),

@@ -152,8 +152,27 @@ void corr_free(struct corr *c);
 
 /* --- metrics (agent/metrics.c) ------------------------------------------- */
 
+/* One observation for the aggregator. A derived point (faas.*, spindle.*
+ * counts the correlator makes) never shares a series with a user's metric of
+ * the same name. `bounds` NULL: the default histogram buckets. */
+struct sp_point {
+    struct sp_str function;  /* the resource */
+    struct sp_str name;
+    struct sp_str unit;
+    uint8_t kind;            /* enum sp_metric_kind */
+    const struct sp_attrs *attrs;
+    double value;
+    uint64_t ts_ns;
+    struct sp_str cid;       /* exemplar: the workflow ... */
+    struct sp_str inv;       /* ... and the invocation, when known */
+    const double *bounds;
+    uint32_t n_bounds;       /* at most SP_MAX_BOUNDS */
+    uint8_t derived;
+};
+
 int sp_metrics_init(struct spindle *sp, struct sp_metrics **out);
 void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r);
+void sp_metrics_add(struct sp_metrics *m, const struct sp_point *p);
 /* Emits every series as a data point now (interval tick and shutdown). */
 void sp_metrics_export(struct sp_metrics *m);
 void sp_metrics_free(struct sp_metrics *m);

@@ -43,6 +43,7 @@
 #define SP_DEF_METRICS_INTERVAL_MS 10000u
 #define SP_DEF_MAX_METRIC_SERIES 10000u
 #define SP_MAX_EXEMPLARS_PER_POINT 4u
+#define SP_MAX_BOUNDS 15u                        /* explicit histogram bounds per series */
 
 /* --- pipeline and export ------------------------------------------------ */
 #define SP_DEF_BATCH_MAX_ITEMS 512u

@@ -38,6 +38,7 @@ struct inv {
     int64_t attempt;
     uint8_t has_start, has_end, emitted;
     uint8_t cold_start;         /* counted once per invocation */
+    uint8_t counted;            /* in faas.invocations */
     uint8_t status;             /* enum sp_inv_status */
     struct sp_span_event *events;
     uint32_t n_events, cap_events, dropped_events;
@@ -191,6 +192,50 @@ static void *grow_array(struct sp_arena *a, void *old, uint32_t n, uint32_t *cap
     }
     *cap = nc;
     return p;
+}
+
+/* --- derived metrics (OTel FaaS semantic conventions, durations in s) -------- */
+
+/* Explicit bounds for durations in seconds (the OTel semantic conventions'
+ * advice for request durations). */
+static const double seconds_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
+                                        0.5,   0.75, 1,     2.5,  5,     7.5,  10};
+
+static void derive(struct corr *c, const char *name, const char *unit, int kind,
+                   struct sp_str function, double value, uint64_t ts_ns, struct wf *w,
+                   struct sp_str inv, const struct sp_attrs *attrs)
+{
+    struct sp_point p = {
+        .function = function,
+        .name = cstr(name),
+        .unit = cstr(unit),
+        .kind = (uint8_t)kind,
+        .attrs = attrs,
+        .value = value,
+        .ts_ns = ts_ns,
+        .cid = {w->cid, w->cid_len},
+        .inv = inv,
+        .bounds = seconds_bounds, /* used by the histograms only */
+        .n_bounds = sizeof(seconds_bounds) / sizeof(seconds_bounds[0]),
+        .derived = 1,
+    };
+    sp_metrics_add(c->sp->metrics, &p);
+}
+
+static void count_invocation(struct corr *c, struct wf *w, struct inv *iv, uint64_t ts_ns)
+{
+    if (iv->counted) {
+        return;
+    }
+    iv->counted = 1;
+    struct sp_attr a;
+    struct sp_attrs attrs = {&a, 0, 0};
+    if (iv->trigger.len) {
+        set_str(&a, "faas.trigger", iv->trigger);
+        attrs.n = 1;
+    }
+    derive(c, "faas.invocations", "{invocation}", SP_METRIC_COUNTER, iv->function, 1, ts_ns, w,
+           iv->id, &attrs);
 }
 
 /* --- emission -------------------------------------------------------------- */
@@ -673,7 +718,8 @@ static int retry_seen(struct wf *w, struct sp_str inv, int64_t attempt)
     return 0;
 }
 
-static void count_cold_start(struct wf *w, struct inv *iv)
+static void count_cold_start(struct corr *c, struct wf *w, struct inv *iv,
+                             const struct sp_record *r)
 {
     if (iv) {
         if (iv->cold_start) {
@@ -682,6 +728,9 @@ static void count_cold_start(struct wf *w, struct inv *iv)
         iv->cold_start = 1;
     }
     w->cold_starts++;
+    derive(c, "faas.coldstarts", "{coldstart}", SP_METRIC_COUNTER,
+           iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
+           r->invocation_id, NULL);
 }
 
 static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct sp_record *r)
@@ -724,13 +773,16 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         if (r->trigger.len) {
             iv->trigger = sp_str_dup(&w->arena, r->trigger);
         }
+        count_invocation(c, w, iv, r->ts_ns);
         if (r->cold_start == 1) {
-            count_cold_start(w, iv);
+            count_cold_start(c, w, iv, r);
         }
         if (r->attempt) {
             iv->attempt = r->attempt;
             if (r->attempt > 1 && !retry_seen(w, r->invocation_id, r->attempt)) {
                 w->retries++;
+                derive(c, "spindle.retries", "{retry}", SP_METRIC_COUNTER, iv->function, 1,
+                       r->ts_ns, w, r->invocation_id, NULL);
             }
         }
         return;
@@ -747,6 +799,21 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         if (r->inv_status == SP_INV_ERROR || r->inv_status == SP_INV_TIMEOUT) {
             w->error = 1;
         }
+        if (!iv->emitted) {
+            /* Counted once, by the agent that emits the span. */
+            count_invocation(c, w, iv, r->ts_ns);
+            if (r->inv_status == SP_INV_ERROR) {
+                derive(c, "faas.errors", "{error}", SP_METRIC_COUNTER, iv->function, 1, r->ts_ns,
+                       w, iv->id, NULL);
+            } else if (r->inv_status == SP_INV_TIMEOUT) {
+                derive(c, "faas.timeouts", "{timeout}", SP_METRIC_COUNTER, iv->function, 1,
+                       r->ts_ns, w, iv->id, NULL);
+            }
+            if (iv->has_start && r->ts_ns >= iv->start_ns) {
+                derive(c, "faas.invoke_duration", "s", SP_METRIC_HISTOGRAM, iv->function,
+                       (double)(r->ts_ns - iv->start_ns) / 1e9, r->ts_ns, w, iv->id, NULL);
+            }
+        }
         /* Rule 3: the agent that saw the end emits the span, now; a repeated
          * invocation_end never emits it twice. */
         if (!iv->emitted) {
@@ -754,8 +821,11 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         }
         return;
     case SP_EV_COLD_START:
-        count_cold_start(w, iv);
+        count_cold_start(c, w, iv, r);
         if (r->init_duration_ms >= 0) {
+            derive(c, "faas.init_duration", "s", SP_METRIC_HISTOGRAM,
+                   iv && iv->function.len ? iv->function : r->function, r->init_duration_ms / 1e3,
+                   r->ts_ns, w, r->invocation_id, NULL);
             extra[n].key = cstr("faas.init_duration_ms");
             extra[n].val.type = SP_VAL_DOUBLE;
             extra[n++].val.u.d = r->init_duration_ms;
@@ -763,6 +833,9 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         break;
     case SP_EV_THROTTLE:
         w->throttles++;
+        derive(c, "spindle.throttles", "{throttle}", SP_METRIC_COUNTER,
+               iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
+               r->invocation_id, NULL);
         if (r->reason.len) {
             set_str(&extra[n++], "spindle.reason", r->reason);
         }
@@ -770,15 +843,25 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
     case SP_EV_RETRY:
         if (!retry_seen(w, r->invocation_id, r->attempt)) {
             w->retries++;
+            derive(c, "spindle.retries", "{retry}", SP_METRIC_COUNTER,
+                   iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
+                   r->invocation_id, NULL);
         }
         set_int(&extra[n++], "spindle.attempt", r->attempt);
         if (r->reason.len) {
             set_str(&extra[n++], "spindle.reason", r->reason);
         }
         break;
-    case SP_EV_DEAD_LETTER:
+    case SP_EV_DEAD_LETTER: {
         w->dead_letters++;
         w->error = 1;
+        struct sp_attr qa;
+        set_str(&qa, "queue", r->queue);
+        struct sp_attrs qattrs = {&qa, 1, 0};
+        derive(c, "spindle.dead_letters", "{message}", SP_METRIC_COUNTER,
+               iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
+               r->invocation_id, &qattrs);
+    }
         set_str(&extra[n++], "messaging.destination.name", r->queue);
         if (r->reason.len) {
             set_str(&extra[n++], "spindle.reason", r->reason);

@@ -48,11 +48,13 @@ struct series {
     struct sp_str function, name, unit;
     uint8_t kind;
     struct sp_attrs attrs;
+    const double *bounds;   /* histogram upper bounds (static), n_bounds of them */
+    uint32_t n_bounds;
     uint64_t start_ns;
     double value;
     uint64_t count;
     double sum, min, max;
-    uint64_t buckets[N_BOUNDS + 1];
+    uint64_t buckets[SP_MAX_BOUNDS + 1];
     struct exemplar ex[SP_MAX_EXEMPLARS_PER_POINT];
     uint32_t n_ex, ex_next;
 };
@@ -108,18 +110,19 @@ static void key_str(struct sp_buf *k, struct sp_str s)
     sp_buf_add(k, s.p, s.len);
 }
 
-static int build_key(struct sp_metrics *m, const struct sp_record *r)
+static int build_key(struct sp_metrics *m, const struct sp_point *r)
 {
     struct sp_buf *k = &m->key;
     sp_buf_reset(k);
     key_str(k, r->function);
     key_str(k, r->name);
     key_str(k, r->unit);
-    sp_buf_addc(k, (char)r->metric_kind);
+    sp_buf_addc(k, (char)r->kind);
+    sp_buf_addc(k, (char)r->derived); /* derived series never mix with a user's */
     const struct sp_attr *sorted[SP_DEF_MAX_ATTRIBUTES * 4];
-    uint32_t n = r->attrs.n < SP_DEF_MAX_ATTRIBUTES * 4 ? r->attrs.n : SP_DEF_MAX_ATTRIBUTES * 4;
+    uint32_t n = r->attrs->n < SP_DEF_MAX_ATTRIBUTES * 4 ? r->attrs->n : SP_DEF_MAX_ATTRIBUTES * 4;
     for (uint32_t i = 0; i < n; i++) {
-        sorted[i] = &r->attrs.v[i];
+        sorted[i] = &r->attrs->v[i];
     }
     qsort(sorted, n, sizeof(sorted[0]), attr_cmp);
     for (uint32_t i = 0; i < n; i++) {
@@ -129,7 +132,7 @@ static int build_key(struct sp_metrics *m, const struct sp_record *r)
     return k->len < k->cap ? 0 : -ENOBUFS;
 }
 
-static struct series *series_get(struct sp_metrics *m, const struct sp_record *r)
+static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
 {
     if (build_key(m, r)) {
         return NULL;
@@ -164,8 +167,10 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_record *r
     s->function = sp_str_dup(&s->arena, r->function);
     s->name = sp_str_dup(&s->arena, r->name);
     s->unit = sp_str_dup(&s->arena, r->unit);
-    s->kind = r->metric_kind;
-    sp_attrs_dup(&s->arena, &s->attrs, &r->attrs, 0);
+    s->kind = r->kind;
+    s->bounds = r->bounds ? r->bounds : default_bounds;
+    s->n_bounds = r->bounds ? r->n_bounds : (uint32_t)N_BOUNDS;
+    sp_attrs_dup(&s->arena, &s->attrs, r->attrs, 0);
     s->start_ns = r->ts_ns;
     s->hn.hash = h;
     sp_hmap_insert(&m->map, &s->hn);
@@ -175,8 +180,14 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_record *r
     return s;
 }
 
-void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
+void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
 {
+    static const struct sp_attrs none;
+    struct sp_point pt = *in;
+    if (pt.attrs == NULL) {
+        pt.attrs = &none;
+    }
+    const struct sp_point *r = &pt;
     struct series *s = series_get(m, r);
     if (s == NULL) {
         return;
@@ -194,7 +205,7 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
     default: {
         size_t i = 0;
         /* Upper bounds are inclusive, as OTLP defines explicit buckets. */
-        while (i < N_BOUNDS && r->value > default_bounds[i]) {
+        while (i < s->n_bounds && r->value > s->bounds[i]) {
             i++;
         }
         s->buckets[i]++;
@@ -208,9 +219,9 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
         s->sum += r->value;
     }
     }
-    if (r->correlation_id.len) {
+    if (r->cid.len) {
         struct exemplar *e = &s->ex[s->ex_next];
-        size_t need = r->correlation_id.len + r->invocation_id.len;
+        size_t need = r->cid.len + r->inv.len;
         if (need > e->cap) {
             char *p = realloc(e->ids, need);
             if (p == NULL) {
@@ -225,13 +236,29 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
         }
         e->ts_ns = r->ts_ns;
         e->value = r->value;
-        memcpy(e->ids, r->correlation_id.p, r->correlation_id.len);
-        if (r->invocation_id.len) {
-            memcpy(e->ids + r->correlation_id.len, r->invocation_id.p, r->invocation_id.len);
+        memcpy(e->ids, r->cid.p, r->cid.len);
+        if (r->inv.len) {
+            memcpy(e->ids + r->cid.len, r->inv.p, r->inv.len);
         }
-        e->cid_len = r->correlation_id.len;
-        e->inv_len = r->invocation_id.len;
+        e->cid_len = r->cid.len;
+        e->inv_len = r->inv.len;
     }
+}
+
+void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
+{
+    struct sp_point p = {
+        .function = r->function,
+        .name = r->name,
+        .unit = r->unit,
+        .kind = r->metric_kind,
+        .attrs = &r->attrs,
+        .value = r->value,
+        .ts_ns = r->ts_ns,
+        .cid = r->correlation_id,
+        .inv = r->invocation_id,
+    };
+    sp_metrics_add(m, &p);
 }
 
 static void export_agent(struct spindle *sp);
@@ -262,13 +289,13 @@ void sp_metrics_export(struct sp_metrics *m)
             p->sum = s->sum;
             p->min = s->min;
             p->max = s->max;
-            p->bounds = default_bounds;
-            p->n_bounds = N_BOUNDS;
-            uint64_t *bc = sp_arena_alloc(a, sizeof(s->buckets));
+            p->bounds = s->bounds;
+            p->n_bounds = s->n_bounds;
+            uint64_t *bc = sp_arena_alloc(a, sizeof(uint64_t) * (s->n_bounds + 1));
             if (bc == NULL) {
                 return;
             }
-            memcpy(bc, s->buckets, sizeof(s->buckets));
+            memcpy(bc, s->buckets, sizeof(uint64_t) * (s->n_bounds + 1));
             p->bucket_counts = bc;
         }
         if (s->n_ex) {

@@ -328,8 +328,6 @@ static void emit_invocation(struct corr *c, struct wf *w, struct inv *iv)
         }
     }
     iv->emitted = 1;
-    struct sp_span_event *ev = s->events;
-    (void)ev;
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 128 + iv->id.len + iv->function.len +
                                                iv->n_events * 64u);
     /* Remember it, so a late record for this invocation never emits it twice. */

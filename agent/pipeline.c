@@ -101,13 +101,11 @@ static void req_free(struct sp_req *r)
     free(r);
 }
 
-static void count_drop(struct spindle *sp, uint64_t *counter, const struct sp_req *r,
-                       int signal, const char *reason)
+static void count_drop(uint64_t *counter, const struct sp_req *r, int signal, const char *reason)
 {
     *counter += r->items;
     SP_LOG_RL(SP_LOG_WARN, "export batch dropped", "signal=%s items=%u reason=%s",
               signal_name(signal), r->items, reason);
-    (void)sp;
 }
 
 static void queue_pump(struct sp_queue *q);
@@ -247,14 +245,14 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
             wait = (uint64_t)res->retry_after_s * 1000u;
         }
         if (sp->stopping && sp->abandoning) {
-            count_drop(sp, &sp->stats.drop_shutdown_deadline, r, q->signal,
+            count_drop(&sp->stats.drop_shutdown_deadline, r, q->signal,
                        "shutdown_deadline");
             q->bytes -= r->body.len;
             req_free(r);
             break;
         }
         if (now + wait - r->first_try_ms > sp->cfg.retry_max_elapsed_ms) {
-            count_drop(sp, &sp->stats.drop_retries_exhausted, r, q->signal,
+            count_drop(&sp->stats.drop_retries_exhausted, r, q->signal,
                        "retries_exhausted");
             q->bytes -= r->body.len;
             req_free(r);
@@ -365,7 +363,7 @@ static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
         }
         q->waiting--;
         q->bytes -= old->body.len;
-        count_drop(sp, &sp->stats.drop_queue_full, old, q->signal, "queue_full");
+        count_drop(&sp->stats.drop_queue_full, old, q->signal, "queue_full");
         req_free(old);
     }
     r->q = q;
@@ -513,7 +511,7 @@ void sp_pipe_abandon(struct spindle *sp)
                 q->head = r->next;
                 q->waiting--;
                 q->bytes -= r->body.len;
-                count_drop(sp, &sp->stats.drop_shutdown_deadline, r, s, "shutdown_deadline");
+                count_drop(&sp->stats.drop_shutdown_deadline, r, s, "shutdown_deadline");
                 req_free(r);
             }
             q->tail = &q->head;

@@ -194,6 +194,14 @@ static int blank(const char *p, size_t n)
     return 1;
 }
 
+/* A connection ending with part of a record buffered: counted `incomplete`. */
+static void count_partial(struct conn *c)
+{
+    if (c->len && !blank(c->buf, c->len) && !c->discarding) {
+        reject(c, SP_R_INCOMPLETE, NULL);
+    }
+}
+
 static void handle_line(struct conn *c, const char *p, size_t n)
 {
     struct spindle *sp = c->s->sp;
@@ -312,11 +320,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         SP_LOG_RL(SP_LOG_INFO, "connection read error", "pid=%ld error=%s", c->pid,
                   uv_strerror((int)nread));
     }
-    if (c->len && !blank(c->buf, c->len) && !c->discarding) {
-        /* The client went away in the middle of a record. */
-        reject(c, SP_R_INCOMPLETE, NULL);
-    }
-    (void)sp;
+    count_partial(c); /* the client went away in the middle of a record */
     conn_close(c);
 }
 
@@ -327,9 +331,7 @@ static void idle_cb(uv_timer_t *t)
     sp->stats.conn_closed_idle++;
     SP_LOG_RL(SP_LOG_INFO, "idle connection closed", "pid=%ld idle_ms=%" PRIu64, c->pid,
               sp->cfg.conn_idle_timeout_ms);
-    if (c->len && !blank(c->buf, c->len) && !c->discarding) {
-        reject(c, SP_R_INCOMPLETE, NULL);
-    }
+    count_partial(c);
     conn_close(c);
 }
 
@@ -597,9 +599,7 @@ void col_socket_close(struct col_socket *s)
     }
     while (s->conns) {
         struct conn *c = s->conns;
-        if (c->len && !blank(c->buf, c->len) && !c->discarding) {
-            reject(c, SP_R_INCOMPLETE, NULL);
-        }
+        count_partial(c);
         conn_close(c);
     }
     s->freeing = 1;

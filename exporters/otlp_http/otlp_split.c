@@ -136,47 +136,32 @@ static uint32_t count_metrics(const metrics_req *r)
     return n;
 }
 
-/* One metric with several data points: two copies of it, each with half. */
+/* One metric with several data points: two copies of it, each with half.
+ * The data message differs by kind (gauge, sum, histogram), not the logic. */
+#define SPLIT_POINTS(field, T)                                                                  \
+    do {                                                                                        \
+        T *x1 = d1, *x2 = d2;                                                                   \
+        *x1 = *x2 = *m->field;                                                                  \
+        if (x1->n_data_points < 2) {                                                            \
+            return -EINVAL;                                                                     \
+        }                                                                                       \
+        HALVE(x1->data_points, x1->n_data_points, x1->data_points, x1->n_data_points,           \
+              x2->data_points, x2->n_data_points);                                              \
+        m1->field = x1;                                                                         \
+        m2->field = x2;                                                                         \
+        return 0;                                                                               \
+    } while (0)
+
 static int split_points(const metric *m, metric *m1, metric *m2, void *d1, void *d2)
 {
     *m1 = *m2 = *m;
     switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE: {
-        Opentelemetry__Proto__Metrics__V1__Gauge *g1 = d1, *g2 = d2;
-        *g1 = *g2 = *m->gauge;
-        if (g1->n_data_points < 2) {
-            return -EINVAL;
-        }
-        HALVE(g1->data_points, g1->n_data_points, g1->data_points, g1->n_data_points,
-              g2->data_points, g2->n_data_points);
-        m1->gauge = g1;
-        m2->gauge = g2;
-        return 0;
-    }
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM: {
-        Opentelemetry__Proto__Metrics__V1__Sum *s1 = d1, *s2 = d2;
-        *s1 = *s2 = *m->sum;
-        if (s1->n_data_points < 2) {
-            return -EINVAL;
-        }
-        HALVE(s1->data_points, s1->n_data_points, s1->data_points, s1->n_data_points,
-              s2->data_points, s2->n_data_points);
-        m1->sum = s1;
-        m2->sum = s2;
-        return 0;
-    }
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM: {
-        Opentelemetry__Proto__Metrics__V1__Histogram *h1 = d1, *h2 = d2;
-        *h1 = *h2 = *m->histogram;
-        if (h1->n_data_points < 2) {
-            return -EINVAL;
-        }
-        HALVE(h1->data_points, h1->n_data_points, h1->data_points, h1->n_data_points,
-              h2->data_points, h2->n_data_points);
-        m1->histogram = h1;
-        m2->histogram = h2;
-        return 0;
-    }
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        SPLIT_POINTS(gauge, Opentelemetry__Proto__Metrics__V1__Gauge);
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        SPLIT_POINTS(sum, Opentelemetry__Proto__Metrics__V1__Sum);
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        SPLIT_POINTS(histogram, Opentelemetry__Proto__Metrics__V1__Histogram);
     default:
         return -EINVAL;
     }

@@ -47,7 +47,7 @@ int sp_mkdirs(const char *dir, unsigned mode)
     for (char *s = p + 1; *s; s++) {
         if (*s == '/') {
             *s = 0;
-            if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
                 return -errno;
             }
             *s = '/';

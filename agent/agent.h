@@ -230,7 +230,7 @@ struct spindle {
     int exit_code;
 };
 
-/* mkdir -p: 0 or a negative errno. */
+/* mkdir -p: missing parents get 0755, `dir` itself `mode`. 0 or -errno. */
 int sp_mkdirs(const char *dir, unsigned mode);
 /* Wall-clock now in ns (record receive times). */
 uint64_t sp_now_ns(void);

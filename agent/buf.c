@@ -182,13 +182,3 @@ int sp_buf_add_hex(struct sp_buf *b, const uint8_t *p, size_t n)
     }
     return 0;
 }
-
-void sp_buf_consume(struct sp_buf *b, size_t n)
-{
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
-    memmove(b->p, b->p + n, b->len - n);
-    b->len -= n;
-}

@@ -57,7 +57,5 @@ int sp_buf_printf(struct sp_buf *b, const char *fmt, ...) __attribute__((format(
 int sp_buf_add_json_str(struct sp_buf *b, const char *p, size_t n);
 /* lowercase hex of n bytes */
 int sp_buf_add_hex(struct sp_buf *b, const uint8_t *p, size_t n);
-/* Removes the first n bytes. */
-void sp_buf_consume(struct sp_buf *b, size_t n);
 
 #endif

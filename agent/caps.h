@@ -57,6 +57,10 @@
 #define SP_DEF_RETRY_MAX_MS 30000u
 #define SP_DEF_RETRY_MAX_ELAPSED_MS 300000u
 #define SP_HTTP_MAX_RESPONSE_BYTES (64u * 1024u)
+/* Ceiling of one encoded export request, compressed or not (and of the
+ * buffers that build, gunzip or halve it). Batches are sealed long before:
+ * this only stops a runaway encoding; limits.max_memory governs the rest. */
+#define SP_MAX_REQUEST_BYTES (256u * 1024u * 1024u)
 #define SP_MAX_HEADERS 32u
 
 /* --- file exporter ------------------------------------------------------ */

@@ -396,7 +396,7 @@ static void seal(struct spindle *sp, int signal)
             sp->stats.drop_memory_limit += b->count;
             continue;
         }
-        sp_buf_init(&r->body, SP_DEF_BATCH_MAX_BYTES * 8u + sp->cfg.batch_max_bytes * 4u);
+        sp_buf_init(&r->body, SP_MAX_REQUEST_BYTES);
         r->items = b->count;
         int rc = e->ops->encode(e, b, &r->body);
         if (rc) {

@@ -472,6 +472,7 @@ static void handle_closed_cb(uv_handle_t *h)
     }
 }
 
+/* The socket's own folder is private to the agent's user and group. */
 static int mkdir_parent(const char *path)
 {
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -481,20 +482,7 @@ static int mkdir_parent(const char *path)
         return 0;
     }
     *slash = 0;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    /* The socket's own folder is private to the agent's user and group. */
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
+    return sp_mkdirs(dir, 0750);
 }
 
 int col_socket_start(struct spindle *sp, struct col_socket **out)

@@ -58,7 +58,7 @@ static int init(struct sp_exporter *e)
         return -ENOMEM;
     }
     e->priv = h;
-    sp_buf_init(&h->scratch, 512u * 1024u * 1024u);
+    sp_buf_init(&h->scratch, SP_MAX_REQUEST_BYTES);
     for (int s = 0; s < SP_SIG_COUNT; s++) {
         char buf[2048];
         const char *u = sp_config_signal_url(&sp->cfg, s, buf, sizeof(buf));
@@ -262,9 +262,11 @@ static int split(struct sp_exporter *e, const struct sp_req *r, struct sp_buf *a
         return otlp_split_pb(r->q->signal, r->body.p, r->body.len, a, b, items_a, items_b);
     }
     struct sp_buf plain, pa, pb;
-    sp_buf_init(&plain, r->body.cap * 16);
-    sp_buf_init(&pa, r->body.cap * 16);
-    sp_buf_init(&pb, r->body.cap * 16);
+    /* Telemetry compresses far better than 16:1 at times: size by the
+     * request ceiling, not by a ratio. */
+    sp_buf_init(&plain, SP_MAX_REQUEST_BYTES);
+    sp_buf_init(&pa, SP_MAX_REQUEST_BYTES);
+    sp_buf_init(&pb, SP_MAX_REQUEST_BYTES);
     int rc = gunzip_into(&r->body, &plain);
     if (rc == 0) {
         rc = otlp_split_pb(r->q->signal, plain.p, plain.len, &pa, &pb, items_a, items_b);

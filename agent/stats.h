@@ -41,7 +41,16 @@
     X(dropped, drop_partial_success, "partial_success")                                         \
     X(dropped, drop_memory_limit, "memory_limit")                                               \
     X(dropped, drop_series_limit, "metric_series_limit")                                        \
-    X(memory, mem_used, "used_bytes")
+    X(dropped, drop_journal_full, "journal_full")                                               \
+    X(dropped, drop_journal_corrupt, "journal_corrupt")                                         \
+    X(memory, mem_used, "used_bytes")                                                           \
+    X(journal, journaled, "journaled")                                                          \
+    X(journal, replayed, "replayed")                                                            \
+    X(journal, journal_bytes, "bytes")                                                          \
+    X(journal, journal_max_bytes, "max_bytes")                                                  \
+    X(journal, journal_segments, "segments")                                                    \
+    X(journal, journal_truncated, "torn_tails")                                                 \
+    X(journal, journal_quarantined, "segments_set_aside")
 
 struct sp_stats {
     uint64_t accepted;

@@ -3,7 +3,8 @@
  * shutdown sequence: on SIGTERM/SIGINT stop accepting, close every open
  * workflow, export the metrics, seal the batches, and let the exporters
  * deliver until nothing is pending or export.shutdown_timeout passes; what is
- * left then is counted as dropped (shutdown_deadline). Exit code 0.
+ * left then stays in the journal for the next start, or without a journal is
+ * counted as dropped (shutdown_deadline). Exit code 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include "agent.h"
 #include "caps.h"
 #include "http.h"
+#include "journal.h"
 #include "log.h"
 
 uint64_t sp_now_ns(void)
@@ -188,6 +190,12 @@ static void finish(struct spindle *sp)
     }
     sp->stopping = 2;
     sp->abandoning = 1;
+    int all_delivered = sp_pipe_pending(sp) == 0;
+    if (sp->journal) {
+        /* Segments already delivered go now; the rest stay for the next
+         * start (the requests freed below no longer hold them). */
+        sp_journal_collect(sp->journal);
+    }
     sp_pipe_abandon(sp);
     if (sp->http) {
         /* In-flight requests get their callbacks now, counted shutdown_deadline. */
@@ -206,6 +214,10 @@ static void finish(struct spindle *sp)
     sp_metrics_free(sp->metrics);
     sp->metrics = NULL;
     sp_pipe_close(sp);
+    if (sp->journal) {
+        sp_journal_close(sp->journal, all_delivered);
+        sp->journal = NULL;
+    }
     uv_walk(sp->loop, close_walk, NULL);
 }
 
@@ -304,6 +316,15 @@ int sp_agent_reload(struct spindle *sp)
     keep_str(&o->file_dir, &n.file_dir, "file.directory");
     keep_str(&o->service_name, &n.service_name, "service.name");
     keep_str(&o->state_dir, &n.state_dir, "service.state_dir");
+    keep_str(&o->storage_path, &n.storage_path, "storage.path");
+    if (n.storage_fsync != o->storage_fsync || n.storage_max_bytes != o->storage_max_bytes ||
+        n.storage_segment_bytes != o->storage_segment_bytes) {
+        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
+               "key=%s", "storage.fsync|storage.max_bytes|storage.segment_bytes");
+    }
+    n.storage_fsync = o->storage_fsync;
+    n.storage_max_bytes = o->storage_max_bytes;
+    n.storage_segment_bytes = o->storage_segment_bytes;
     if (n.socket_mode != o->socket_mode || n.otlp_gzip != o->otlp_gzip ||
         n.otlp_protocol != o->otlp_protocol || n.file_enabled != o->file_enabled ||
         !kv_equal(n.otlp_headers, n.n_otlp_headers, o->otlp_headers, o->n_otlp_headers) ||
@@ -370,6 +391,9 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
             return rc;
         }
     }
+    if (sp->cfg.storage_path[0] && (rc = sp_journal_open(sp, &sp->journal))) {
+        return rc;
+    }
     uv_timer_init(loop, &sp->metrics_timer);
     sp->metrics_timer.data = sp;
     uv_timer_init(loop, &sp->shutdown_timer);
@@ -390,6 +414,10 @@ int sp_agent_start(struct spindle *sp)
     int rc = col_socket_start(sp, &sp->sock);
     if (rc) {
         return rc;
+    }
+    if (sp->journal) {
+        /* New records are taken (and journaled) while the old ones replay. */
+        sp_journal_replay_start(sp->journal);
     }
     uv_timer_start(&sp->metrics_timer, metrics_tick, sp->cfg.metrics_interval_ms,
                    sp->cfg.metrics_interval_ms);

@@ -24,6 +24,7 @@ struct corr;
 struct sp_metrics;
 struct col_socket;
 struct sp_http;
+struct sp_journal;
 
 /* --- exporters ----------------------------------------------------------- */
 
@@ -43,6 +44,7 @@ struct sp_req {
     uint32_t attempts;
     uint64_t first_try_ms;    /* loop time of the first attempt, 0 before */
     uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
+    uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
 };
 
 struct sp_send_result {
@@ -119,8 +121,12 @@ const struct sp_resource_info *sp_batch_resource(const struct spindle *sp, const
 size_t sp_pipe_pending(const struct spindle *sp);
 int sp_pipe_init(struct spindle *sp);
 void sp_pipe_close(struct spindle *sp);
-/* At the shutdown deadline: counts everything undelivered as dropped. */
+/* At the shutdown deadline: counts everything undelivered as dropped (or,
+ * with the journal, leaves it there for the next start). */
 void sp_pipe_abandon(struct spindle *sp);
+/* Journal full: drops the waiting requests built from segments <= seq,
+ * counted journal_full; returns the items dropped. */
+uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq);
 
 /* Bytes limits.max_memory covers: the parts above plus every export queue. */
 size_t sp_memory_used(const struct spindle *sp);
@@ -148,6 +154,8 @@ void corr_close_all(struct corr *c);
 /* Memory budget: closes the longest-idle open workflows early (counted
  * evicted) until the workflows hold at most `target` bytes. */
 void corr_shed(struct corr *c, size_t target);
+/* The oldest journal segment an open workflow derives from, 0 none. */
+uint64_t corr_min_jseq(const struct corr *c);
 void corr_free(struct corr *c);
 
 /* --- metrics (agent/metrics.c) ------------------------------------------- */
@@ -175,6 +183,8 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r);
 void sp_metrics_add(struct sp_metrics *m, const struct sp_point *p);
 /* Emits every series as a data point now (interval tick and shutdown). */
 void sp_metrics_export(struct sp_metrics *m);
+/* The oldest journal segment a point not yet exported derives from, 0 none. */
+uint64_t sp_metrics_min_jseq(const struct sp_metrics *m);
 void sp_metrics_free(struct sp_metrics *m);
 
 /* --- socket collector (collectors/socket) -------------------------------- */
@@ -186,6 +196,8 @@ void col_socket_stop_accepting(struct col_socket *s);
 void col_socket_pause(struct col_socket *s);
 void col_socket_resume(struct col_socket *s);
 void col_socket_close(struct col_socket *s);
+/* The journal is durable up to `pos`: acks waiting for it go out. */
+void col_socket_durable(struct col_socket *s, uint64_t pos);
 
 /* --- the agent ----------------------------------------------------------- */
 
@@ -206,6 +218,11 @@ struct spindle {
     struct sp_metrics *metrics;
     struct col_socket *sock;
     struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
+    struct sp_journal *journal;    /* NULL unless storage.path is set */
+    /* The journal segment the work being done now derives from (the record
+     * being handled, the workflow being closed, the metrics being exported);
+     * whatever is committed to a batch inherits it. 0 outside such work. */
+    uint64_t jseq;
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */
@@ -224,6 +241,7 @@ struct spindle {
         size_t batches;            /* open batch arenas */
         size_t workflows;          /* workflow state and arenas */
         size_t series;             /* metric series */
+        size_t journal;            /* the segment being replayed */
     } mem;                         /* what limits.max_memory covers, with the queues */
     int stopping;                  /* SIGTERM seen: draining */
     int abandoning;                /* the shutdown deadline passed */

@@ -67,6 +67,18 @@
 #define SP_DEF_FILE_MAX_BYTES (16u * 1024u * 1024u) /* one file before rotation */
 #define SP_DEF_FILE_MAX_FILES 4u                    /* rotated files kept per signal */
 
+/* --- journal (storage.*) ------------------------------------------------- */
+#define SP_DEF_JOURNAL_MAX_BYTES (256u * 1024u * 1024u) /* storage.max_bytes */
+#define SP_DEF_JOURNAL_SEGMENT_BYTES (8u * 1024u * 1024u) /* storage.segment_bytes */
+#define SP_MIN_JOURNAL_SEGMENT_BYTES (64u * 1024u)
+#define SP_MAX_JOURNAL_SEGMENT_BYTES (1024u * 1024u * 1024u)
+/* Appended bytes not yet written: past this input pauses until the disk
+ * catches up (counted with the memory budget too). */
+#define SP_JOURNAL_MAX_BACKLOG (16u * 1024u * 1024u)
+#define SP_JOURNAL_REPLAY_BATCH 2048u     /* entries replayed per loop turn */
+#define SP_JOURNAL_TICK_MS 250u           /* how often delivered segments are looked for */
+#define SP_JOURNAL_MAX_SET_ASIDE 8u       /* *.corrupt segments kept for inspection */
+
 /* --- memory budget ------------------------------------------------------ */
 #define SP_DEF_MAX_MEMORY (256u * 1024u * 1024u) /* limits.max_memory */
 #define SP_MIN_MAX_MEMORY (4u * 1024u * 1024u)

@@ -70,7 +70,12 @@ const char sp_default_config_yaml[] =
     "  max_file_bytes: 16MiB\n"
     "  max_files: 4\n"
     "service:\n"
-    "  name: \"\"               # default service.name (else OTEL_SERVICE_NAME)\n";
+    "  name: \"\"               # default service.name (else OTEL_SERVICE_NAME)\n"
+    "storage:\n"
+    "  path: \"\"               # journal folder (--storage-path); \"\" = no journal\n"
+    "  fsync: batch           # always | batch | never (docs/internals/journal.md)\n"
+    "  max_bytes: 256MiB      # when full, the oldest segments go (counted journal_full)\n"
+    "  segment_bytes: 8MiB\n";
 
 enum kind {
     K_DUR,
@@ -84,6 +89,7 @@ enum kind {
     K_MODE,
     K_COMPRESSION,
     K_PROTOCOL,
+    K_FSYNC,
     K_MAP
 };
 
@@ -139,6 +145,10 @@ static const struct key keys[] = {
     {"service.name", K_STR, O(service_name), 0, 0},
     {"service.resource_attributes", K_MAP, O(resource_attrs), O(n_resource_attrs), 0},
     {"service.state_dir", K_STR, O(state_dir), 0, 0},
+    {"storage.path", K_STR, O(storage_path), 0, 0},
+    {"storage.fsync", K_FSYNC, O(storage_fsync), 0, 0},
+    {"storage.max_bytes", K_SIZE, O(storage_max_bytes), 0, 0},
+    {"storage.segment_bytes", K_SIZE, O(storage_segment_bytes), 0, SP_MAX_JOURNAL_SEGMENT_BYTES},
 };
 #undef O
 
@@ -155,6 +165,7 @@ static const char *kind_hint(int kind)
     case K_MODE: return "an octal file mode like \"0660\"";
     case K_COMPRESSION: return "gzip or none";
     case K_PROTOCOL: return "http/protobuf or http/json (grpc is not supported)";
+    case K_FSYNC: return "always, batch or never";
     case K_MAP: return "a mapping of names to strings";
     default: return "a string";
     }
@@ -320,6 +331,17 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         }
         *(int *)(base + k->off) = strcmp(v, "gzip") == 0;
         return 0;
+    case K_FSYNC:
+        if (strcmp(v, "always") == 0) {
+            *(int *)(base + k->off) = SP_FSYNC_ALWAYS;
+        } else if (strcmp(v, "batch") == 0) {
+            *(int *)(base + k->off) = SP_FSYNC_BATCH;
+        } else if (strcmp(v, "never") == 0) {
+            *(int *)(base + k->off) = SP_FSYNC_NEVER;
+        } else {
+            return -EINVAL;
+        }
+        return 0;
     case K_PROTOCOL:
         if (strcmp(v, "http/protobuf") == 0) {
             *(int *)(base + k->off) = SP_PROTO_HTTP_PROTOBUF;
@@ -397,6 +419,10 @@ void sp_config_defaults(struct sp_config *c)
     c->service_name = strdup("");
     c->state_dir = strdup("");
     c->socket_path = strdup("");
+    c->storage_path = strdup("");
+    c->storage_fsync = SP_FSYNC_BATCH;
+    c->storage_max_bytes = SP_DEF_JOURNAL_MAX_BYTES;
+    c->storage_segment_bytes = SP_DEF_JOURNAL_SEGMENT_BYTES;
     char err[256];
     /* The embedded default states the same values in YAML; parsing it here
      * keeps the two from drifting (a unit test also checks it parses). */
@@ -761,6 +787,20 @@ const char *sp_config_signal_url(const struct sp_config *c, int signal, char *bu
 
 int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
 {
+    if (c->storage_max_bytes < 4u * SP_MIN_JOURNAL_SEGMENT_BYTES) {
+        snprintf(err, errlen, "storage.max_bytes must be at least %uKiB",
+                 4u * SP_MIN_JOURNAL_SEGMENT_BYTES / 1024u);
+        return -EINVAL;
+    }
+    if (c->storage_segment_bytes < SP_MIN_JOURNAL_SEGMENT_BYTES) {
+        snprintf(err, errlen, "storage.segment_bytes must be at least %uKiB",
+                 SP_MIN_JOURNAL_SEGMENT_BYTES / 1024u);
+        return -EINVAL;
+    }
+    /* Eviction works a segment at a time: a journal holds at least four. */
+    if (c->storage_segment_bytes > c->storage_max_bytes / 4) {
+        c->storage_segment_bytes = c->storage_max_bytes / 4;
+    }
     if (c->otlp_endpoint[0] && !url_ok(c->otlp_endpoint)) {
         snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://",
                  c->otlp_endpoint);
@@ -853,6 +893,7 @@ void sp_config_free(struct sp_config *c)
     free(c->file_dir);
     free(c->service_name);
     free(c->state_dir);
+    free(c->storage_path);
     memset(c, 0, sizeof(*c));
 }
 
@@ -871,7 +912,8 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
         goto fail;
     }
     if ((rc = set_flag(&c->socket_path, f->socket)) ||
-        (rc = set_flag(&c->otlp_endpoint, f->endpoint))) {
+        (rc = set_flag(&c->otlp_endpoint, f->endpoint)) ||
+        (rc = set_flag(&c->storage_path, f->storage))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }

@@ -16,6 +16,8 @@
 #include "telemetry.h"
 
 enum sp_protocol { SP_PROTO_HTTP_PROTOBUF = 0, SP_PROTO_HTTP_JSON = 1 };
+/* storage.fsync: what an ack waits for (docs/internals/journal.md). */
+enum sp_fsync { SP_FSYNC_BATCH = 0, SP_FSYNC_ALWAYS = 1, SP_FSYNC_NEVER = 2 };
 
 struct sp_kv {
     char *key;
@@ -74,6 +76,11 @@ struct sp_config {
     struct sp_kv *resource_attrs;
     size_t n_resource_attrs;
     char *state_dir;                     /* "" = default */
+    /* storage (the journal) */
+    char *storage_path;                  /* "" = no journal */
+    int storage_fsync;                   /* enum sp_fsync */
+    uint64_t storage_max_bytes;
+    uint64_t storage_segment_bytes;
 };
 
 /* What the command line says about the configuration (pointers into argv). */
@@ -82,6 +89,7 @@ struct sp_flags {
     const char *socket;   /* --socket PATH */
     const char *endpoint; /* --otlp-endpoint URL */
     const char *level;    /* --log-level LEVEL */
+    const char *storage;  /* --storage-path DIR */
 };
 
 /* The whole load order in one place, for start-up and for SIGHUP: defaults,

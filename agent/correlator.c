@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "caps.h"
 #include "hmap.h"
+#include "journal.h"
 #include "log.h"
 
 enum { WF_OPEN = 0, WF_CLOSING, WF_CLOSED };
@@ -65,6 +66,7 @@ struct wf {
     uint64_t first_ns, last_ns, start_ns, end_ns;
     uint64_t deadline_ms;   /* closing: end of grace; closed: forget time */
     uint64_t touched_ms;    /* open: last activity, loop time */
+    uint64_t jseq;          /* open: oldest journal segment of its records, 0 none */
     uint32_t n_inv;         /* distinct invocations seen here */
     uint32_t retries, throttles, cold_starts, dead_letters;
     struct sp_str name, function;
@@ -271,7 +273,7 @@ static int events_dup(struct sp_arena *a, struct sp_span *s, const struct sp_spa
     return 0;
 }
 
-static void emit_invocation(struct corr *c, struct wf *w, struct inv *iv)
+static void emit_invocation_now(struct corr *c, struct wf *w, struct inv *iv)
 {
     struct sp_batch *b;
     struct sp_span *s = span_new(c, &b);
@@ -343,7 +345,7 @@ static void emit_invocation(struct corr *c, struct wf *w, struct inv *iv)
     memcpy(w->emitted[w->n_emitted++], iv->span_id, 8);
 }
 
-static void emit_root(struct corr *c, struct wf *w)
+static void emit_root_now(struct corr *c, struct wf *w)
 {
     struct sp_batch *b;
     struct sp_span *s = span_new(c, &b);
@@ -391,6 +393,24 @@ static void emit_root(struct corr *c, struct wf *w)
 /* An event that has no span left to live on here (its span was emitted
  * already, or is another agent's) travels as a log record of the same trace,
  * on that span's id, with the event's attributes and `extra` ones. */
+/* The deferred spans derive from every record the workflow kept (its jseq),
+ * not only from the record that triggers them. */
+static void emit_invocation(struct corr *c, struct wf *w, struct inv *iv)
+{
+    uint64_t outer_jseq = c->sp->jseq;
+    sp_jseq_min(&c->sp->jseq, w->jseq);
+    emit_invocation_now(c, w, iv);
+    c->sp->jseq = outer_jseq;
+}
+
+static void emit_root(struct corr *c, struct wf *w)
+{
+    uint64_t outer_jseq = c->sp->jseq;
+    sp_jseq_min(&c->sp->jseq, w->jseq);
+    emit_root_now(c, w);
+    c->sp->jseq = outer_jseq;
+}
+
 static void event_log(struct corr *c, struct wf *w, struct sp_str function, struct sp_str name,
                       uint64_t ts_ns, const struct sp_attrs *attrs, const struct sp_attr *extra,
                       uint32_t n_extra, struct sp_str inv, const uint8_t span_id[8])
@@ -447,6 +467,10 @@ static void wf_close(struct corr *c, struct wf *w)
 {
     struct spindle *sp = c->sp;
     int whole = sp->cfg.root_without_start;
+    /* What closing emits derives from every record the workflow kept. */
+    uint64_t outer_jseq = sp->jseq;
+    sp->jseq = w->jseq;
+    w->jseq = 0;
     for (struct inv *iv = w->invs; iv; iv = iv->next) {
         /* Rule 3: the agent that saw the end emits (done at the end); at
          * close, the agent that saw the start. An agent told it sees whole
@@ -483,6 +507,7 @@ static void wf_close(struct corr *c, struct wf *w)
     sp_arena_free(&w->arena);
     w->deadline_ms = uv_now(sp->loop) + sp->cfg.closed_ttl_ms;
     list_push(&c->closed, w);
+    sp->jseq = outer_jseq;
 }
 
 static void wf_forget(struct corr *c, struct wf *w)
@@ -986,12 +1011,24 @@ static void on_log(struct corr *c, struct wf *w, struct inv *iv, const struct sp
     sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + body + attrs_bytes(&r->attrs));
 }
 
+static void record_in(struct corr *c, struct wf *w, const struct sp_record *r);
+
 void corr_record(struct corr *c, const struct sp_record *r)
 {
     struct wf *w = wf_get(c, r);
     if (w == NULL) {
         return;
     }
+    /* The workflow keeps its oldest record's journal segment until it
+     * closes: what it emits later (emit_invocation, emit_root, event_log)
+     * derives from all of them. A span or log record exported at once
+     * derives from its own record only. */
+    sp_jseq_min(&w->jseq, c->sp->jseq);
+    record_in(c, w, r);
+}
+
+static void record_in(struct corr *c, struct wf *w, const struct sp_record *r)
+{
     wf_touch(c, w, r->type == SP_REC_SPAN ? r->end_ns : r->ts_ns);
     if (r->type == SP_REC_SPAN && r->start_ns < w->first_ns) {
         w->first_ns = r->start_ns;
@@ -1093,6 +1130,18 @@ void corr_shed(struct corr *c, size_t target)
     while (sp->mem.workflows > target && c->closed.head) {
         wf_forget(c, c->closed.head); /* late records for it will open a new entry */
     }
+}
+
+uint64_t corr_min_jseq(const struct corr *c)
+{
+    uint64_t m = 0;
+    for (const struct wf *w = c->open.head; w; w = w->next) {
+        sp_jseq_min(&m, w->jseq);
+    }
+    for (const struct wf *w = c->closing.head; w; w = w->next) {
+        sp_jseq_min(&m, w->jseq);
+    }
+    return m;
 }
 
 void corr_close_all(struct corr *c)

@@ -21,6 +21,7 @@
 
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
+    "               [--storage-path DIR]\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
     "       spindle --print-default-config | --version | --help\n"
@@ -33,6 +34,7 @@ static const char usage[] =
     "  --otlp-endpoint URL    OTLP/HTTP base URL, like OTEL_EXPORTER_OTLP_ENDPOINT;\n"
     "                         turns the OTLP exporter on and the file exporter off\n"
     "  --log-level LEVEL      debug, info, warn or error (log.level)\n"
+    "  --storage-path DIR     keep a crash-safe journal in DIR (storage.path)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
     "  --stats                print a running agent's counters as JSON\n"
     "  --print-default-config print the embedded default configuration\n"
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
         OPT_SOCKET,
         OPT_ENDPOINT,
         OPT_LOGLEVEL,
+        OPT_STORAGE,
         OPT_CHECK,
         OPT_STATS,
         OPT_VERSION,
@@ -103,6 +106,7 @@ int main(int argc, char **argv)
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"otlp-endpoint", required_argument, NULL, OPT_ENDPOINT},
         {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+        {"storage-path", required_argument, NULL, OPT_STORAGE},
         {"check-config", required_argument, NULL, OPT_CHECK},
         {"stats", no_argument, NULL, OPT_STATS},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -111,6 +115,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
+    const char *storage = NULL;
     int stats = 0;
     opterr = 0;
     for (;;) {
@@ -123,6 +128,7 @@ int main(int argc, char **argv)
         case OPT_SOCKET: sock = optarg; break;
         case OPT_ENDPOINT: endpoint = optarg; break;
         case OPT_LOGLEVEL: level = optarg; break;
+        case OPT_STORAGE: storage = optarg; break;
         case OPT_CHECK: check = optarg; break;
         case OPT_STATS: stats = 1; break;
         case OPT_VERSION: printf("spindle %s\n", SP_VERSION); return 0;
@@ -162,7 +168,7 @@ int main(int argc, char **argv)
         return 0;
     }
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
-                                 .level = level};
+                                 .level = level, .storage = storage};
     int rc = 0;
     if (sp_config_build(&sp.cfg, &sp.flags, sp_env_get, err, sizeof(err))) {
         fprintf(stderr, "spindle: %s\n", err);
@@ -190,9 +196,10 @@ int main(int argc, char **argv)
     }
     char ep[2048];
     const char *tu = sp_config_signal_url(&sp.cfg, SP_SIG_TRACES, ep, sizeof(ep));
-    SP_LOG(SP_LOG_INFO, "spindle ready", "version=%s socket=\"%s\" otlp=\"%s\" file=\"%s\"",
-           SP_VERSION, sp.cfg.socket_path, tu ? tu : "off",
-           sp.cfg.file_enabled ? sp.cfg.file_dir : "off");
+    SP_LOG(SP_LOG_INFO, "spindle ready",
+           "version=%s socket=\"%s\" otlp=\"%s\" file=\"%s\" journal=\"%s\"", SP_VERSION,
+           sp.cfg.socket_path, tu ? tu : "off", sp.cfg.file_enabled ? sp.cfg.file_dir : "off",
+           sp.cfg.storage_path[0] ? sp.cfg.storage_path : "off");
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     sp_agent_free(&sp);

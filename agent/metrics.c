@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "caps.h"
 #include "hmap.h"
+#include "journal.h"
 #include "log.h"
 
 /* OpenTelemetry SDKs' default explicit bucket boundaries, in the metric's own
@@ -65,6 +66,7 @@ struct sp_metrics {
     struct series *all, **tail;
     size_t n;
     struct sp_buf key;      /* scratch for building keys */
+    uint64_t jseq;          /* oldest journal segment of a point not yet exported */
 };
 
 static int attr_cmp(const void *a, const void *b)
@@ -192,6 +194,7 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
     if (s == NULL) {
         return;
     }
+    sp_jseq_min(&m->jseq, m->sp->jseq);
     if (r->ts_ns < s->start_ns) {
         s->start_ns = r->ts_ns;
     }
@@ -263,7 +266,24 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
 
 static void export_agent(struct spindle *sp);
 
+static void export_all(struct sp_metrics *m);
+
+/* The points exported now derive from every record since the last export. */
 void sp_metrics_export(struct sp_metrics *m)
+{
+    uint64_t outer_jseq = m->sp->jseq;
+    m->sp->jseq = m->jseq;
+    m->jseq = 0;
+    export_all(m);
+    m->sp->jseq = outer_jseq;
+}
+
+uint64_t sp_metrics_min_jseq(const struct sp_metrics *m)
+{
+    return m->jseq;
+}
+
+static void export_all(struct sp_metrics *m)
 {
     struct spindle *sp = m->sp;
     uint64_t now = sp_now_ns();

@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "caps.h"
+#include "journal.h"
 #include "log.h"
 
 static const char *signal_name(int s)
@@ -95,10 +96,41 @@ int sp_attrs_dup(struct sp_arena *a, struct sp_attrs *dst, const struct sp_attrs
 
 /* --- queues and delivery ------------------------------------------------- */
 
-static void req_free(struct sp_req *r)
+/* A request holds the oldest journal segment its items derive from until it
+ * is delivered or counted as dropped. */
+static struct sp_req *req_new(struct spindle *sp, uint64_t jseq)
 {
+    struct sp_req *r = calloc(1, sizeof(*r));
+    if (r && jseq && sp->journal) {
+        /* Derived from a segment evicted since (journal full): the data is
+         * in memory now, and the oldest segment left is what it can hold. */
+        r->jseq = sp_journal_clamp(sp->journal, jseq);
+        sp_journal_hold(sp->journal, r->jseq);
+    }
+    return r;
+}
+
+static void req_free(struct spindle *sp, struct sp_req *r)
+{
+    if (r->jseq && sp->journal) {
+        sp_journal_release(sp->journal, r->jseq);
+    }
     sp_buf_free(&r->body);
     free(r);
+}
+
+/* Undelivered at shutdown: with the journal the items stay there for the
+ * next start (not lost, so not counted); without it they are dropped. */
+static void count_left(struct spindle *sp, const struct sp_req *r, int signal)
+{
+    if (sp->journal) {
+        SP_LOG_RL(SP_LOG_INFO, "export batch left in the journal for the next start",
+                  "signal=%s items=%u", signal_name(signal), r->items);
+        return;
+    }
+    sp->stats.drop_shutdown_deadline += r->items;
+    SP_LOG_RL(SP_LOG_WARN, "export batch dropped", "signal=%s items=%u reason=%s",
+              signal_name(signal), r->items, "shutdown_deadline");
 }
 
 static void count_drop(uint64_t *counter, const struct sp_req *r, int signal, const char *reason)
@@ -172,7 +204,7 @@ static void drop_non_retryable(struct sp_exporter *e, struct sp_queue *q, struct
               (int)(res->detail_len > 200 ? 200 : res->detail_len), res->detail ? res->detail : "");
     sp->stats.drop_non_retryable += r->items;
     q->bytes -= r->body.len;
-    req_free(r);
+    req_free(sp, r);
 }
 
 /* 413: the request goes back to the head of its queue as two halves, first
@@ -181,7 +213,7 @@ static void drop_non_retryable(struct sp_exporter *e, struct sp_queue *q, struct
 static int split_req(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r)
 {
     struct spindle *sp = e->sp;
-    struct sp_req *h1 = calloc(1, sizeof(*h1)), *h2 = calloc(1, sizeof(*h2));
+    struct sp_req *h1 = req_new(sp, r->jseq), *h2 = req_new(sp, r->jseq);
     int rc = -ENOMEM;
     if (h1 && h2) {
         sp_buf_init(&h1->body, r->body.cap);
@@ -193,10 +225,10 @@ static int split_req(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r
                   "exporter=%s signal=%s items=%u error=%d", e->ops->name, signal_name(q->signal),
                   r->items, rc);
         if (h1) {
-            req_free(h1);
+            req_free(sp, h1);
         }
         if (h2) {
-            req_free(h2);
+            req_free(sp, h2);
         }
         return rc;
     }
@@ -214,7 +246,7 @@ static int split_req(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r
     q->waiting += 2;
     q->bytes += h1->body.len + h2->body.len;
     q->bytes -= r->body.len;
-    req_free(r);
+    req_free(sp, r);
     return 0;
 }
 
@@ -235,7 +267,7 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
                       res->detail ? res->detail : "");
         }
         q->bytes -= r->body.len;
-        req_free(r);
+        req_free(sp, r);
         break;
     case SP_SEND_RETRY: {
         sp->stats.req_failed++;
@@ -245,17 +277,24 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
             wait = (uint64_t)res->retry_after_s * 1000u;
         }
         if (sp->stopping && sp->abandoning) {
-            count_drop(&sp->stats.drop_shutdown_deadline, r, q->signal,
-                       "shutdown_deadline");
+            count_left(sp, r, q->signal);
             q->bytes -= r->body.len;
-            req_free(r);
+            req_free(sp, r);
             break;
         }
-        if (now + wait - r->first_try_ms > sp->cfg.retry_max_elapsed_ms) {
+        if (sp->journal && r->jseq && sp_journal_evicted(sp->journal, r->jseq)) {
+            /* Its segment went while it was in flight: it goes too. */
+            count_drop(&sp->stats.drop_journal_full, r, q->signal, "journal_full");
+            q->bytes -= r->body.len;
+            req_free(sp, r);
+            break;
+        }
+        /* With the journal, data waits until delivered or evicted by size. */
+        if (!sp->journal && now + wait - r->first_try_ms > sp->cfg.retry_max_elapsed_ms) {
             count_drop(&sp->stats.drop_retries_exhausted, r, q->signal,
                        "retries_exhausted");
             q->bytes -= r->body.len;
-            req_free(r);
+            req_free(sp, r);
             break;
         }
         sp->stats.retries++;
@@ -292,7 +331,8 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
 
 size_t sp_memory_used(const struct spindle *sp)
 {
-    size_t n = sp->mem.conns + sp->mem.batches + sp->mem.workflows + sp->mem.series;
+    size_t n = sp->mem.conns + sp->mem.batches + sp->mem.workflows + sp->mem.series +
+               sp->mem.journal;
     for (int i = 0; i < sp->n_exporters; i++) {
         for (int s = 0; s < SP_SIG_COUNT; s++) {
             n += sp->exporters[i]->q[s].bytes;
@@ -330,21 +370,30 @@ void sp_backpressure_check(struct spindle *sp)
         used = sp_memory_used(sp);
     }
     sp->stats.mem_used = used;
-    if (!sp->paused && (most >= sp->cfg.queue_max_bytes || used >= budget)) {
+    size_t backlog = sp->journal ? sp_journal_backlog(sp->journal) : 0;
+    if (!sp->paused &&
+        (most >= sp->cfg.queue_max_bytes || used >= budget || backlog >= SP_JOURNAL_MAX_BACKLOG)) {
         sp->paused = 1;
         sp->stats.input_pauses++;
         SP_LOG_RL(SP_LOG_WARN, "input paused until exports drain",
                   "reason=%s queued_bytes=%zu queue_max_bytes=%llu memory_used=%zu max_memory=%zu",
-                  most >= sp->cfg.queue_max_bytes ? "queue_full" : "memory_limit", most,
+                  most >= sp->cfg.queue_max_bytes ? "queue_full"
+                  : used >= budget                ? "memory_limit"
+                                                  : "journal_backlog",
+                  most,
                   (unsigned long long)sp->cfg.queue_max_bytes, used, budget);
         if (sp->sock) {
             col_socket_pause(sp->sock);
         }
-    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 && used <= budget / 4 * 3) {
+    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 && used <= budget / 4 * 3 &&
+               backlog <= SP_JOURNAL_MAX_BACKLOG / 2) {
         sp->paused = 0;
         SP_LOG_RL(SP_LOG_INFO, "input resumed", "queued_bytes=%zu memory_used=%zu", most, used);
         if (sp->sock) {
             col_socket_resume(sp->sock);
+        }
+        if (sp->journal) {
+            sp_journal_resume(sp->journal);
         }
     }
     sp->in_backpressure = 0;
@@ -364,7 +413,7 @@ static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
         q->waiting--;
         q->bytes -= old->body.len;
         count_drop(&sp->stats.drop_queue_full, old, q->signal, "queue_full");
-        req_free(old);
+        req_free(sp, old);
     }
     r->q = q;
     r->next = NULL;
@@ -391,7 +440,7 @@ static void seal(struct spindle *sp, int signal)
     *sent += b->count;
     for (int i = 0; i < sp->n_exporters; i++) {
         struct sp_exporter *e = sp->exporters[i];
-        struct sp_req *r = calloc(1, sizeof(*r));
+        struct sp_req *r = req_new(sp, b->jseq);
         if (r == NULL) {
             sp->stats.drop_memory_limit += b->count;
             continue;
@@ -403,7 +452,7 @@ static void seal(struct spindle *sp, int signal)
             SP_LOG_RL(SP_LOG_ERROR, "cannot encode batch", "exporter=%s signal=%s error=%d",
                       e->ops->name, signal_name(signal), rc);
             sp->stats.drop_memory_limit += b->count; /* -ENOMEM or the buffer cap */
-            req_free(r);
+            req_free(sp, r);
             continue;
         }
         queue_push(sp, &e->q[signal], r);
@@ -464,6 +513,7 @@ struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal)
 void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes)
 {
     struct sp_batch *b = sp->open[signal];
+    sp_jseq_min(&b->jseq, sp->jseq);
     sp_batch_append(b, item, approx_bytes);
     if (b->count >= sp->cfg.batch_max_items || b->bytes >= sp->cfg.batch_max_bytes) {
         seal(sp, signal);
@@ -501,6 +551,35 @@ size_t sp_pipe_pending(const struct spindle *sp)
     return n;
 }
 
+uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq)
+{
+    uint64_t items = 0;
+    for (int i = 0; i < sp->n_exporters; i++) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            struct sp_queue *q = &sp->exporters[i]->q[s];
+            struct sp_req **pp = &q->head;
+            while (*pp) {
+                struct sp_req *r = *pp;
+                if (r->jseq == 0 || r->jseq > seq) {
+                    pp = &r->next;
+                    continue;
+                }
+                *pp = r->next;
+                q->waiting--;
+                q->bytes -= r->body.len;
+                items += r->items;
+                sp->stats.drop_journal_full += r->items;
+                req_free(sp, r);
+            }
+            q->tail = &q->head;
+            while (*q->tail) {
+                q->tail = &(*q->tail)->next;
+            }
+        }
+    }
+    return items;
+}
+
 void sp_pipe_abandon(struct spindle *sp)
 {
     for (int i = 0; i < sp->n_exporters; i++) {
@@ -511,8 +590,8 @@ void sp_pipe_abandon(struct spindle *sp)
                 q->head = r->next;
                 q->waiting--;
                 q->bytes -= r->body.len;
-                count_drop(&sp->stats.drop_shutdown_deadline, r, s, "shutdown_deadline");
-                req_free(r);
+                count_left(sp, r, s);
+                req_free(sp, r);
             }
             q->tail = &q->head;
             uv_timer_stop(&q->timer);
@@ -554,7 +633,7 @@ void sp_pipe_close(struct spindle *sp)
             while (q->head) {
                 struct sp_req *r = q->head;
                 q->head = r->next;
-                req_free(r);
+                req_free(sp, r);
             }
             q->timer.data = e;
             uv_close((uv_handle_t *)&q->timer, exporter_closed);

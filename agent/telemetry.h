@@ -161,6 +161,7 @@ struct sp_batch {
     uint32_t count;   /* items */
     size_t bytes;     /* rough encoded size, for batch_max_bytes */
     uint64_t opened_ms; /* loop time when the first item arrived */
+    uint64_t jseq;    /* oldest journal segment an item derives from, 0 none */
     void *head;       /* struct sp_span / sp_logrec / sp_metric */
     void **tail;
     struct sp_arena arena;

@@ -9,8 +9,13 @@
  * that does not read them is not read from either once SP_MAX_PENDING_WRITE_BYTES
  * are unread (the kernel then pushes back on it).
  *
+ * With the journal on, accepted records are appended to it as they are
+ * handled, and a flush ack waits (in the connection's `acks` list, in order)
+ * until the journal is durable up to the position it covers.
+ *
  * Ownership: struct col_socket owns the listener and every connection; a
- * connection's memory is freed in its handle's close callback.
+ * connection's memory (and its waiting acks) is freed in its handle's close
+ * callback.
  */
 #include "socket.h"
 
@@ -24,7 +29,16 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "journal.h"
 #include "log.h"
+
+/* An ack waiting for the journal. */
+struct ack_wait {
+    struct ack_wait *next;
+    uint64_t pos;            /* journal position it covers */
+    size_t len;
+    char data[];
+};
 
 struct conn {
     uv_pipe_t pipe;          /* first: the handle's address is the conn's */
@@ -44,6 +58,7 @@ struct conn {
     uint64_t accepted;       /* since the previous flush */
     uint64_t rejected;
     int first_error;         /* enum sp_reason, 0 none */
+    struct ack_wait *acks, **acks_tail; /* waiting for the journal, oldest first */
     struct sp_arena arena;   /* per-record scratch */
 };
 
@@ -75,6 +90,11 @@ static void conn_handle_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
     if (--c->handles == 0) {
+        while (c->acks) {
+            struct ack_wait *a = c->acks;
+            c->acks = a->next;
+            free(a);
+        }
         sp_arena_free(&c->arena);
         free(c->buf);
         free(c);
@@ -150,7 +170,22 @@ static void reply_ack(struct conn *c, struct sp_str id)
     } else {
         rc |= sp_buf_adds(&b, "null}\n");
     }
-    if (rc == 0) {
+    struct sp_journal *j = c->s->sp->journal;
+    if (rc == 0 && j && (c->acks || sp_journal_durable(j) < sp_journal_pos(j))) {
+        /* Durability first: the ack goes out once the journal holds every
+         * record before it (see col_socket_durable()). */
+        struct ack_wait *a = malloc(sizeof(*a) + b.len);
+        if (a) {
+            a->next = NULL;
+            a->pos = sp_journal_pos(j);
+            a->len = b.len;
+            memcpy(a->data, b.p, b.len);
+            *c->acks_tail = a;
+            c->acks_tail = &a->next;
+            c->pending_write += a->len; /* a client flooding flushes is paused like one not reading */
+            sp_journal_want(j, a->pos);
+        }
+    } else if (rc == 0) {
         conn_reply(c, b.p, b.len);
     }
     sp_buf_free(&b);
@@ -215,7 +250,8 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     struct sp_record r;
     const char *field = NULL;
     sp_arena_reset(&c->arena);
-    int reason = sp_record_parse(p, n, &c->arena, &sp->limits, sp_now_ns(), &r, &field);
+    uint64_t now_ns = sp_now_ns();
+    int reason = sp_record_parse(p, n, &c->arena, &sp->limits, now_ns, &r, &field);
     if (reason) {
         reject(c, reason, field);
         return;
@@ -239,7 +275,14 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     if (r.attrs.dropped) {
         sp->stats.attributes_dropped += r.attrs.dropped;
     }
+    if (sp->journal) {
+        /* The line as received and the time that stands in for a missing
+         * ts: replay parses it again to the same record. */
+        sp_journal_append(sp->journal, p, n, now_ns);
+        sp->jseq = sp_journal_seq(sp->journal);
+    }
     sp_agent_record(sp, &r);
+    sp->jseq = 0;
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
@@ -395,6 +438,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->s = s;
     c->pid = -1;
+    c->acks_tail = &c->acks;
     sp_arena_init(&c->arena, 16384);
     uv_pipe_init(sp->loop, &c->pipe, 0);
     c->pipe.data = c;
@@ -575,6 +619,26 @@ void col_socket_resume(struct col_socket *s)
      * completing synchronously): handle the buffered records on a fresh stack,
      * on the next turn of the loop, never re-entrantly. */
     uv_timer_start(&s->resume, resume_cb, 0, 0);
+}
+
+void col_socket_durable(struct col_socket *s, uint64_t pos)
+{
+    for (struct conn *c = s->conns; c; c = c->next) {
+        while (c->acks && c->acks->pos <= pos) {
+            struct ack_wait *a = c->acks;
+            c->acks = a->next;
+            if (c->acks == NULL) {
+                c->acks_tail = &c->acks;
+            }
+            c->pending_write -= a->len;
+            conn_reply(c, a->data, a->len);
+            free(a);
+        }
+        if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
+            c->paused = 0;
+            conn_update_reading(c);
+        }
+    }
 }
 
 void col_socket_close(struct col_socket *s)

@@ -97,6 +97,7 @@ function wireOutput(proc, tag) {
  *   socketFlag: false → pass no --socket (the config sets it); wait on opts.socketPath
  *   env: extra environment variables (OTEL_* from the test's own environment are removed)
  *   cwd: working directory (default: the temp dir, so relative paths stay inside it)
+ *   prefix: argv that runs the binary, e.g. ['prlimit', '--fsize=65536'] (default none)
  * agent: {socketPath, dir, configPath, proc, pid, stderr(), stdout(), waitForStderr(re, ms),
  *         exited, stop(signal='SIGTERM', timeoutMs) → {code, signal}, kill()}
  */
@@ -118,7 +119,10 @@ async function startAgent(opts = {}) {
     socketPath = path.join(dir, 's.sock');
     args.push('--socket', socketPath);
   }
-  const proc = spawn(SPINDLE_BIN, args, {
+  // opts.prefix: a command that runs the agent (e.g. ['prlimit', '--fsize=65536']).
+  const prefix = opts.prefix || [];
+  const proc = spawn(prefix.length ? prefix[0] : SPINDLE_BIN,
+    prefix.length ? [...prefix.slice(1), SPINDLE_BIN, ...args] : args, {
     cwd: opts.cwd || dir,
     env: agentEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],

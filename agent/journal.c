@@ -1,0 +1,1004 @@
+/*
+ * journal.c - the write-ahead journal. See journal.h and
+ * docs/internals/journal.md.
+ *
+ * On disk: storage.path/<seq as 16 hex digits>.seg, each starting with the
+ * 8-byte magic "SPJRNL01" and then entries:
+ *
+ *     u32 magic 0x314a5053 ("SPJ1")  u32 length  u32 crc32  u64 receive time (ns)  line
+ *
+ * little-endian; the CRC-32 (zlib) covers the receive time and the line. The
+ * per-entry magic lets a reader find the next entry after a damaged one, so a
+ * flipped byte costs one record, not the rest of its segment.
+ *
+ * Writing follows Redis's append-only file: everything appended during one
+ * loop turn goes out with one write() from the loop thread at the end of the
+ * turn (a uv_check handle), which reaches the page cache and so survives a
+ * kill -9; fdatasync(), which waits for the disk, runs on the thread pool,
+ * one job at a time, on dup()ed descriptors. An ack waits until the position
+ * it covers is written (never) or synced (batch, always).
+ *
+ * Ownership: the journal owns its files, descriptors and buffers; the sync
+ * job owns the descriptors it was given and closes them.
+ */
+#include "journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "agent.h"
+#include "caps.h"
+#include "log.h"
+
+#define SEG_MAGIC "SPJRNL01"
+#define SEG_HDR 8u
+#define ENTRY_MAGIC 0x314a5053u
+#define ENTRY_HDR 20u
+#define MAX_SYNC_FDS 8
+
+struct seg {
+    uint64_t seq;
+    uint64_t bytes;   /* file size, counting what is appended but not written */
+    uint64_t held;    /* export requests whose oldest source is this segment */
+    int fd;           /* the active segment, or a retired one not yet synced; else -1 */
+    uint8_t replay;   /* left by the previous run and not replayed yet */
+    uint8_t dirty;    /* written since its last sync job */
+};
+
+struct sync_job {
+    uv_work_t req;
+    struct sp_journal *j;
+    int fds[MAX_SYNC_FDS + 1]; /* dup()ed: the job closes them */
+    int n;
+    int rc;
+    uint64_t pos; /* durable once the job succeeds */
+};
+
+struct sp_journal {
+    struct spindle *sp;
+    char *dir;
+    int dir_fd;
+    int lock_fd;
+    struct seg *segs; /* by seq; the last one is active */
+    size_t n, cap;
+    uint64_t total;   /* bytes of every segment */
+    struct sp_buf pending;      /* framed entries not written yet */
+    uint64_t appended, written, durable, want; /* logical positions */
+    int dir_dirty;    /* a segment was created or removed since the last sync */
+    uv_check_t check; /* end of the loop turn: write */
+    uv_timer_t tick;  /* collect delivered segments; retry failed writes */
+    uv_idle_t idle;   /* replay */
+    int handles;      /* uv handles not yet closed */
+    struct sync_job *job; /* in flight, or NULL */
+    int closing;      /* sp_journal_close() ran: free when the job and handles end */
+    int frozen;       /* shutdown: no segment is deleted any more */
+    /* replay */
+    int replay_done;
+    uint64_t rseq;    /* segment being replayed (0: none loaded) */
+    struct sp_buf rbuf;
+    size_t roff, rend;
+    int rcorrupt;     /* its valid entries are appended anew, then it is set aside */
+    uint64_t replay_started_ms, replay_segments;
+    struct sp_arena arena;
+};
+
+/* --- little helpers ------------------------------------------------------- */
+
+static void put32(char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (char)(v >> (8 * i));
+    }
+}
+
+static void put64(char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (char)(v >> (8 * i));
+    }
+}
+
+static uint32_t get32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+static uint64_t get64(const char *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void seg_name(char *out, size_t n, uint64_t seq, const char *suffix)
+{
+    snprintf(out, n, "%016" PRIx64 ".seg%s", seq, suffix);
+}
+
+static struct seg *active(struct sp_journal *j)
+{
+    return &j->segs[j->n - 1];
+}
+
+static struct seg *seg_find(struct sp_journal *j, uint64_t seq)
+{
+    size_t lo = 0, hi = j->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (j->segs[mid].seq < seq) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < j->n && j->segs[lo].seq == seq ? &j->segs[lo] : NULL;
+}
+
+static void update_stats(struct sp_journal *j)
+{
+    j->sp->stats.journal_bytes = j->total;
+    j->sp->stats.journal_segments = j->n;
+}
+
+/* Removes segs[i] from the table; the file is the caller's business. */
+static void seg_forget(struct sp_journal *j, size_t i)
+{
+    if (j->segs[i].fd >= 0) {
+        close(j->segs[i].fd);
+    }
+    j->total -= j->segs[i].bytes;
+    memmove(&j->segs[i], &j->segs[i + 1], (j->n - i - 1) * sizeof(struct seg));
+    j->n--;
+    j->dir_dirty = 1;
+    update_stats(j);
+}
+
+static void seg_unlink(struct sp_journal *j, size_t i)
+{
+    char name[64];
+    seg_name(name, sizeof(name), j->segs[i].seq, "");
+    if (unlinkat(j->dir_fd, name, 0) != 0 && errno != ENOENT) {
+        SP_LOG_RL(SP_LOG_ERROR, "cannot delete a journal segment", "path=\"%s/%s\" error=\"%s\"",
+                  j->dir, name, strerror(errno));
+    }
+    seg_forget(j, i);
+}
+
+/* --- a frame ---------------------------------------------------------------- */
+
+/* 1 when a whole, intact entry starts at `off`. */
+static int frame_at(const char *b, size_t len, size_t off, size_t *next, uint64_t *recv_ns,
+                    const char **line, size_t *line_len)
+{
+    if (len - off < ENTRY_HDR || get32(b + off) != ENTRY_MAGIC) {
+        return 0;
+    }
+    uint32_t n = get32(b + off + 4);
+    if (n > SP_MAX_RECORD_BYTES || len - off - ENTRY_HDR < n) {
+        return 0;
+    }
+    uLong crc = crc32(0L, (const Bytef *)b + off + 12, 8u + n);
+    if ((uint32_t)crc != get32(b + off + 8)) {
+        return 0;
+    }
+    *recv_ns = get64(b + off + 12);
+    *line = b + off + ENTRY_HDR;
+    *line_len = n;
+    *next = off + ENTRY_HDR + n;
+    return 1;
+}
+
+/* The next intact entry after a damaged one at `off`, or `len` when none. */
+static size_t resync(const char *b, size_t len, size_t off)
+{
+    size_t next, ln;
+    uint64_t t;
+    const char *l;
+    for (size_t i = off + 1; i + ENTRY_HDR <= len; i++) {
+        if ((unsigned char)b[i] == (ENTRY_MAGIC & 0xff) && frame_at(b, len, i, &next, &t, &l, &ln)) {
+            return i;
+        }
+    }
+    return len;
+}
+
+/* --- writing ----------------------------------------------------------------- */
+
+static void notify(struct sp_journal *j)
+{
+    if (j->sp->sock) {
+        col_socket_durable(j->sp->sock, j->durable);
+    }
+}
+
+static void maybe_sync(struct sp_journal *j);
+
+/* One write() of everything appended this turn. A failed write keeps the
+ * bytes for the next attempt: acks wait, and input pauses past the backlog
+ * cap, rather than acknowledging what is not on disk. */
+static void flush_pending(struct sp_journal *j)
+{
+    size_t off = 0;
+    struct seg *a = active(j);
+    while (off < j->pending.len) {
+        ssize_t w = write(a->fd, j->pending.p + off, j->pending.len - off);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            SP_LOG_RL(SP_LOG_ERROR, "cannot write the journal; acks wait until it can",
+                      "path=\"%s\" error=\"%s\" backlog=%zu", j->dir, strerror(errno),
+                      j->pending.len - off);
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (off) {
+        memmove(j->pending.p, j->pending.p + off, j->pending.len - off);
+        j->pending.len -= off;
+        j->written += off;
+        a->dirty = 1;
+    }
+}
+
+static void sync_work(uv_work_t *req)
+{
+    struct sync_job *job = req->data;
+    job->rc = 0;
+    for (int i = 0; i < job->n; i++) {
+        if (fdatasync(job->fds[i]) != 0 && job->rc == 0) {
+            job->rc = -errno;
+        }
+        close(job->fds[i]);
+    }
+}
+
+static void journal_free(struct sp_journal *j);
+
+static void sync_done(uv_work_t *req, int status)
+{
+    struct sync_job *job = req->data;
+    struct sp_journal *j = job->j;
+    j->job = NULL;
+    if (status == 0 && job->rc == 0) {
+        if (job->pos > j->durable) {
+            j->durable = job->pos;
+        }
+        notify(j);
+    } else {
+        /* Retrying fsync after a failure proves little (the kernel may have
+         * dropped the dirty pages); the honest answer is to keep acks waiting
+         * and say so. The next job syncs again. */
+        SP_LOG_RL(SP_LOG_ERROR, "journal sync failed; acks wait", "path=\"%s\" error=\"%s\"",
+                  j->dir, strerror(job->rc ? -job->rc : EIO));
+        if (j->n) {
+            active(j)->dirty = 1;
+        }
+    }
+    free(job);
+    if (j->closing) {
+        journal_free(j);
+        return;
+    }
+    maybe_sync(j);
+}
+
+/* Starts a sync job when acks (batch) or every write (always) need one. */
+static void maybe_sync(struct sp_journal *j)
+{
+    struct spindle *sp = j->sp;
+    if (j->job || j->closing || j->written <= j->durable) {
+        return;
+    }
+    if (sp->cfg.storage_fsync == SP_FSYNC_NEVER) {
+        j->durable = j->written; /* in the page cache: safe from kill -9, not power loss */
+        notify(j);
+        return;
+    }
+    if (sp->cfg.storage_fsync == SP_FSYNC_BATCH && j->want <= j->durable) {
+        return;
+    }
+    struct sync_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        return; /* the tick tries again */
+    }
+    job->j = j;
+    job->pos = j->written;
+    job->req.data = job;
+    for (size_t i = 0; i < j->n && job->n < MAX_SYNC_FDS; i++) {
+        struct seg *s = &j->segs[i];
+        if (s->fd < 0 || !s->dirty) {
+            continue;
+        }
+        int fd = dup(s->fd);
+        if (fd < 0) {
+            continue;
+        }
+        job->fds[job->n++] = fd;
+        s->dirty = 0;
+        if (s != active(j)) {
+            close(s->fd); /* retired: this job was its last */
+            s->fd = -1;
+        }
+    }
+    if (j->dir_dirty) {
+        int fd = dup(j->dir_fd);
+        if (fd >= 0) {
+            job->fds[job->n++] = fd;
+            j->dir_dirty = 0;
+        }
+    }
+    if (uv_queue_work(sp->loop, &job->req, sync_work, sync_done) != 0) {
+        for (int i = 0; i < job->n; i++) {
+            close(job->fds[i]);
+        }
+        free(job);
+        return;
+    }
+    j->job = job;
+}
+
+static void check_cb(uv_check_t *h)
+{
+    struct sp_journal *j = h->data;
+    flush_pending(j);
+    maybe_sync(j);
+    if (j->pending.len == 0) {
+        uv_check_stop(&j->check);
+    }
+}
+
+static int seg_create(struct sp_journal *j, uint64_t seq)
+{
+    char name[64];
+    seg_name(name, sizeof(name), seq, "");
+    int fd = openat(j->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 16;
+        struct seg *n = realloc(j->segs, cap * sizeof(*n));
+        if (n == NULL) {
+            close(fd);
+            unlinkat(j->dir_fd, name, 0);
+            return -ENOMEM;
+        }
+        j->segs = n;
+        j->cap = cap;
+    }
+    j->segs[j->n++] = (struct seg){.seq = seq, .bytes = SEG_HDR, .fd = fd};
+    j->total += SEG_HDR;
+    j->dir_dirty = 1;
+    if (sp_buf_add(&j->pending, SEG_MAGIC, SEG_HDR)) {
+        return -ENOMEM;
+    }
+    j->appended += SEG_HDR;
+    update_stats(j);
+    return 0;
+}
+
+/* The active segment is full: what is appended goes to it, then a new one
+ * starts. A retired segment keeps its descriptor until a sync job took it. */
+static void roll(struct sp_journal *j)
+{
+    flush_pending(j);
+    if (j->pending.len) {
+        return; /* the old segment cannot take its bytes yet: keep appending there */
+    }
+    struct seg *old = active(j);
+    uint64_t seq = old->seq + 1;
+    if (!old->dirty || j->sp->cfg.storage_fsync == SP_FSYNC_NEVER) {
+        close(old->fd);
+        old->fd = -1;
+    }
+    int rc = seg_create(j, seq);
+    if (rc) {
+        SP_LOG_RL(SP_LOG_ERROR, "cannot start a journal segment; the current one grows",
+                  "path=\"%s\" seq=%" PRIu64 " error=\"%s\"", j->dir, seq, strerror(-rc));
+        if (active(j)->fd < 0) {
+            char name[64];
+            seg_name(name, sizeof(name), active(j)->seq, "");
+            active(j)->fd = openat(j->dir_fd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+        }
+    }
+}
+
+/* storage.max_bytes: the oldest segments go first. What is still queued for
+ * export from them goes with them, counted journal_full; what open
+ * workflows or in-flight requests hold is still delivered, but is no longer
+ * crash-safe. Segments not yet replayed are never evicted. */
+static void evict(struct sp_journal *j)
+{
+    struct spindle *sp = j->sp;
+    while (j->total > sp->cfg.storage_max_bytes && j->n > 1 && !j->segs[0].replay &&
+           j->segs[0].seq != j->rseq) {
+        uint64_t seq = j->segs[0].seq, bytes = j->segs[0].bytes;
+        seg_unlink(j, 0);
+        uint64_t items = sp_pipe_drop_journal(sp, seq);
+        SP_LOG_RL(SP_LOG_WARN, "journal full: oldest segment deleted",
+                  "seq=%" PRIu64 " bytes=%" PRIu64 " queued_items_dropped=%" PRIu64
+                  " max_bytes=%" PRIu64,
+                  seq, bytes, items, sp->cfg.storage_max_bytes);
+    }
+}
+
+int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t recv_ns)
+{
+    size_t frame = ENTRY_HDR + n;
+    struct seg *a = active(j);
+    if (a->bytes + frame > j->sp->cfg.storage_segment_bytes && a->bytes > SEG_HDR) {
+        roll(j);
+        a = active(j);
+    }
+    if (sp_buf_reserve(&j->pending, frame)) {
+        SP_LOG_RL(SP_LOG_ERROR, "journal append buffer full; record not journaled",
+                  "backlog=%zu", j->pending.len);
+        return -ENOBUFS;
+    }
+    char *h = j->pending.p + j->pending.len;
+    char t[8];
+    put64(t, recv_ns);
+    uLong crc = crc32(crc32(0L, (const Bytef *)t, 8), (const Bytef *)p, (uInt)n);
+    put32(h, ENTRY_MAGIC);
+    put32(h + 4, (uint32_t)n);
+    put32(h + 8, (uint32_t)crc);
+    memcpy(h + 12, t, 8);
+    memcpy(h + ENTRY_HDR, p, n);
+    j->pending.len += frame;
+    j->appended += frame;
+    a->bytes += frame;
+    j->total += frame;
+    j->sp->stats.journaled++;
+    if (!uv_is_active((uv_handle_t *)&j->check)) {
+        uv_check_start(&j->check, check_cb);
+    }
+    if (j->total > j->sp->cfg.storage_max_bytes) {
+        evict(j);
+    }
+    update_stats(j);
+    return 0;
+}
+
+uint64_t sp_journal_seq(const struct sp_journal *j)
+{
+    return j->segs[j->n - 1].seq;
+}
+
+uint64_t sp_journal_pos(const struct sp_journal *j)
+{
+    return j->appended;
+}
+
+uint64_t sp_journal_durable(const struct sp_journal *j)
+{
+    return j->durable;
+}
+
+void sp_journal_want(struct sp_journal *j, uint64_t pos)
+{
+    if (pos > j->want) {
+        j->want = pos;
+    }
+    if (!uv_is_active((uv_handle_t *)&j->check)) {
+        uv_check_start(&j->check, check_cb); /* the sync starts at the end of this turn */
+    }
+}
+
+size_t sp_journal_backlog(const struct sp_journal *j)
+{
+    return j->pending.len;
+}
+
+/* --- what may go ------------------------------------------------------------ */
+
+void sp_journal_hold(struct sp_journal *j, uint64_t seq)
+{
+    struct seg *s = seg_find(j, seq);
+    if (s) {
+        s->held++;
+    }
+}
+
+void sp_journal_release(struct sp_journal *j, uint64_t seq)
+{
+    struct seg *s = seg_find(j, seq);
+    if (s && s->held) {
+        s->held--;
+    }
+}
+
+uint64_t sp_journal_clamp(const struct sp_journal *j, uint64_t seq)
+{
+    return seq < j->segs[0].seq ? j->segs[0].seq : seq;
+}
+
+int sp_journal_evicted(const struct sp_journal *j, uint64_t seq)
+{
+    /* A held segment is never collected, so only eviction removes it. */
+    return seq < j->segs[0].seq;
+}
+
+/* The oldest segment anything in memory still derives from. */
+static uint64_t watermark(struct sp_journal *j)
+{
+    struct spindle *sp = j->sp;
+    uint64_t w = sp_journal_seq(j);
+    if (!j->replay_done) {
+        for (size_t i = 0; i < j->n; i++) {
+            if (j->segs[i].replay || j->segs[i].seq == j->rseq) {
+                sp_jseq_min(&w, j->segs[i].seq);
+                break;
+            }
+        }
+    }
+    if (sp->corr) {
+        sp_jseq_min(&w, corr_min_jseq(sp->corr));
+    }
+    if (sp->metrics) {
+        sp_jseq_min(&w, sp_metrics_min_jseq(sp->metrics));
+    }
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (sp->open[s]) {
+            sp_jseq_min(&w, sp->open[s]->jseq);
+        }
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->segs[i].held) {
+            sp_jseq_min(&w, j->segs[i].seq);
+            break;
+        }
+    }
+    return w;
+}
+
+void sp_journal_collect(struct sp_journal *j)
+{
+    if (j->frozen) {
+        return;
+    }
+    uint64_t w = watermark(j);
+    while (j->n > 1 && j->segs[0].seq < w) {
+        seg_unlink(j, 0);
+    }
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct sp_journal *j = t->data;
+    if (j->pending.len) {
+        flush_pending(j); /* a write that failed earlier */
+        sp_backpressure_check(j->sp);
+    }
+    maybe_sync(j);
+    sp_journal_collect(j);
+}
+
+/* --- replay ---------------------------------------------------------------- */
+
+/* Reads one segment of the previous run and checks every entry: a damaged
+ * last entry is a torn tail (truncated: the write never completed, so it was
+ * never acknowledged); damage followed by intact entries is corruption
+ * (counted per damaged stretch; the segment is set aside after its intact
+ * entries are replayed and journaled anew). */
+static int replay_load(struct sp_journal *j, struct seg *s)
+{
+    struct spindle *sp = j->sp;
+    char name[64];
+    seg_name(name, sizeof(name), s->seq, "");
+    int fd = openat(j->dir_fd, name, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    sp_buf_reset(&j->rbuf);
+    size_t size = (size_t)st.st_size;
+    int rc = sp_buf_reserve(&j->rbuf, size + 1);
+    size_t got = 0;
+    while (rc == 0 && got < size) {
+        ssize_t r = pread(fd, j->rbuf.p + got, size - got, (off_t)got);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            rc = r < 0 ? -errno : -EIO;
+            break;
+        }
+        got += (size_t)r;
+    }
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    j->rbuf.len = size;
+    j->rseq = s->seq;
+    j->rcorrupt = 0;
+    j->roff = SEG_HDR;
+    j->rend = size;
+    if (size < SEG_HDR) {
+        /* Created, never written: nothing in it was acknowledged. */
+        j->rend = SEG_HDR;
+        j->roff = SEG_HDR;
+        close(fd);
+        return 0;
+    }
+    if (memcmp(j->rbuf.p, SEG_MAGIC, SEG_HDR) != 0) {
+        SP_LOG(SP_LOG_ERROR, "journal segment has no valid header; setting it aside",
+               "path=\"%s/%s\"", j->dir, name);
+        sp->stats.drop_journal_corrupt++;
+        j->rcorrupt = 1;
+        j->rend = SEG_HDR; /* nothing in it can be trusted */
+        close(fd);
+        return 0;
+    }
+    size_t off = SEG_HDR, next, ln;
+    uint64_t t;
+    const char *l;
+    uint64_t damaged = 0;
+    while (off < size) {
+        if (frame_at(j->rbuf.p, size, off, &next, &t, &l, &ln)) {
+            off = next;
+            continue;
+        }
+        size_t r = resync(j->rbuf.p, size, off);
+        if (r >= size) {
+            SP_LOG(SP_LOG_WARN, "journal segment ends in a torn entry; truncating it",
+                   "path=\"%s/%s\" offset=%zu bytes_cut=%zu", j->dir, name, off, size - off);
+            if (ftruncate(fd, (off_t)off) != 0) {
+                SP_LOG(SP_LOG_ERROR, "cannot truncate a torn journal segment",
+                       "path=\"%s/%s\" error=\"%s\"", j->dir, name, strerror(errno));
+            }
+            sp->stats.journal_truncated++;
+            j->total -= s->bytes - off;
+            s->bytes = off;
+            j->rend = off;
+            break;
+        }
+        damaged++;
+        off = r;
+    }
+    close(fd);
+    if (damaged) {
+        SP_LOG(SP_LOG_ERROR,
+               "journal segment has damaged entries; replaying the intact ones and setting it "
+               "aside",
+               "path=\"%s/%s\" damaged_stretches=%" PRIu64, j->dir, name, damaged);
+        sp->stats.drop_journal_corrupt += damaged;
+        j->rcorrupt = 1;
+    }
+    sp->mem.journal = j->rbuf.alloc;
+    return 0;
+}
+
+/* Done with the loaded segment: a corrupt one is renamed *.corrupt (its
+ * intact entries were journaled anew), keeping at most SP_JOURNAL_MAX_SET_ASIDE. */
+static void replay_unload(struct sp_journal *j)
+{
+    struct seg *s = seg_find(j, j->rseq);
+    if (s && j->rcorrupt) {
+        char from[64], to[80];
+        seg_name(from, sizeof(from), s->seq, "");
+        seg_name(to, sizeof(to), s->seq, ".corrupt");
+        if (s->seq > SP_JOURNAL_MAX_SET_ASIDE) {
+            char old[80];
+            seg_name(old, sizeof(old), s->seq - SP_JOURNAL_MAX_SET_ASIDE, ".corrupt");
+            unlinkat(j->dir_fd, old, 0);
+        }
+        if (renameat(j->dir_fd, from, j->dir_fd, to) != 0) {
+            SP_LOG(SP_LOG_ERROR, "cannot set a corrupt journal segment aside; deleting it",
+                   "path=\"%s/%s\" error=\"%s\"", j->dir, from, strerror(errno));
+            unlinkat(j->dir_fd, from, 0);
+        }
+        j->sp->stats.journal_quarantined++;
+        seg_forget(j, (size_t)(s - j->segs));
+    } else if (s) {
+        s->replay = 0;
+    }
+    j->rseq = 0;
+    sp_buf_free(&j->rbuf);
+    j->sp->mem.journal = 0;
+}
+
+static void replay_finish(struct sp_journal *j)
+{
+    struct spindle *sp = j->sp;
+    j->replay_done = 1;
+    uv_idle_stop(&j->idle);
+    if (j->replay_segments) {
+        SP_LOG(SP_LOG_INFO, "journal replayed", "records=%" PRIu64 " segments=%" PRIu64
+               " ms=%" PRIu64, sp->stats.replayed, j->replay_segments,
+               uv_now(sp->loop) - j->replay_started_ms);
+    }
+}
+
+static void replay_entry(struct sp_journal *j, const char *line, size_t n, uint64_t recv_ns)
+{
+    struct spindle *sp = j->sp;
+    struct sp_record r;
+    const char *field = NULL;
+    sp_arena_reset(&j->arena);
+    int reason = sp_record_parse(line, n, &j->arena, &sp->limits, recv_ns, &r, &field);
+    if (reason) {
+        /* Accepted under the previous run's settings, refused under these. */
+        sp->stats.rejected[reason]++;
+        sp->stats.rejected_total++;
+        SP_LOG_RL(SP_LOG_WARN, "journaled record rejected on replay", "reason=%s field=%s",
+                  sp_reason_name(reason), field ? field : "-");
+        return;
+    }
+    if (r.type == SP_REC_FLUSH || r.type == SP_REC_STATS) {
+        return;
+    }
+    if (j->rcorrupt) {
+        sp_journal_append(j, line, n, recv_ns);
+        sp->jseq = sp_journal_seq(j);
+    } else {
+        sp->jseq = j->rseq;
+    }
+    sp->stats.replayed++;
+    sp_agent_record(sp, &r);
+    sp->jseq = 0;
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+    struct sp_journal *j = h->data;
+    struct spindle *sp = j->sp;
+    for (uint32_t done = 0; done < SP_JOURNAL_REPLAY_BATCH;) {
+        if (sp->paused || sp->stopping) {
+            uv_idle_stop(&j->idle); /* sp_journal_resume() goes on; a stop keeps the rest */
+            return;
+        }
+        if (j->rseq == 0) {
+            struct seg *s = NULL;
+            for (size_t i = 0; i < j->n; i++) {
+                if (j->segs[i].replay) {
+                    s = &j->segs[i];
+                    break;
+                }
+            }
+            if (s == NULL) {
+                replay_finish(j);
+                return;
+            }
+            int rc = replay_load(j, s);
+            j->replay_segments++;
+            if (rc) {
+                SP_LOG(SP_LOG_ERROR, "cannot read a journal segment; setting it aside",
+                       "seq=%" PRIu64 " error=\"%s\"", s->seq, strerror(-rc));
+                sp->stats.drop_journal_corrupt++;
+                j->rseq = s->seq;
+                j->rcorrupt = 1;
+                j->roff = j->rend = 0;
+            }
+        }
+        if (j->roff >= j->rend) {
+            replay_unload(j);
+            continue;
+        }
+        size_t next, ln;
+        uint64_t t;
+        const char *l;
+        if (frame_at(j->rbuf.p, j->rend, j->roff, &next, &t, &l, &ln)) {
+            j->roff = next;
+            replay_entry(j, l, ln, t);
+            done++;
+        } else {
+            j->roff = resync(j->rbuf.p, j->rend, j->roff); /* counted at load */
+        }
+    }
+    sp_backpressure_check(sp);
+}
+
+void sp_journal_replay_start(struct sp_journal *j)
+{
+    j->replay_started_ms = uv_now(j->sp->loop);
+    uv_idle_start(&j->idle, idle_cb);
+}
+
+void sp_journal_resume(struct sp_journal *j)
+{
+    if (!j->replay_done && !j->closing) {
+        uv_idle_start(&j->idle, idle_cb);
+    }
+}
+
+int sp_journal_replaying(const struct sp_journal *j)
+{
+    return !j->replay_done;
+}
+
+/* --- open and close ------------------------------------------------------------ */
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Finds the previous run's segments (sorted; all marked for replay). */
+static int scan(struct sp_journal *j)
+{
+    DIR *d = fdopendir(dup(j->dir_fd));
+    if (d == NULL) {
+        return -errno;
+    }
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        size_t nl = strlen(e->d_name);
+        if (nl != 20 || strcmp(e->d_name + 16, ".seg") != 0) {
+            continue;
+        }
+        uint64_t seq = strtoull(e->d_name, &end, 16);
+        if (end != e->d_name + 16 || seq == 0) {
+            continue;
+        }
+        struct stat st;
+        if (fstatat(j->dir_fd, e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (j->n == j->cap) {
+            size_t cap = j->cap ? j->cap * 2 : 16;
+            struct seg *n = realloc(j->segs, cap * sizeof(*n));
+            if (n == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            j->segs = n;
+            j->cap = cap;
+        }
+        j->segs[j->n++] = (struct seg){.seq = seq, .bytes = (uint64_t)st.st_size, .fd = -1,
+                                       .replay = 1};
+        j->total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    qsort(j->segs, j->n, sizeof(*j->segs), cmp_seg);
+    return rc;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct sp_journal *j = h->data;
+    j->handles--;
+    journal_free(j);
+}
+
+/* Frees the journal once the sync job and every handle are done. */
+static void journal_free(struct sp_journal *j)
+{
+    if (j->job || j->handles) {
+        return;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->segs[i].fd >= 0) {
+            close(j->segs[i].fd);
+        }
+    }
+    if (j->dir_fd >= 0) {
+        close(j->dir_fd);
+    }
+    if (j->lock_fd >= 0) {
+        close(j->lock_fd);
+    }
+    sp_buf_free(&j->pending);
+    sp_buf_free(&j->rbuf);
+    sp_arena_free(&j->arena);
+    free(j->segs);
+    free(j->dir);
+    free(j);
+}
+
+int sp_journal_open(struct spindle *sp, struct sp_journal **out)
+{
+    const char *dir = sp->cfg.storage_path;
+    int rc = sp_mkdirs(dir, 0750);
+    if (rc) {
+        SP_LOG(SP_LOG_ERROR, "cannot create the journal folder", "path=\"%s\" error=\"%s\"", dir,
+               strerror(-rc));
+        return rc;
+    }
+    struct sp_journal *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        return -ENOMEM;
+    }
+    j->sp = sp;
+    j->dir = strdup(dir);
+    j->lock_fd = -1;
+    j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sp_buf_init(&j->pending, SP_JOURNAL_MAX_BACKLOG * 2 + SP_MAX_RECORD_BYTES);
+    sp_buf_init(&j->rbuf, SP_MAX_JOURNAL_SEGMENT_BYTES + SP_MAX_RECORD_BYTES + 1);
+    sp_arena_init(&j->arena, 16384);
+    if (j->dir == NULL || j->dir_fd < 0) {
+        rc = j->dir ? -errno : -ENOMEM;
+        SP_LOG(SP_LOG_ERROR, "cannot open the journal folder", "path=\"%s\" error=\"%s\"", dir,
+               strerror(-rc));
+        goto fail;
+    }
+    /* Two agents appending to one journal would each replay and delete the
+     * other's data. */
+    j->lock_fd = openat(j->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = -errno;
+        SP_LOG(SP_LOG_ERROR,
+               rc == -EWOULDBLOCK ? "another spindle is using this journal folder"
+                                  : "cannot lock the journal folder",
+               "path=\"%s\" error=\"%s\"", dir, strerror(-rc));
+        goto fail;
+    }
+    if ((rc = scan(j))) {
+        SP_LOG(SP_LOG_ERROR, "cannot read the journal folder", "path=\"%s\" error=\"%s\"", dir,
+               strerror(-rc));
+        goto fail;
+    }
+    uint64_t seq = j->n ? j->segs[j->n - 1].seq + 1 : 1;
+    if ((rc = seg_create(j, seq))) {
+        SP_LOG(SP_LOG_ERROR, "cannot create a journal segment", "path=\"%s\" error=\"%s\"", dir,
+               strerror(-rc));
+        goto fail;
+    }
+    j->replay_done = j->n == 1;
+    sp->stats.journal_max_bytes = sp->cfg.storage_max_bytes;
+    uv_check_init(sp->loop, &j->check);
+    j->check.data = j;
+    uv_timer_init(sp->loop, &j->tick);
+    j->tick.data = j;
+    uv_idle_init(sp->loop, &j->idle);
+    j->idle.data = j;
+    j->handles = 3;
+    uv_timer_start(&j->tick, tick_cb, SP_JOURNAL_TICK_MS, SP_JOURNAL_TICK_MS);
+    uv_unref((uv_handle_t *)&j->tick);
+    uv_check_start(&j->check, check_cb); /* writes the new segment's header */
+    if (j->n > 1) {
+        SP_LOG(SP_LOG_INFO, "journal found from a previous run; replaying",
+               "path=\"%s\" segments=%zu bytes=%" PRIu64, dir, j->n - 1, j->total - SEG_HDR);
+    }
+    *out = j;
+    return 0;
+fail:
+    journal_free(j);
+    return rc;
+}
+
+void sp_journal_close(struct sp_journal *j, int all_delivered)
+{
+    struct spindle *sp = j->sp;
+    j->frozen = 1;
+    flush_pending(j);
+    /* At exit the loop has nothing left to keep responsive: sync in place. */
+    if (sp->cfg.storage_fsync != SP_FSYNC_NEVER) {
+        for (size_t i = 0; i < j->n; i++) {
+            if (j->segs[i].fd >= 0) {
+                fdatasync(j->segs[i].fd);
+            }
+        }
+    }
+    if (all_delivered && j->replay_done && j->pending.len == 0) {
+        while (j->n) {
+            seg_unlink(j, 0);
+        }
+        fsync(j->dir_fd);
+    } else {
+        fsync(j->dir_fd);
+        SP_LOG(SP_LOG_INFO, "journal kept for the next start", "path=\"%s\" segments=%zu bytes=%"
+               PRIu64, j->dir, j->n, j->total);
+    }
+    j->closing = 1;
+    uv_close((uv_handle_t *)&j->check, handle_closed);
+    uv_close((uv_handle_t *)&j->tick, handle_closed);
+    uv_close((uv_handle_t *)&j->idle, handle_closed);
+}

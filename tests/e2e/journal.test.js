@@ -1,0 +1,317 @@
+'use strict';
+// The crash-safe journal (storage.path): what an ack promises survives kill -9 and SIGTERM while
+// the backend is down; a full journal drops exactly its oldest data, counted; a damaged segment
+// or a torn tail never stops the agent, and the loss is counted.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { needBinary, testConfig } = require('./lib/harness');
+const { startSink } = require('./lib/sink');
+const { startAgent, runSpindle } = require('./lib/agent');
+const { connect } = require('./lib/client');
+const { makeTempDir, uid, sleep } = require('./lib/util');
+
+/** A sink whose availability the test switches: down answers 503 (retryable). */
+async function switchableSink() {
+  const state = { up: false };
+  const sink = await startSink({
+    respond: async () => (state.up ? undefined : { status: 503, body: 'down for the test' }),
+  });
+  sink.state = state;
+  return sink;
+}
+
+function journalAgent(sink, journalDir, extra = {}, opts = {}) {
+  const dir = makeTempDir();
+  const config = testConfig(sink.url, {
+    storage: { path: journalDir, ...(extra.storage || {}) },
+    export: { retry_initial: '200ms', retry_max: '500ms', batch_delay: '50ms', ...(extra.export || {}) },
+    ...(extra.rest || {}),
+  });
+  return startAgent({ dir, config, ...opts });
+}
+
+function bodiesWith(sink, tag) {
+  return sink.logs().map((l) => String(l.log.body)).filter((b) => b.startsWith(`${tag}:`));
+}
+
+function segments(dir, suffix = '.seg') {
+  return fs.readdirSync(dir).filter((f) => f.endsWith(suffix)).sort();
+}
+
+async function sendAcked(c, tag, from, n, cids = 5) {
+  const lines = [];
+  for (let i = from; i < from + n; i++) {
+    lines.push({ type: 'log', correlation_id: `${tag}-${i % cids}`, body: `${tag}:${i}` });
+  }
+  c.sendAll(lines);
+  const ack = await c.flush(uid('f'));
+  assert.equal(ack.accepted, n, 'every record accepted');
+  return from + n;
+}
+
+/** Waits until `sent` distinct bodies of `tag` arrived; returns {unique, duplicates}. */
+async function allArrived(sink, tag, sent, ms = 20000) {
+  await sink.waitFor((s) => new Set(bodiesWith(s, tag)).size >= sent, ms, `${sent} records of ${tag}`);
+  const bodies = bodiesWith(sink, tag);
+  const unique = new Set(bodies);
+  return { unique: unique.size, duplicates: bodies.length - unique.size };
+}
+
+describe('journal', needBinary, () => {
+  for (const fsync of ['batch', 'always', 'never']) {
+    test(`fsync ${fsync}: kill -9 right after an ack while the backend is down, restart: nothing acknowledged is missing`,
+      { timeout: 60000 }, async () => {
+        const sink = await switchableSink();
+        const jdir = path.join(makeTempDir(), 'journal');
+        const tag = uid(`k9${fsync}`);
+        let a1;
+        let a2;
+        try {
+          a1 = await journalAgent(sink, jdir, { storage: { fsync } });
+          const c = await connect(a1.socketPath);
+          let sent = 0;
+          for (let round = 0; round < 5; round++) sent = await sendAcked(c, tag, sent, 200);
+          // Within a millisecond of the last ack: no chance to export or to tidy up.
+          process.kill(a1.pid, 'SIGKILL');
+          await a1.exited;
+          c.destroy();
+          assert.equal(bodiesWith(sink, tag).length, 0, 'nothing was delivered before the kill');
+          assert.ok(segments(jdir).length >= 1, 'the journal is on disk');
+
+          sink.state.up = true;
+          a2 = await journalAgent(sink, jdir, { storage: { fsync } });
+          const { unique, duplicates } = await allArrived(sink, tag, sent);
+          console.log(`# kill -9 (fsync ${fsync}): ${sent} acknowledged, ${unique} arrived, ${duplicates} duplicates`);
+          assert.equal(unique, sent, 'no acknowledged record missing');
+          const c2 = await connect(a2.socketPath);
+          const st = await c2.stats(uid('s'));
+          c2.destroy();
+          assert.equal(st.journal.replayed, sent, 'every journaled record was replayed');
+          for (const [reason, n] of Object.entries(st.dropped)) assert.equal(n, 0, `dropped.${reason}`);
+          await a2.waitForStderr(/journal replayed/);
+        } finally {
+          if (a1) await a1.kill();
+          if (a2) await a2.stop();
+          await sink.close();
+        }
+      });
+  }
+
+  test('SIGTERM while the backend is down keeps the undelivered records for the next start; after delivery the journal is emptied',
+    { timeout: 60000 }, async () => {
+      const sink = await switchableSink();
+      const jdir = path.join(makeTempDir(), 'journal');
+      const tag = uid('term');
+      let a1;
+      let a2;
+      let a3;
+      try {
+        a1 = await journalAgent(sink, jdir);
+        const c = await connect(a1.socketPath);
+        let sent = 0;
+        for (let round = 0; round < 3; round++) sent = await sendAcked(c, tag, sent, 100);
+        const st1 = await c.stats(uid('s'));
+        assert.equal(st1.journal.journaled, sent);
+        c.destroy();
+        const info = await a1.stop('SIGTERM');
+        assert.equal(info.code, 0, 'exit 0 after the drain');
+        assert.match(a1.stderr(), /journal kept for the next start/);
+        assert.doesNotMatch(a1.stderr(), /reason=shutdown_deadline/, 'nothing counted as dropped: it is in the journal');
+        assert.ok(segments(jdir).length >= 1);
+
+        sink.state.up = true;
+        a2 = await journalAgent(sink, jdir);
+        const { unique } = await allArrived(sink, tag, sent);
+        assert.equal(unique, sent, 'no acknowledged record missing');
+        // Everything delivered: a clean stop leaves nothing to replay.
+        await sleep(300);
+        const info2 = await a2.stop('SIGTERM');
+        assert.equal(info2.code, 0);
+        assert.deepEqual(segments(jdir), [], 'no segment left once everything was delivered');
+
+        const before = bodiesWith(sink, tag).length;
+        a3 = await journalAgent(sink, jdir);
+        const c3 = await connect(a3.socketPath);
+        const st3 = await c3.stats(uid('s'));
+        c3.destroy();
+        assert.equal(st3.journal.replayed, 0, 'nothing replayed after a clean, delivered stop');
+        await sleep(500);
+        assert.equal(bodiesWith(sink, tag).length, before, 'no duplicates sent by the third start');
+      } finally {
+        for (const a of [a1, a2, a3]) if (a) await a.stop();
+        await sink.close();
+      }
+    });
+
+  test('delivered segments are deleted while running', { timeout: 60000 }, async () => {
+    const sink = await switchableSink();
+    sink.state.up = true;
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('gc');
+    let a;
+    try {
+      a = await journalAgent(sink, jdir, { storage: { max_bytes: '1MiB', segment_bytes: '64KiB' },
+        rest: { correlation: { idle_timeout: '300ms', grace_period: '100ms' } } });
+      const c = await connect(a.socketPath);
+      let sent = 0;
+      for (let round = 0; round < 10; round++) sent = await sendAcked(c, tag, sent, 200);
+      await allArrived(sink, tag, sent);
+      let st;
+      for (let i = 0; i < 50; i++) {
+        st = await c.stats(uid('s'));
+        if (st.journal.segments === 1) break;
+        await sleep(100);
+      }
+      c.destroy();
+      assert.ok(st.journal.journaled >= sent);
+      assert.equal(st.journal.segments, 1, 'only the active segment is left once everything was delivered');
+      assert.equal(segments(jdir).length, 1);
+    } finally {
+      if (a) await a.stop();
+      await sink.close();
+    }
+  });
+
+  test('journal full: the oldest data goes first, counted journal_full; the newest arrives', { timeout: 60000 }, async () => {
+    const sink = await switchableSink();
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('full');
+    let a;
+    try {
+      a = await journalAgent(sink, jdir, {
+        storage: { max_bytes: '512KiB', segment_bytes: '64KiB' },
+        export: { retry_initial: '5s', retry_max: '5s', batch_max_items: 20 },
+      });
+      const c = await connect(a.socketPath);
+      const pad = 'x'.repeat(900);
+      let sent = 0;
+      for (let round = 0; round < 20; round++) {
+        const lines = [];
+        for (let i = 0; i < 100; i++, sent++) {
+          lines.push({ type: 'log', correlation_id: `${tag}-${sent % 3}`, body: `${tag}:${sent}:${pad}` });
+        }
+        c.sendAll(lines);
+        await c.flush(uid('f'));
+      }
+      const st = await c.stats(uid('s'));
+      assert.ok(st.journal.bytes <= 512 * 1024 + 64 * 1024, `journal within its bound (${st.journal.bytes})`);
+      assert.ok(st.dropped.journal_full > 0, 'the journal filled and dropped its oldest data');
+      sink.state.up = true;
+      const expect = sent - st.dropped.journal_full;
+      await sink.waitFor((s) => new Set(bodiesWith(s, tag)).size >= expect, 30000, `${expect} records`);
+      await sleep(500);
+      const got = new Set(bodiesWith(sink, tag).map((b) => Number(b.split(':')[1])));
+      const st2 = await c.stats(uid('s'));
+      c.destroy();
+      const missing = [];
+      for (let i = 0; i < sent; i++) if (!got.has(i)) missing.push(i);
+      console.log(`# journal full: ${sent} sent, ${got.size} arrived, ${missing.length} missing, journal_full=${st2.dropped.journal_full}`);
+      assert.equal(missing.length, st2.dropped.journal_full, 'every missing record is counted journal_full');
+      // Exactly the oldest: the missing records are 0..k-1, and every later one arrived.
+      assert.deepEqual(missing, Array.from({ length: missing.length }, (_, i) => i),
+        'the missing records are a prefix of what was sent');
+      // What a full journal keeps arrives: at least the last three quarters of its size.
+      assert.ok(got.size * 1000 >= 0.75 * 512 * 1024, `${got.size} records arrived from a 512KiB journal`);
+    } finally {
+      if (a) await a.stop();
+      await sink.close();
+    }
+  });
+
+  test('a damaged entry and a torn tail: spindle starts, replays the rest, counts the loss, sets the segment aside',
+    { timeout: 60000 }, async () => {
+      const sink = await switchableSink();
+      const jdir = path.join(makeTempDir(), 'journal');
+      const tag = uid('dmg');
+      let a1;
+      let a2;
+      try {
+        a1 = await journalAgent(sink, jdir);
+        const c = await connect(a1.socketPath);
+        const sent = await sendAcked(c, tag, 0, 50);
+        process.kill(a1.pid, 'SIGKILL');
+        await a1.exited;
+        c.destroy();
+        const segs = segments(jdir);
+        assert.equal(segs.length, 1);
+        const file = path.join(jdir, segs[0]);
+        const buf = fs.readFileSync(file);
+        // Flip one byte inside record 17's line.
+        const at = buf.indexOf(Buffer.from(`${tag}:17"`));
+        assert.ok(at > 0, 'record 17 is in the segment');
+        buf[at + 3] ^= 0x20;
+        // A torn tail: an entry whose write never finished (its header and part of its line).
+        const torn = Buffer.alloc(30, 0x41);
+        torn.writeUInt32LE(0x314a5053, 0);
+        torn.writeUInt32LE(500, 4);
+        fs.writeFileSync(file, Buffer.concat([buf, torn]));
+
+        sink.state.up = true;
+        a2 = await journalAgent(sink, jdir);
+        await sink.waitFor((s) => new Set(bodiesWith(s, tag)).size >= sent - 1, 20000);
+        const got = new Set(bodiesWith(sink, tag).map((b) => Number(b.split(':')[1])));
+        assert.equal(got.size, sent - 1, 'every intact record was replayed');
+        assert.ok(!got.has(17), 'the damaged record was not delivered as if intact');
+        const c2 = await connect(a2.socketPath);
+        const st = await c2.stats(uid('s'));
+        c2.destroy();
+        assert.equal(st.dropped.journal_corrupt, 1, 'the damaged entry is counted');
+        assert.equal(st.journal.torn_tails, 1, 'the torn tail is counted');
+        assert.equal(st.journal.segments_set_aside, 1, 'the damaged segment was set aside');
+        assert.equal(st.journal.replayed, sent - 1);
+        assert.match(a2.stderr(), /torn entry; truncating/);
+        assert.match(a2.stderr(), /damaged entries/);
+        assert.equal(segments(jdir, '.corrupt').length, 1, 'the damaged segment is kept aside for inspection');
+      } finally {
+        if (a1) await a1.kill();
+        if (a2) await a2.stop();
+        await sink.close();
+      }
+    });
+
+  test('an ack waits for the journal: when the journal cannot be written, no ack is sent', { timeout: 30000 }, async () => {
+    const sink = await switchableSink();
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('efbig');
+    let a;
+    try {
+      // Files may not grow past 64 KiB: the journal's writes fail (EFBIG) past that.
+      a = await journalAgent(sink, jdir, {}, { prefix: ['prlimit', '--fsize=65536'] });
+      const c = await connect(a.socketPath);
+      await sendAcked(c, tag, 0, 10); // fits: acknowledged
+      const pad = 'y'.repeat(1000);
+      const lines = [];
+      for (let i = 0; i < 100; i++) lines.push({ type: 'log', correlation_id: tag, body: `${tag}:${i}:${pad}` });
+      c.sendAll(lines);
+      await assert.rejects(c.flush(uid('f'), 2000), /flush ack/, 'no ack for records the journal could not write');
+      await a.waitForStderr(/cannot write the journal; acks wait/);
+      const st = await c.stats(uid('s'));
+      assert.equal(st.records.accepted, 110, 'the records were accepted (and wait in memory)');
+      assert.ok(fs.statSync(path.join(jdir, segments(jdir)[0])).size <= 65536);
+      c.destroy();
+    } finally {
+      if (a) await a.kill();
+      await sink.close();
+    }
+  });
+
+  test('a second agent on the same journal folder is refused with a clear message', { timeout: 20000 }, async () => {
+    const sink = await switchableSink();
+    const jdir = path.join(makeTempDir(), 'journal');
+    let a;
+    try {
+      a = await journalAgent(sink, jdir);
+      const dir = makeTempDir();
+      const r = await runSpindle(['--socket', path.join(dir, 's.sock'), '--storage-path', jdir,
+        '--otlp-endpoint', sink.url]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /another spindle is using this journal folder/);
+    } finally {
+      if (a) await a.stop();
+      await sink.close();
+    }
+  });
+});

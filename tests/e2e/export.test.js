@@ -80,6 +80,42 @@ describe('export retries', needBinary, () => {
     c.destroy();
   });
 
+  test('Retry-After (HTTP-date) is honoured', { timeout: 20000 }, async () => {
+    // The date is 3 s ahead, whole seconds: at least 2 s must pass. Backoff alone would retry
+    // within 100 ms, so an early attempt means the header was ignored.
+    const when = () => new Date(Date.now() + 3000).toUTCString();
+    let n = 0;
+    const respond = (rec) => {
+      if (rec.signal !== 'logs') return undefined;
+      n += 1;
+      return n === 1 ? { status: 503, headers: { 'retry-after': when() } } : undefined;
+    };
+    const { sink, c } = await run(respond, { export: { retry_initial: '100ms', retry_max: '100ms' } });
+    const body = uid('retry-after-date');
+    await c.send(r.log(uid('c'), body));
+    await c.flush();
+    await sink.waitFor((s) => logsWithBody(s, body).length === 1, 15000, 'delivered after Retry-After');
+    const reqs = sink.requestsFor('logs');
+    const gap = reqs[1].time - reqs[0].time;
+    assert.ok(gap >= 1500, `the retry waited for the Retry-After date (${gap} ms)`);
+    c.destroy();
+  });
+
+  test('429 then 200: nothing lost, nothing twice', { timeout: 20000 }, async () => {
+    const { sink, c } = await run(faultsThenOk('logs', [{ status: 429 }]),
+      { export: { retry_initial: '100ms', retry_max: '200ms' } });
+    const tag = uid('429');
+    for (let i = 0; i < 50; i++) c.send(r.log(uid('c'), `${tag}:${i}`));
+    await c.flush();
+    await sink.waitFor((s) => s.logs().filter((l) => String(l.log.body).startsWith(`${tag}:`)).length >= 50, 10000);
+    await sleep(300);
+    const bodies = sink.logs().map((l) => String(l.log.body)).filter((b) => b.startsWith(`${tag}:`));
+    assert.equal(new Set(bodies).size, 50, 'every record arrived');
+    assert.equal(bodies.length, 50, 'none twice');
+    assert.equal(sink.requestsFor('logs')[0].status, 429, 'the first attempt was refused');
+    c.destroy();
+  });
+
   test('400 is not retried and counted non_retryable', { timeout: 20000 }, async () => {
     const { sink, c } = await run(faultsThenOk('logs', [{ status: 400, body: 'bad' }]));
     const before = await c.stats();

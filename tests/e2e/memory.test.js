@@ -54,4 +54,47 @@ describe('memory budget', needBinary, () => {
       await h.close();
     }
   });
+
+  test('a sink answering once per 5 s, fast producers, no journal: pushed back, nothing lost, within budget',
+    { timeout: 120000 }, async () => {
+      const h = await setup({
+        sinkOpts: { respond: async () => { await sleep(5000); return undefined; } },
+        config: {
+          limits: { max_memory: '4MiB' },
+          export: { batch_delay: '100ms', batch_max_items: 4096, batch_max_bytes: '1MiB' },
+          otlp: { compression: 'none' },
+        },
+      });
+      try {
+        const tag = uid('slow5');
+        const N = 3000; // per producer: 2 x 3000 x 1 KiB = ~6 MiB through a 4 MiB budget
+        const pad = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(28);
+        const started = Date.now();
+        const producers = [0, 1].map(async (p) => {
+          const c = await h.connect();
+          for (let i = 0; i < N; i++) {
+            c.send({ type: 'log', correlation_id: `${tag}-${p}-${i % 10}`, body: `${tag}:${p}:${i}:${pad}` });
+          }
+          return c.flush(uid('f'), 90000);
+        });
+        const acks = await Promise.all(producers);
+        const held = Date.now() - started;
+        for (const a of acks) assert.equal(a.accepted, N);
+        assert.ok(held >= 4000, `the producers were held back until the sink answered (${held} ms)`);
+        await h.sink.waitFor((s) => s.logs().length >= 2 * N, 90000);
+        const ids = h.sink.logs().map((l) => String(l.log.body).split(':').slice(0, 3).join(':'))
+          .filter((b) => b.startsWith(`${tag}:`));
+        assert.equal(new Set(ids).size, 2 * N, 'every record arrived');
+        assert.equal(ids.length, 2 * N, 'none twice');
+        const c = await h.connect();
+        const st = await c.stats(uid('s'));
+        assert.ok(st.connections.input_pauses >= 1, 'producers were pushed back');
+        for (const [reason, n] of Object.entries(st.dropped)) assert.equal(n, 0, `dropped.${reason}`);
+        const peak = vmHwmBytes(h.agent.pid);
+        console.log(`# slow sink (5 s/response): held ${held} ms, peak RSS ${(peak / MiB).toFixed(1)} MiB`);
+        assert.ok(peak <= 4 * MiB + 16 * MiB, `peak RSS ${(peak / MiB).toFixed(1)} MiB within 4 MiB + 16 MiB`);
+      } finally {
+        await h.close();
+      }
+    });
 });

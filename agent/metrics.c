@@ -432,6 +432,16 @@ static void export_agent(struct spindle *sp)
                st->conn_open, now);
     self_point(sp, "spindle.memory.used", "By", SP_METRIC_GAUGE, NULL, NULL, sp_memory_used(sp),
                now);
+    if (sp->journal) {
+        self_point(sp, "spindle.records.journaled", "{record}", SP_METRIC_COUNTER, NULL, NULL,
+                   st->journaled, now);
+        self_point(sp, "spindle.records.replayed", "{record}", SP_METRIC_COUNTER, NULL, NULL,
+                   st->replayed, now);
+        self_point(sp, "spindle.journal.used", "By", SP_METRIC_GAUGE, NULL, NULL,
+                   st->journal_bytes, now);
+        self_point(sp, "spindle.journal.limit", "By", SP_METRIC_GAUGE, NULL, NULL,
+                   st->journal_max_bytes, now);
+    }
     /* Sealed now: the next item of the signal opens a user batch again. The
      * agent's own points are not counted in export.metric_points. */
     sp_pipe_seal(sp, SP_SIG_METRICS);

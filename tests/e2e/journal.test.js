@@ -11,6 +11,7 @@ const { needBinary, testConfig } = require('./lib/harness');
 const { startSink } = require('./lib/sink');
 const { startAgent, runSpindle } = require('./lib/agent');
 const { connect } = require('./lib/client');
+const { pointValue } = require('./lib/otlp');
 const { makeTempDir, uid, sleep } = require('./lib/util');
 
 /** A sink whose availability the test switches: down answers 503 (retryable). */
@@ -90,6 +91,12 @@ describe('journal', needBinary, () => {
           const st = await c2.stats(uid('s'));
           c2.destroy();
           assert.equal(st.journal.replayed, sent, 'every journaled record was replayed');
+          // The same counters reach the backend as the agent's own metrics.
+          const latest = (name) => sink.metrics().filter((m) => m.metric.name === name)
+            .map((m) => pointValue(m.point)).pop();
+          await sink.waitFor(() => latest('spindle.records.replayed') === sent, 5000, 'spindle.records.replayed');
+          assert.ok(latest('spindle.journal.used') > 0, 'spindle.journal.used');
+          assert.equal(latest('spindle.journal.limit'), 256 * 1024 * 1024, 'spindle.journal.limit');
           for (const [reason, n] of Object.entries(st.dropped)) assert.equal(n, 0, `dropped.${reason}`);
           await a2.waitForStderr(/journal replayed/);
         } finally {

@@ -36,7 +36,8 @@ describe('spindle.* self metrics', needBinary, () => {
       assert.equal(mal.resource['faas.name'], undefined, 'the agent is not a function');
       const reasons = new Set(h.sink.metrics().filter((m) => m.metric.name === 'spindle.records.dropped')
         .map((m) => m.point.attributes.reason));
-      for (const r of ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success', 'memory_limit']) {
+      for (const r of ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success', 'memory_limit',
+        'journal_full', 'journal_corrupt']) {
         assert.ok(reasons.has(r), `dropped counter with reason ${r}`);
       }
       // User metrics keep their own resources.

@@ -7,7 +7,7 @@
  *
  *     u32 magic 0x314a5053 ("SPJ1")  u32 length  u32 crc32  u64 receive time (ns)  line
  *
- * little-endian; the CRC-32 (zlib) covers the receive time and the line. The
+ * little-endian; the CRC-32C covers the receive time and the line. The
  * per-entry magic lets a reader find the next entry after a damaged one, so a
  * flipped byte costs one record, not the rest of its segment.
  *
@@ -33,10 +33,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "agent.h"
 #include "caps.h"
+#include "crc32c.h"
 #include "log.h"
 
 #define SEG_MAGIC "SPJRNL01"
@@ -185,8 +185,7 @@ static int frame_at(const char *b, size_t len, size_t off, size_t *next, uint64_
     if (n > SP_MAX_RECORD_BYTES || len - off - ENTRY_HDR < n) {
         return 0;
     }
-    uLong crc = crc32(0L, (const Bytef *)b + off + 12, 8u + n);
-    if ((uint32_t)crc != get32(b + off + 8)) {
+    if (sp_crc32c(0, b + off + 12, 8u + n) != get32(b + off + 8)) {
         return 0;
     }
     *recv_ns = get64(b + off + 12);
@@ -447,10 +446,10 @@ int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t re
     char *h = j->pending.p + j->pending.len;
     char t[8];
     put64(t, recv_ns);
-    uLong crc = crc32(crc32(0L, (const Bytef *)t, 8), (const Bytef *)p, (uInt)n);
+    uint32_t crc = sp_crc32c(sp_crc32c(0, t, 8), p, n);
     put32(h, ENTRY_MAGIC);
     put32(h + 4, (uint32_t)n);
-    put32(h + 8, (uint32_t)crc);
+    put32(h + 8, crc);
     memcpy(h + 12, t, 8);
     memcpy(h + ENTRY_HDR, p, n);
     j->pending.len += frame;

@@ -4,16 +4,24 @@
 # machine does; perf counters are not available on every VM). Per record =
 # (Ir of a run with N records - Ir of an idle run) / N; the export of every
 # batch (encoding, file write) is inside the count.
+# JOURNAL=always|batch|never turns the journal on (storage.path in the temp dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
+if [ ! -f build-release/build.ninja ]; then
+    meson setup build-release --buildtype=release >/dev/null
+fi
 ninja -C build-release >/dev/null
 cc -O2 -pthread -o build-release/loadgen bench/loadgen.c
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 run() { # mix records -> total Ir
     rm -rf "$d/data" "$d/cg.out"
+    rm -rf "$d/journal"
     printf 'socket: {path: %s/s.sock}\nfile: {directory: %s/data, max_file_bytes: 256MiB, max_files: 1}\nservice: {state_dir: %s/state}\nlog: {level: error}\nexport: {batch_delay: 50ms}\n' "$d" "$d" "$d" >"$d/c.yaml"
+    if [ -n "${JOURNAL:-}" ]; then
+        printf 'storage: {path: %s/journal, fsync: %s, max_bytes: 1GiB}\n' "$d" "$JOURNAL" >>"$d/c.yaml"
+    fi
     valgrind --tool=callgrind --callgrind-out-file="$d/cg.out" ./build-release/spindle --config "$d/c.yaml" 2>/dev/null &
     local pid=$!
     until [ -S "$d/s.sock" ]; do sleep 0.01; done

@@ -978,6 +978,12 @@ void sp_journal_close(struct sp_journal *j, int all_delivered)
     struct spindle *sp = j->sp;
     j->frozen = 1;
     flush_pending(j);
+    if (j->pending.len) {
+        /* Never acknowledged (acks wait for the write), so the clients know;
+         * said here so that the loss is not silent either. */
+        SP_LOG(SP_LOG_ERROR, "journal could not be written before exit; unacknowledged records lost",
+               "path=\"%s\" bytes=%zu", j->dir, j->pending.len);
+    }
     /* At exit the loop has nothing left to keep responsive: sync in place. */
     if (sp->cfg.storage_fsync != SP_FSYNC_NEVER) {
         for (size_t i = 0; i < j->n; i++) {

@@ -424,6 +424,8 @@ static void export_agent(struct spindle *sp)
                st->retries, now);
     self_point(sp, "spindle.export.splits", "{request}", SP_METRIC_COUNTER, NULL, NULL,
                st->splits, now);
+    self_point(sp, "spindle.export.delivered", "{item}", SP_METRIC_COUNTER, NULL, NULL,
+               st->delivered, now);
     self_point(sp, "spindle.input.pauses", "{pause}", SP_METRIC_COUNTER, NULL, NULL,
                st->input_pauses, now);
     self_point(sp, "spindle.workflows.open", "{workflow}", SP_METRIC_GAUGE, NULL, NULL,

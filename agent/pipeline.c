@@ -258,6 +258,10 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
     switch (res->outcome) {
     case SP_SEND_OK:
         sp->stats.req_ok++;
+        sp->stats.delivered += res->rejected > 0 && (uint64_t)res->rejected < r->items
+                                   ? r->items - (uint64_t)res->rejected
+                               : res->rejected > 0 ? 0
+                                                   : r->items;
         if (res->rejected > 0) {
             sp->stats.drop_partial_success += (uint64_t)res->rejected;
             SP_LOG_RL(SP_LOG_WARN, "backend rejected part of a batch",

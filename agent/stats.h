@@ -34,6 +34,7 @@
     X(export, req_failed, "requests_failed")                                                    \
     X(export, retries, "retries")                                                               \
     X(export, splits, "splits")                                                                 \
+    X(export, delivered, "delivered")                                                           \
     X(dropped, drop_queue_full, "queue_full")                                                   \
     X(dropped, drop_non_retryable, "non_retryable")                                             \
     X(dropped, drop_retries_exhausted, "retries_exhausted")                                     \

@@ -91,6 +91,7 @@ describe('journal', needBinary, () => {
           const st = await c2.stats(uid('s'));
           c2.destroy();
           assert.equal(st.journal.replayed, sent, 'every journaled record was replayed');
+          assert.ok(st.export.delivered >= sent, `export.delivered ${st.export.delivered} counts what the sink took`);
           // The same counters reach the backend as the agent's own metrics.
           const latest = (name) => sink.metrics().filter((m) => m.metric.name === name)
             .map((m) => pointValue(m.point)).pop();

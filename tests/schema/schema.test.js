@@ -380,7 +380,7 @@ describe('protocol.md', () => {
         assert.deepEqual(Object.keys(s.connections), ['accepted', 'open', 'closed_idle', 'refused_limit', 'input_pauses']);
         assert.deepEqual(Object.keys(s.workflows), ['opened', 'open', 'closed', 'evicted']);
         assert.deepEqual(Object.keys(s.export),
-            ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries', 'splits']);
+            ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries', 'splits', 'delivered']);
         assert.deepEqual(Object.keys(s.dropped),
             ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
                 'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt']);

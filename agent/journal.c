@@ -2,14 +2,8 @@
  * journal.c - the write-ahead journal. See journal.h and
  * docs/internals/journal.md.
  *
- * On disk: storage.path/<seq as 16 hex digits>.seg, each starting with the
- * 8-byte magic "SPJRNL01" and then entries:
- *
- *     u32 magic 0x314a5053 ("SPJ1")  u32 length  u32 crc32  u64 receive time (ns)  line
- *
- * little-endian; the CRC-32C covers the receive time and the line. The
- * per-entry magic lets a reader find the next entry after a damaged one, so a
- * flipped byte costs one record, not the rest of its segment.
+ * On disk: storage.path/<seq as 16 hex digits>.seg, in the format of
+ * jformat.h.
  *
  * Writing follows Redis's append-only file: everything appended during one
  * loop turn goes out with one write() from the loop thread at the end of the
@@ -36,13 +30,10 @@
 
 #include "agent.h"
 #include "caps.h"
-#include "crc32c.h"
+#include "jformat.h"
 #include "log.h"
 
-#define SEG_MAGIC "SPJRNL01"
-#define SEG_HDR 8u
-#define ENTRY_MAGIC 0x314a5053u
-#define ENTRY_HDR 20u
+#define SEG_HDR SP_JSEG_HDR
 #define MAX_SYNC_FDS 8
 
 struct seg {
@@ -91,32 +82,7 @@ struct sp_journal {
     struct sp_arena arena;
 };
 
-/* --- little helpers ------------------------------------------------------- */
-
-static void put32(char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (char)(v >> (8 * i));
-    }
-}
-
-static void put64(char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (char)(v >> (8 * i));
-    }
-}
-
-static uint32_t get32(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
-}
-
-static uint64_t get64(const char *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+/* --- segments ------------------------------------------------------------- */
 
 static void seg_name(char *out, size_t n, uint64_t seq, const char *suffix)
 {
@@ -170,43 +136,6 @@ static void seg_unlink(struct sp_journal *j, size_t i)
                   j->dir, name, strerror(errno));
     }
     seg_forget(j, i);
-}
-
-/* --- a frame ---------------------------------------------------------------- */
-
-/* 1 when a whole, intact entry starts at `off`. */
-static int frame_at(const char *b, size_t len, size_t off, size_t *next, uint64_t *recv_ns,
-                    const char **line, size_t *line_len)
-{
-    if (len - off < ENTRY_HDR || get32(b + off) != ENTRY_MAGIC) {
-        return 0;
-    }
-    uint32_t n = get32(b + off + 4);
-    if (n > SP_MAX_RECORD_BYTES || len - off - ENTRY_HDR < n) {
-        return 0;
-    }
-    if (sp_crc32c(0, b + off + 12, 8u + n) != get32(b + off + 8)) {
-        return 0;
-    }
-    *recv_ns = get64(b + off + 12);
-    *line = b + off + ENTRY_HDR;
-    *line_len = n;
-    *next = off + ENTRY_HDR + n;
-    return 1;
-}
-
-/* The next intact entry after a damaged one at `off`, or `len` when none. */
-static size_t resync(const char *b, size_t len, size_t off)
-{
-    size_t next, ln;
-    uint64_t t;
-    const char *l;
-    for (size_t i = off + 1; i + ENTRY_HDR <= len; i++) {
-        if ((unsigned char)b[i] == (ENTRY_MAGIC & 0xff) && frame_at(b, len, i, &next, &t, &l, &ln)) {
-            return i;
-        }
-    }
-    return len;
 }
 
 /* --- writing ----------------------------------------------------------------- */
@@ -377,7 +306,7 @@ static int seg_create(struct sp_journal *j, uint64_t seq)
     j->segs[j->n++] = (struct seg){.seq = seq, .bytes = SEG_HDR, .fd = fd};
     j->total += SEG_HDR;
     j->dir_dirty = 1;
-    if (sp_buf_add(&j->pending, SEG_MAGIC, SEG_HDR)) {
+    if (sp_buf_add(&j->pending, SP_JSEG_MAGIC, SEG_HDR)) {
         return -ENOMEM;
     }
     j->appended += SEG_HDR;
@@ -432,27 +361,17 @@ static void evict(struct sp_journal *j)
 
 int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t recv_ns)
 {
-    size_t frame = ENTRY_HDR + n;
+    size_t frame = SP_JENTRY_HDR + n;
     struct seg *a = active(j);
     if (a->bytes + frame > j->sp->cfg.storage_segment_bytes && a->bytes > SEG_HDR) {
         roll(j);
         a = active(j);
     }
-    if (sp_buf_reserve(&j->pending, frame)) {
+    if (sp_jformat_frame(&j->pending, p, n, recv_ns)) {
         SP_LOG_RL(SP_LOG_ERROR, "journal append buffer full; record not journaled",
                   "backlog=%zu", j->pending.len);
         return -ENOBUFS;
     }
-    char *h = j->pending.p + j->pending.len;
-    char t[8];
-    put64(t, recv_ns);
-    uint32_t crc = sp_crc32c(sp_crc32c(0, t, 8), p, n);
-    put32(h, ENTRY_MAGIC);
-    put32(h + 4, (uint32_t)n);
-    put32(h + 8, crc);
-    memcpy(h + 12, t, 8);
-    memcpy(h + ENTRY_HDR, p, n);
-    j->pending.len += frame;
     j->appended += frame;
     a->bytes += frame;
     j->total += frame;
@@ -634,7 +553,9 @@ static int replay_load(struct sp_journal *j, struct seg *s)
         close(fd);
         return 0;
     }
-    if (memcmp(j->rbuf.p, SEG_MAGIC, SEG_HDR) != 0) {
+    size_t end;
+    uint64_t entries, damaged;
+    if (sp_jformat_check(j->rbuf.p, size, &end, &entries, &damaged) != 0) {
         SP_LOG(SP_LOG_ERROR, "journal segment has no valid header; setting it aside",
                "path=\"%s/%s\"", j->dir, name);
         sp->stats.drop_journal_corrupt++;
@@ -643,31 +564,18 @@ static int replay_load(struct sp_journal *j, struct seg *s)
         close(fd);
         return 0;
     }
-    size_t off = SEG_HDR, next, ln;
-    uint64_t t;
-    const char *l;
-    uint64_t damaged = 0;
-    while (off < size) {
-        if (frame_at(j->rbuf.p, size, off, &next, &t, &l, &ln)) {
-            off = next;
-            continue;
+    if (end < size) {
+        /* The last write never completed, so nothing in it was acknowledged. */
+        SP_LOG(SP_LOG_WARN, "journal segment ends in a torn entry; truncating it",
+               "path=\"%s/%s\" offset=%zu bytes_cut=%zu", j->dir, name, end, size - end);
+        if (ftruncate(fd, (off_t)end) != 0) {
+            SP_LOG(SP_LOG_ERROR, "cannot truncate a torn journal segment",
+                   "path=\"%s/%s\" error=\"%s\"", j->dir, name, strerror(errno));
         }
-        size_t r = resync(j->rbuf.p, size, off);
-        if (r >= size) {
-            SP_LOG(SP_LOG_WARN, "journal segment ends in a torn entry; truncating it",
-                   "path=\"%s/%s\" offset=%zu bytes_cut=%zu", j->dir, name, off, size - off);
-            if (ftruncate(fd, (off_t)off) != 0) {
-                SP_LOG(SP_LOG_ERROR, "cannot truncate a torn journal segment",
-                       "path=\"%s/%s\" error=\"%s\"", j->dir, name, strerror(errno));
-            }
-            sp->stats.journal_truncated++;
-            j->total -= s->bytes - off;
-            s->bytes = off;
-            j->rend = off;
-            break;
-        }
-        damaged++;
-        off = r;
+        sp->stats.journal_truncated++;
+        j->total -= s->bytes - end;
+        s->bytes = end;
+        j->rend = end;
     }
     close(fd);
     if (damaged) {
@@ -788,15 +696,11 @@ static void idle_cb(uv_idle_t *h)
             replay_unload(j);
             continue;
         }
-        size_t next, ln;
-        uint64_t t;
-        const char *l;
-        if (frame_at(j->rbuf.p, j->rend, j->roff, &next, &t, &l, &ln)) {
-            j->roff = next;
-            replay_entry(j, l, ln, t);
+        struct sp_jentry e;
+        int skipped; /* damaged stretches were counted at load */
+        if (sp_jformat_next(j->rbuf.p, j->rend, &j->roff, &e, &skipped)) {
+            replay_entry(j, e.line, e.len, e.recv_ns);
             done++;
-        } else {
-            j->roff = resync(j->rbuf.p, j->rend, j->roff); /* counted at load */
         }
     }
     sp_backpressure_check(sp);

@@ -11,6 +11,15 @@
 
 #include "harness.h"
 
+/* One replay program serves every fuzz target: the build names the corpus,
+ * the report and how many inputs the corpus must at least hold. */
+#ifndef REPORT_NAME
+#define REPORT_NAME "test_replay_record"
+#endif
+#ifndef MIN_INPUTS
+#define MIN_INPUTS 10
+#endif
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int main(int argc, char **argv)
@@ -19,7 +28,7 @@ int main(int argc, char **argv)
     DIR *d = opendir(dir);
     CHECK(d != NULL);
     if (d == NULL) {
-        return th_report("test_replay_record");
+        return th_report(REPORT_NAME);
     }
     struct dirent *e;
     int n = 0;
@@ -41,6 +50,6 @@ int main(int argc, char **argv)
         CHECK(1); /* reached: the input neither trapped nor crashed */
     }
     closedir(d);
-    CHECK(n >= 10);
-    return th_report("test_replay_record");
+    CHECK(n >= MIN_INPUTS);
+    return th_report(REPORT_NAME);
 }

@@ -1,0 +1,103 @@
+/*
+ * jformat.c - the journal's on-disk format. See jformat.h.
+ */
+#include "jformat.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "caps.h"
+#include "crc32c.h"
+
+static void put32(char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (char)(v >> (8 * i));
+    }
+}
+
+static uint32_t get32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
+}
+
+int sp_jformat_frame(struct sp_buf *out, const char *line, size_t n, uint64_t recv_ns)
+{
+    if (n > SP_MAX_RECORD_BYTES || sp_buf_reserve(out, SP_JENTRY_HDR + n)) {
+        return -ENOBUFS;
+    }
+    char *h = out->p + out->len;
+    put32(h, SP_JENTRY_MAGIC);
+    put32(h + 4, (uint32_t)n);
+    put32(h + 12, (uint32_t)recv_ns);
+    put32(h + 16, (uint32_t)(recv_ns >> 32));
+    memcpy(h + SP_JENTRY_HDR, line, n);
+    put32(h + 8, sp_crc32c(0, h + 12, 8u + n));
+    out->len += SP_JENTRY_HDR + n;
+    return 0;
+}
+
+/* 1 when a whole, intact entry starts at `off`. */
+static int entry_at(const char *b, size_t end, size_t off, struct sp_jentry *e)
+{
+    if (end - off < SP_JENTRY_HDR || get32(b + off) != SP_JENTRY_MAGIC) {
+        return 0;
+    }
+    uint32_t n = get32(b + off + 4);
+    if (n > SP_MAX_RECORD_BYTES || end - off - SP_JENTRY_HDR < n) {
+        return 0;
+    }
+    if (sp_crc32c(0, b + off + 12, 8u + n) != get32(b + off + 8)) {
+        return 0;
+    }
+    e->recv_ns = (uint64_t)get32(b + off + 12) | (uint64_t)get32(b + off + 16) << 32;
+    e->line = b + off + SP_JENTRY_HDR;
+    e->len = n;
+    return 1;
+}
+
+int sp_jformat_next(const char *b, size_t end, size_t *off, struct sp_jentry *e, int *skipped)
+{
+    *skipped = 0;
+    for (size_t i = *off; i < end; i++) {
+        /* The first byte of the magic is a cheap filter before the CRC. */
+        if ((unsigned char)b[i] == (SP_JENTRY_MAGIC & 0xffu) && entry_at(b, end, i, e)) {
+            *off = i + SP_JENTRY_HDR + e->len;
+            return 1;
+        }
+        *skipped = 1;
+    }
+    *off = end;
+    return 0;
+}
+
+int sp_jformat_check(const char *b, size_t len, size_t *end, uint64_t *entries,
+                     uint64_t *damaged)
+{
+    *entries = 0;
+    *damaged = 0;
+    *end = len;
+    if (len < SP_JSEG_HDR) {
+        return 0;
+    }
+    if (memcmp(b, SP_JSEG_MAGIC, SP_JSEG_HDR) != 0) {
+        return -EINVAL;
+    }
+    size_t off = SP_JSEG_HDR;
+    struct sp_jentry e;
+    int skipped;
+    for (;;) {
+        size_t at = off;
+        if (!sp_jformat_next(b, len, &off, &e, &skipped)) {
+            if (at < len) {
+                *end = at; /* nothing intact follows: a torn tail from here */
+            }
+            return 0;
+        }
+        if (skipped) {
+            (*damaged)++;
+        }
+        (*entries)++;
+    }
+}

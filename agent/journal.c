@@ -770,7 +770,9 @@ static int scan(struct sp_journal *j)
         j->total += (uint64_t)st.st_size;
     }
     closedir(d);
-    qsort(j->segs, j->n, sizeof(*j->segs), cmp_seg);
+    if (j->n) {
+        qsort(j->segs, j->n, sizeof(*j->segs), cmp_seg);
+    }
     return rc;
 }
 

@@ -24,6 +24,7 @@ struct corr;
 struct sp_metrics;
 struct col_socket;
 struct sp_http;
+struct alert_engine;
 
 /* --- exporters ----------------------------------------------------------- */
 
@@ -206,6 +207,7 @@ struct spindle {
     struct sp_metrics *metrics;
     struct col_socket *sock;
     struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
+    struct alert_engine *alerts;
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

@@ -770,6 +770,10 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
             rc = read_list(&p, c, find_key(path), name, line, err, errlen);
             path[depth_len[depth - 1]] = 0;
             expect_key = 1;
+        } else if (t == YAML_SEQUENCE_START_EVENT && depth > 0 && !expect_key &&
+                   find_key(path) == NULL && !is_section(path)) {
+            snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, key_line, path);
+            rc = -EINVAL;
         } else if (t == YAML_SEQUENCE_START_EVENT) {
             snprintf(err, errlen, "%s:%zu: '%s' does not take a list", name, line,
                      path[0] ? path : "(top level)");

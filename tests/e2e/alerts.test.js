@@ -14,23 +14,10 @@ const { startSink } = require('./lib/sink');
 const { startAgent, runSpindle } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { testConfig, needBinary } = require('./lib/harness');
-const { startReceiver } = require('./lib/alerting');
+const { startReceiver, alertsYaml } = require('./lib/alerting');
 const ids = require('./lib/ids');
 const r = require('./lib/records');
-const { uid, sleep, toYaml, waitUntil } = require('./lib/util');
-
-/** YAML of the alerts section: settings as nested mappings, rules as flow mappings. */
-function alertsYaml(settings, rules = []) {
-  let s = toYaml({ alerts: settings });
-  if (rules.length) {
-    s += '  rules:\n';
-    for (const rule of rules) {
-      const items = Object.entries(rule).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : JSON.stringify(String(v))}`);
-      s += `    - {${items.join(', ')}}\n`;
-    }
-  }
-  return s;
-}
+const { uid, sleep, waitUntil } = require('./lib/util');
 
 /** A sink, a webhook receiver and an agent with fast alert timers; `rules` override defaults. */
 async function alertSetup({ rules = [], settings = {}, extra = {}, env, sinkOpts } = {}) {

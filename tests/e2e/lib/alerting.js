@@ -8,7 +8,21 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
-const { makeTempDir, sleep, waitUntil } = require('./util');
+const { makeTempDir, sleep, toYaml, waitUntil } = require('./util');
+
+/** YAML of the alerts section: settings as nested mappings, rules as flow mappings. */
+function alertsYaml(settings, rules = []) {
+  let s = toYaml({ alerts: settings });
+  if (rules.length) {
+    s += '  rules:\n';
+    for (const rule of rules) {
+      const items = Object.entries(rule).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : JSON.stringify(String(v))}`);
+      s += `    - {${items.join(', ')}}\n`;
+    }
+  }
+  return s;
+}
+
 
 const AM_BIN = process.env.ALERTMANAGER_BIN || '/usr/bin/prometheus-alertmanager';
 
@@ -125,4 +139,4 @@ async function startAlertmanager({ webhookUrl }) {
   throw lastErr;
 }
 
-module.exports = { startReceiver, startAlertmanager, freePort };
+module.exports = { startReceiver, startAlertmanager, freePort, alertsYaml };

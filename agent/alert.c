@@ -94,7 +94,20 @@ struct alert_engine {
     uint64_t timer_ms;
     uint64_t prev_ok, prev_failed;
     struct notify *notify;
+    uint64_t (*clock)(void *arg); /* tests only; NULL: the loop's time */
+    void *clock_arg;
 };
+
+static uint64_t now_ms_of(const struct alert_engine *e)
+{
+    return e->clock ? e->clock(e->clock_arg) : uv_now(e->sp->loop);
+}
+
+void alert_set_clock(struct alert_engine *e, uint64_t (*now_ms)(void *arg), void *arg)
+{
+    e->clock = now_ms;
+    e->clock_arg = arg;
+}
 
 /* --- series ------------------------------------------------------------------ */
 
@@ -292,7 +305,7 @@ void alert_observe(struct alert_engine *e, const struct alert_obs *o)
     if (n == 0) {
         return;
     }
-    uint64_t now_ms = uv_now(e->sp->loop);
+    uint64_t now_ms = now_ms_of(e);
     for (uint32_t i = 0; i < n; i++) {
         struct role ro = e->by_signal[o->signal][i];
         struct rs *r = &e->rs[ro.rule];
@@ -411,14 +424,18 @@ static int condition(const struct rs *r, const struct alert_rule *rule, struct s
     }
 }
 
+static uint32_t hyst_mask(const struct alert_rule *rule)
+{
+    return rule->hyst_n >= 32 ? UINT32_MAX : (1u << (rule->hyst_n ? rule->hyst_n : 1)) - 1u;
+}
+
 static int hysteresis(const struct alert_rule *rule, struct series *s, int raw)
 {
     s->hist = (s->hist << 1) | (raw ? 1u : 0u);
     if (rule->hyst_n <= 1) {
         return raw;
     }
-    uint32_t mask = rule->hyst_n >= 32 ? UINT32_MAX : (1u << rule->hyst_n) - 1u;
-    return (uint32_t)__builtin_popcount(s->hist & mask) >= rule->hyst_m;
+    return (uint32_t)__builtin_popcount(s->hist & hyst_mask(rule)) >= rule->hyst_m;
 }
 
 static void emit(struct alert_engine *e, struct rs *r, struct series *s, int kind,
@@ -571,7 +588,7 @@ void alert_evaluate(struct alert_engine *e, uint64_t now_ms)
              * their endsAt, so they can go too. */
             if (r->scope != ALERT_SCOPE_AGENT && s->state != ST_PENDING &&
                 (s->state != ST_FIRING || r->scope == ALERT_SCOPE_WORKFLOW) &&
-                now_ms - s->last_obs_ms > idle_max) {
+                (s->hist & hyst_mask(r->rule)) == 0 && now_ms - s->last_obs_ms > idle_max) {
                 series_drop(e, r, s);
             }
         }
@@ -582,7 +599,7 @@ void alert_evaluate(struct alert_engine *e, uint64_t now_ms)
 static void timer_cb(uv_timer_t *t)
 {
     struct alert_engine *e = t->data;
-    alert_evaluate(e, uv_now(e->sp->loop));
+    alert_evaluate(e, now_ms_of(e));
 }
 
 /* --- rules ----------------------------------------------------------------------- */

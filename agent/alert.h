@@ -116,6 +116,8 @@ void alert_evaluate(struct alert_engine *e, uint64_t now_ms);
 /* After a reload: rules of the same name (and signal, scope, condition and
  * window) keep their series and firing state; others start afresh. */
 void alert_reload(struct alert_engine *e);
+/* Tests: the loop time observations are filed under (default uv_now). */
+void alert_set_clock(struct alert_engine *e, uint64_t (*now_ms)(void *arg), void *arg);
 /* Alerts firing now (for tests and stats). */
 uint64_t alert_firing(const struct alert_engine *e);
 void alert_free(struct alert_engine *e);

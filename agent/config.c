@@ -688,6 +688,10 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                 if (k && k->kind == K_MAP) {
                     map_key = k;
                     map_expect_key = 1;
+                } else if (k) {
+                    snprintf(err, errlen, "%s:%zu: bad value for '%s': expected %s", name,
+                             key_line, path, kind_hint(k->kind));
+                    rc = -EINVAL;
                 } else if (!is_section(path)) {
                     /* The mapping starts on the line after its key: name the key's. */
                     snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, key_line, path);

@@ -29,7 +29,8 @@ describe('Alertmanager (real, prometheus-alertmanager)', needBinary, () => {
   test('a dead letter reaches Alertmanager within 2 s: labels, annotations, trace link', { timeout: 30000 }, async () => {
     const rec = await startReceiver();
     const am = await startAlertmanager({ webhookUrl: rec.url });
-    const a = await agentFor(am.url);
+    // The default evaluation interval (1 s): the 2 s promise holds for the defaults.
+    const a = await agentFor(am.url, { settings: { evaluation_interval: '1s' } });
     try {
       const cid = uid('order');
       const fn = uid('charge');

@@ -444,3 +444,114 @@ describe('rules in the configuration', needBinary, () => {
     }
   });
 });
+
+describe('notifier delivery', needBinary, () => {
+  /** A receiver standing in for an Alertmanager: answers `statuses` in turn, then 200. */
+  async function fakeAm(statuses = []) {
+    const http = require('node:http');
+    const reqs = [];
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        reqs.push({ path: req.url, method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        const status = statuses.length ? statuses.shift() : 200;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(status === 200 ? '' : '{"error":"no"}');
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${server.address().port}`, reqs, close: () => new Promise((res) => { server.closeAllConnections?.(); server.close(() => res()); }) };
+  }
+
+  async function agentWith(amUrls, settings, env) {
+    const s = { evaluation_interval: '100ms', resend_interval: '300ms', notify_max_attempts: 3, ...settings };
+    const agent = await startAgent({ config: (dir) => testConfig(null, {})(dir) + alertsYaml(s), args: amUrls.flatMap((u) => ['--alertmanager', u]), env });
+    const c = await connect(agent.socketPath);
+    return { agent, c, async close() { c.destroy(); await agent.stop('SIGTERM', 10000); } };
+  }
+
+  test('every URL of an HA set gets POST /api/v2/alerts; bearer token from a file, never logged', { timeout: 20000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'spindle-tok-'));
+    const tok = `tok-${crypto.randomBytes(8).toString('hex')}`;
+    fs.writeFileSync(path.join(dir, 'token'), `${tok}\n`);
+    const one = await fakeAm();
+    const two = await fakeAm();
+    const a = await agentWith([one.url, `${two.url}/`], { alertmanager: { bearer_token_file: path.join(dir, 'token') } });
+    try {
+      const cid = uid('wf');
+      a.c.send(r.event(cid, 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      await waitUntil(() => one.reqs.length > 0 && two.reqs.length > 0, { timeoutMs: 3000, what: 'both Alertmanagers' });
+      for (const am of [one, two]) {
+        const q = am.reqs[0];
+        assert.equal(q.method, 'POST');
+        assert.equal(q.path, '/api/v2/alerts');
+        assert.equal(q.headers['content-type'], 'application/json');
+        assert.equal(q.headers.authorization, `Bearer ${tok}`);
+        const body = JSON.parse(q.body);
+        assert.ok(Array.isArray(body) && body[0].labels.correlation_id === cid);
+      }
+      await a.agent.stop('SIGTERM');
+      assert.equal(a.agent.stderr().includes(tok), false, 'the token is in no log line');
+    } finally {
+      await a.close();
+      await one.close();
+      await two.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('basic auth from the environment', { timeout: 20000 }, async () => {
+    const am = await fakeAm();
+    const a = await agentWith([am.url], { alertmanager: { username: 'spindle', password_env: 'SPINDLE_TEST_AM_PASSWORD' } }, { SPINDLE_TEST_AM_PASSWORD: 's3cr3t:x' });
+    try {
+      a.c.send(r.event(uid('wf'), 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      await waitUntil(() => am.reqs.length > 0, { timeoutMs: 3000, what: 'a request' });
+      assert.equal(am.reqs[0].headers.authorization, `Basic ${Buffer.from('spindle:s3cr3t:x').toString('base64')}`);
+    } finally {
+      await a.close();
+      await am.close();
+    }
+  });
+
+  test('retries on 503 then delivers; a 400 is dropped at once; both counted', { timeout: 20000 }, async () => {
+    const flaky = await fakeAm([503, 503]);
+    const refusing = await fakeAm([400, 400, 400, 400]);
+    const a = await agentWith([flaky.url, refusing.url], { notify_max_attempts: 5 });
+    try {
+      a.c.send(r.event(uid('wf'), 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      await waitUntil(() => flaky.reqs.length === 3, { timeoutMs: 5000, what: 'two retries, then the delivery' });
+      assert.equal(flaky.reqs[2].body, flaky.reqs[0].body, 'the same request again');
+      await sleep(300);
+      assert.equal(refusing.reqs.length, 1, 'a 400 is not retried');
+      const st = await a.c.stats(uid('s'));
+      assert.equal(st.alerts.notification_retries, 2);
+      assert.equal(st.alerts.notifications_sent, 1);
+      assert.equal(st.alerts.dropped_rejected, 1);
+      assert.match(a.agent.stderr(), /alert notification refused; dropped.*status=400/);
+    } finally {
+      await a.close();
+      await flaky.close();
+      await refusing.close();
+    }
+  });
+
+  test('an unreachable Alertmanager never holds ingest back; retries run out and are counted', { timeout: 20000 }, async () => {
+    const { freePort } = require('./lib/alerting');
+    const port = await freePort(); // nothing listens here
+    const a = await agentWith([`http://127.0.0.1:${port}`], { notify_max_attempts: 2 });
+    try {
+      for (let i = 0; i < 20; i++) a.c.send(r.event(uid('wf'), 'dead_letter', { function: 'f', queue: 'q' }));
+      const t0 = Date.now();
+      const ack = await a.c.flush(uid('f'));
+      assert.equal(ack.accepted, 20);
+      assert.ok(Date.now() - t0 < 1000, 'acknowledged at once');
+      await waitUntil(async () => (await a.c.stats(uid('s'))).alerts.dropped_retries_exhausted >= 1, { timeoutMs: 5000, what: 'retries exhausted' });
+    } finally {
+      await a.close();
+    }
+  });
+});

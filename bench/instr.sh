@@ -14,6 +14,13 @@ trap 'rm -rf "$d"' EXIT
 run() { # mix records -> total Ir
     rm -rf "$d/data" "$d/cg.out"
     printf 'socket: {path: %s/s.sock}\nfile: {directory: %s/data, max_file_bytes: 256MiB, max_files: 1}\nservice: {state_dir: %s/state}\nlog: {level: error}\nexport: {batch_delay: 50ms}\n' "$d" "$d" "$d" >"$d/c.yaml"
+    if [ -n "${NO_ALERTS:-}" ]; then # every default rule off: the alert engine's cost is the difference
+        printf 'alerts:\n  rules:\n' >>"$d/c.yaml"
+        for r in DeadLetter WorkflowRetries FunctionThrottled ColdStartRatioHigh InitDurationHigh \
+                 DeadLetterQueueGrowing ExportFailing JournalNearlyFull; do
+            printf '    - {name: %s, enabled: false}\n' "$r" >>"$d/c.yaml"
+        done
+    fi
     valgrind --tool=callgrind --callgrind-out-file="$d/cg.out" ./build-release/spindle --config "$d/c.yaml" 2>/dev/null &
     local pid=$!
     until [ -S "$d/s.sock" ]; do sleep 0.01; done
@@ -23,7 +30,7 @@ run() { # mix records -> total Ir
     grep -E '^summary:' "$d/cg.out" | awk '{print $2}'
 }
 base=$(run logs 0)
-for mix in logs spans metrics; do
+for mix in ${MIXES:-logs spans metrics}; do
     t=$(run "$mix" "$n")
     echo "mix=$mix records=$n instructions_per_record=$(( (t - base) / n ))"
 done

@@ -113,7 +113,14 @@ void alert_set_clock(struct alert_engine *e, uint64_t (*now_ms)(void *arg), void
 
 static int kstr_set(struct kstr *k, struct sp_str s)
 {
-    size_t n = s.len > SP_ALERT_MAX_KEY_BYTES ? SP_ALERT_MAX_KEY_BYTES : s.len;
+    size_t n = s.len;
+    if (n > SP_ALERT_MAX_KEY_BYTES) {
+        /* Cut on a character boundary: the text goes into JSON labels. */
+        n = SP_ALERT_MAX_KEY_BYTES;
+        while (n && ((unsigned char)s.p[n] & 0xC0) == 0x80) {
+            n--;
+        }
+    }
     if (k->p && k->len == n && memcmp(k->p, s.p, n) == 0) {
         return 0;
     }
@@ -197,7 +204,12 @@ static struct series *series_get(struct alert_engine *e, struct rs *r, struct sp
                                  uint64_t now_ms)
 {
     if (key.len > SP_ALERT_MAX_KEY_BYTES) {
+        /* Longer keys share a series with their first SP_ALERT_MAX_KEY_BYTES
+         * (correlation ids are at most 256 bytes by the protocol anyway). */
         key.len = SP_ALERT_MAX_KEY_BYTES;
+        while (key.len && ((unsigned char)key.p[key.len] & 0xC0) == 0x80) {
+            key.len--;
+        }
     }
     uint64_t h = key_hash(key);
     for (struct sp_hnode *n = sp_hmap_bucket(&r->map, h); n; n = n->next) {

@@ -88,6 +88,7 @@
 #define SP_DEF_NOTIFY_TIMEOUT_MS 5000u
 #define SP_DEF_NOTIFY_MAX_ATTEMPTS 5u            /* then dropped, counted retries_exhausted */
 #define SP_NOTIFY_MAX_BODY_BYTES (4u * 1024u * 1024u)
+#define SP_NOTIFY_SPLIT_BYTES (512u * 1024u)     /* an evaluation's alerts go in requests of this size */
 #define SP_NOTIFY_MAX_SECRET_BYTES 4096u
 
 /* --- logging ------------------------------------------------------------ */

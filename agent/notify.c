@@ -429,10 +429,16 @@ static int wants(const struct notify *n, const struct alert_msg *m)
     return m->kind != ALERT_RESOLVED || n->sp->cfg.alert_explicit_resolve;
 }
 
+static void am_flush(struct notifier *nf);
+static void wh_flush(struct notifier *nf);
+
 static void am_add(struct notifier *nf, const struct alert_msg *m)
 {
     if (!wants(nf->n, m)) {
         return;
+    }
+    if (nf->pending.len > SP_NOTIFY_SPLIT_BYTES) {
+        am_flush(nf); /* many alerts at once: more requests, none over the body cap */
     }
     sp_buf_addc(&nf->pending, nf->n_pending++ ? ',' : '[');
     add_alert(nf->n, &nf->pending, m, 0);
@@ -454,6 +460,9 @@ static void wh_add(struct notifier *nf, const struct alert_msg *m)
 {
     if (!wants(nf->n, m)) {
         return;
+    }
+    if (nf->pending.len > SP_NOTIFY_SPLIT_BYTES) {
+        wh_flush(nf);
     }
     if (nf->n_pending++) {
         sp_buf_addc(&nf->pending, ',');

@@ -65,6 +65,27 @@ describe('Alertmanager (real, prometheus-alertmanager)', needBinary, () => {
     }
   });
 
+  test('a workflow event lapses at start + event_hold: the receiver sees it resolved', { timeout: 30000 }, async () => {
+    const rec = await startReceiver();
+    const am = await startAlertmanager({ webhookUrl: rec.url });
+    const a = await agentFor(am.url, { settings: { event_hold: '1500ms' } });
+    try {
+      const cid = uid('wf');
+      a.c.send(r.event(cid, 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      const [x] = await waitUntil(async () => { const l = amFind(await am.alerts(), 'DeadLetter', 'correlation_id', cid); return l.length ? l : null; }, { timeoutMs: 3000, what: 'the alert' });
+      assert.equal(Date.parse(x.endsAt) - Date.parse(x.startsAt), 1500);
+      await waitUntil(() => received(rec, 'DeadLetter', 'correlation_id', cid).some((y) => y.status === 'resolved'), { timeoutMs: 6000, what: 'resolved after event_hold' });
+      const resolvedAt = received(rec, 'DeadLetter', 'correlation_id', cid).find((y) => y.status === 'resolved').time;
+      assert.ok(resolvedAt >= Date.parse(x.endsAt), 'not before its endsAt');
+      assert.equal(amFind(await am.alerts(), 'DeadLetter', 'correlation_id', cid).length, 0);
+    } finally {
+      await a.close();
+      await am.stop();
+      await rec.close();
+    }
+  });
+
   test('a condition alert lapses when it clears: the receiver sees it resolved', { timeout: 30000 }, async () => {
     const rec = await startReceiver();
     const am = await startAlertmanager({ webhookUrl: rec.url });

@@ -55,6 +55,18 @@ async function alertSetup({ rules = [], settings = {}, extra = {}, env, sinkOpts
 const named = (rec, name, key, value) => rec.alerts().filter((a) => a.labels.alertname === name && a.labels[key] === value);
 const firingLines = (agent, name) => agent.stderr().split('\n').filter((l) => l.includes('alert firing') && l.includes(`alertname=${name}`));
 
+/** Fired once, re-sent while it held (the same alert), resolved once, nothing after. */
+async function assertLifecycle(h, name, key, value) {
+  await sleep(400); // a few more evaluations after the resolve
+  const got = named(h.rec, name, key, value);
+  const firing = got.filter((a) => a.status === 'firing');
+  assert.ok(firing.length >= 2, `${name}: re-sent while the condition held (${firing.length} firing notifications)`);
+  assert.ok(firing.every((a) => a.startsAt === firing[0].startsAt), `${name}: one alert, re-sent`);
+  assert.equal(got.filter((a) => a.status === 'resolved').length, 1, `${name}: resolved once`);
+  assert.equal(got[got.length - 1].status, 'resolved', `${name}: nothing after the resolve`);
+  assert.equal(firingLines(h.agent, name).length, 1, `${name}: one firing log line`);
+}
+
 describe('alert rules (default rules, shortened timers)', needBinary, () => {
   test('healthy traffic raises nothing', { timeout: 20000 }, async () => {
     const h = await alertSetup({
@@ -163,6 +175,13 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       assert.equal(a.annotations.value, '3');
       assert.equal(a.annotations.summary, `workflow ${cid} retried 3 times`);
       assert.equal(a.annotations.trace_id, ids.traceIdFor(cid));
+      await waitUntil(() => h.sink.logs().some((l) => l.log.attributes['alert.name'] === 'WorkflowRetries' && l.log.attributes['spindle.correlation_id'] === cid), { timeoutMs: 3000, what: 'the alert log record' });
+      const lr = h.sink.logs().find((l) => l.log.attributes['alert.name'] === 'WorkflowRetries' && l.log.attributes['spindle.correlation_id'] === cid).log;
+      assert.equal(lr.severityText, 'WARN');
+      assert.equal(lr.severityNumber, 13);
+      assert.equal(lr.traceId, ids.traceIdFor(cid));
+      assert.equal(lr.body, `workflow ${cid} retried 3 times`);
+      assert.equal(h.rec.requests[0].headers['x-spindle-signature'], undefined, 'no secret: unsigned');
     } finally {
       await h.close();
     }
@@ -230,6 +249,7 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       await waitUntil(() => named(h.rec, 'ColdStartRatioHigh', 'function', cold).length > 0, { timeoutMs: 2000, what: 'ColdStartRatioHigh' });
       assert.equal(named(h.rec, 'ColdStartRatioHigh', 'function', cold)[0].annotations.value, '0.5');
       await waitUntil(() => named(h.rec, 'ColdStartRatioHigh', 'function', cold).some((a) => a.status === 'resolved'), { timeoutMs: 3000, what: 'resolved once the window passed' });
+      await assertLifecycle(h, 'ColdStartRatioHigh', 'function', cold);
       assert.equal(named(h.rec, 'ColdStartRatioHigh', 'function', few).length, 0, 'below min_denominator');
       assert.equal(named(h.rec, 'ColdStartRatioHigh', 'function', warm).length, 0, 'ratio 0.1');
       assert.equal(firingLines(h.agent, 'ColdStartRatioHigh').length, 1);
@@ -254,6 +274,7 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       await waitUntil(() => named(h.rec, 'InitDurationHigh', 'function', slow).length > 0, { timeoutMs: 2000, what: 'InitDurationHigh' });
       assert.equal(named(h.rec, 'InitDurationHigh', 'function', slow)[0].annotations.value, '1.7');
       await waitUntil(() => named(h.rec, 'InitDurationHigh', 'function', slow).some((a) => a.status === 'resolved'), { timeoutMs: 3000, what: 'resolved' });
+      await assertLifecycle(h, 'InitDurationHigh', 'function', slow);
       assert.equal(named(h.rec, 'InitDurationHigh', 'function', fast).length, 0, 'one slow init in 20 is not the p95');
     } finally {
       await h.close();
@@ -282,6 +303,7 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       assert.equal(a.annotations.value, '13');
       assert.equal(a.annotations.trace_id, ids.traceIdFor(cid), 'the workflow named on the gauge point');
       await waitUntil(() => named(h.rec, 'DeadLetterQueueGrowing', 'queue', q).some((x) => x.status === 'resolved'), { timeoutMs: 3000, what: 'resolved' });
+      await assertLifecycle(h, 'DeadLetterQueueGrowing', 'queue', q);
       assert.equal(named(h.rec, 'DeadLetterQueueGrowing', 'queue', steady).length, 0);
     } finally {
       await h.close();
@@ -306,6 +328,9 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
         assert.ok(h.agent.stderr().split('\n').some((l) => l.includes('alert firing') && l.includes('ExportFailing') && l.includes('level=error')), 'an error line');
         failing = false;
         await waitUntil(() => h.rec.alerts().some((x) => x.labels.alertname === 'ExportFailing' && x.status === 'resolved'), { timeoutMs: 8000, what: 'resolved after exports recover' });
+        const got = h.rec.alerts().filter((x) => x.labels.alertname === 'ExportFailing');
+        assert.ok(got.filter((x) => x.status === 'firing').every((x) => x.startsAt === got[0].startsAt), 'one alert while failing');
+        assert.equal(got.filter((x) => x.status === 'resolved').length, 1);
       } finally {
         clearInterval(pump);
       }
@@ -536,6 +561,26 @@ describe('notifier delivery', needBinary, () => {
       await a.close();
       await flaky.close();
       await refusing.close();
+    }
+  });
+
+  test('many alerts at once go in several requests, each valid JSON under the body cap', { timeout: 30000 }, async () => {
+    const am = await fakeAm();
+    const a = await agentWith([am.url], { evaluation_interval: '1s' });
+    try {
+      const n = 3000;
+      for (let i = 0; i < n; i++) a.c.send(r.event(`many-${i}-${'x'.repeat(100)}`, 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      const count = () => am.reqs.reduce((acc, q) => acc + JSON.parse(q.body).length, 0);
+      await waitUntil(() => count() >= n, { timeoutMs: 10000, what: `${n} alerts` });
+      assert.equal(count(), n, 'each alert once');
+      assert.ok(am.reqs.length >= 2, `split (${am.reqs.length} requests)`);
+      for (const q of am.reqs) assert.ok(q.body.length < 4 * 1024 * 1024);
+      const names = new Set(am.reqs.flatMap((q) => JSON.parse(q.body).map((x) => x.labels.correlation_id)));
+      assert.equal(names.size, n);
+    } finally {
+      await a.close();
+      await am.close();
     }
   });
 

@@ -50,19 +50,19 @@ struct kstr {
 
 struct series {
     struct sp_hnode hn;
-    struct series *prev, *next; /* LRU of its rule, by last observation */
-    struct kstr key;            /* function, queue or correlation id; "" for the agent */
+    struct series *prev, *next;       /* LRU of its rule, by last observation */
+    struct kstr key;                  /* function, queue or correlation id; "" for the agent */
     struct kstr function, queue, cid; /* last contributing workflow (the exemplar) */
     uint8_t trace_id[16];
     uint8_t has_trace;
     uint64_t last_obs_ms;
-    double total;               /* workflow rules: over the workflow's life */
-    struct bucket *b;           /* window rules: SP_ALERT_BUCKETS */
-    struct sample *s;           /* p95 rules: SP_ALERT_SAMPLES, a ring */
+    double total;     /* workflow rules: over the workflow's life */
+    struct bucket *b; /* window rules: SP_ALERT_BUCKETS */
+    struct sample *s; /* p95 rules: SP_ALERT_SAMPLES, a ring */
     uint32_t s_head, s_n;
     /* state */
     uint8_t state;
-    uint32_t hist;              /* last evaluations, newest in bit 0 */
+    uint32_t hist; /* last evaluations, newest in bit 0 */
     uint64_t pending_ms, cleared_ms, sent_ms;
     uint64_t starts_ns;
     double value, sent_value;
@@ -323,10 +323,18 @@ void alert_observe(struct alert_engine *e, const struct alert_obs *o)
         struct rs *r = &e->rs[ro.rule];
         struct sp_str key;
         switch (r->scope) {
-        case ALERT_SCOPE_WORKFLOW: key = o->cid; break;
-        case ALERT_SCOPE_FUNCTION: key = o->function; break;
-        case ALERT_SCOPE_QUEUE: key = o->queue; break;
-        default: key = (struct sp_str){"", 0}; break;
+        case ALERT_SCOPE_WORKFLOW:
+            key = o->cid;
+            break;
+        case ALERT_SCOPE_FUNCTION:
+            key = o->function;
+            break;
+        case ALERT_SCOPE_QUEUE:
+            key = o->queue;
+            break;
+        default:
+            key = (struct sp_str){"", 0};
+            break;
         }
         if (key.len == 0 && r->scope != ALERT_SCOPE_AGENT) {
             continue; /* the record does not name what this rule is about */
@@ -450,8 +458,7 @@ static int hysteresis(const struct alert_rule *rule, struct series *s, int raw)
     return (uint32_t)__builtin_popcount(s->hist & hyst_mask(rule)) >= rule->hyst_m;
 }
 
-static void emit(struct alert_engine *e, struct rs *r, struct series *s, int kind,
-                 uint64_t now_ns)
+static void emit(struct alert_engine *e, struct rs *r, struct series *s, int kind, uint64_t now_ns)
 {
     const struct alert_rule *rule = r->rule;
     struct alert_msg m = {

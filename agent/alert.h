@@ -25,31 +25,36 @@ struct alert_engine;
 /* What a rule counts. Per function: the FaaS lifecycle; per queue: the
  * dlq.depth gauge; per workflow: its lifecycle events; per agent: samples
  * of its own counters taken at each evaluation. */
-#define ALERT_SIGNALS(X)                                                                        \
-    X(INVOCATIONS, "invocations")                                                               \
-    X(ERRORS, "errors")                                                                         \
-    X(TIMEOUTS, "timeouts")                                                                     \
-    X(DURATION, "duration")                                                                     \
-    X(COLD_STARTS, "cold_starts")                                                               \
-    X(INIT_DURATION, "init_duration")                                                           \
-    X(THROTTLES, "throttles")                                                                   \
-    X(RETRIES, "retries")                                                                       \
-    X(DEAD_LETTERS, "dead_letters")                                                             \
-    X(DLQ_DEPTH, "dlq_depth")                                                                   \
-    X(EXPORT_FAILURES, "export_failures")                                                       \
-    X(EXPORT_REQUESTS, "export_requests")                                                       \
-    X(JOURNAL_BYTES, "journal_bytes")                                                           \
+#define ALERT_SIGNALS(X)                                                                           \
+    X(INVOCATIONS, "invocations")                                                                  \
+    X(ERRORS, "errors")                                                                            \
+    X(TIMEOUTS, "timeouts")                                                                        \
+    X(DURATION, "duration")                                                                        \
+    X(COLD_STARTS, "cold_starts")                                                                  \
+    X(INIT_DURATION, "init_duration")                                                              \
+    X(THROTTLES, "throttles")                                                                      \
+    X(RETRIES, "retries")                                                                          \
+    X(DEAD_LETTERS, "dead_letters")                                                                \
+    X(DLQ_DEPTH, "dlq_depth")                                                                      \
+    X(EXPORT_FAILURES, "export_failures")                                                          \
+    X(EXPORT_REQUESTS, "export_requests")                                                          \
+    X(JOURNAL_BYTES, "journal_bytes")                                                              \
     X(JOURNAL_MAX_BYTES, "journal_max_bytes")
 
 enum alert_signal {
 #define X(E, s) ALERT_SIG_##E,
     ALERT_SIGNALS(X)
 #undef X
-    ALERT_SIG_COUNT,
+        ALERT_SIG_COUNT,
     ALERT_SIG_NONE = -1
 };
 
-enum alert_scope { ALERT_SCOPE_WORKFLOW = 0, ALERT_SCOPE_FUNCTION, ALERT_SCOPE_QUEUE, ALERT_SCOPE_AGENT };
+enum alert_scope {
+    ALERT_SCOPE_WORKFLOW = 0,
+    ALERT_SCOPE_FUNCTION,
+    ALERT_SCOPE_QUEUE,
+    ALERT_SCOPE_AGENT
+};
 
 /* The closed list of conditions. */
 enum alert_cond {
@@ -62,10 +67,10 @@ enum alert_cond {
 
 struct alert_rule {
     char *name;
-    int signal;           /* enum alert_signal */
-    int denominator;      /* ALERT_COND_RATIO only; enum alert_signal */
-    int scope;            /* enum alert_scope */
-    int cond;             /* enum alert_cond */
+    int signal;      /* enum alert_signal */
+    int denominator; /* ALERT_COND_RATIO only; enum alert_signal */
+    int scope;       /* enum alert_scope */
+    int cond;        /* enum alert_cond */
     double threshold;
     double min_denominator; /* ratio: below this many, the condition is false */
     uint64_t min_samples;   /* p95: below this many samples, false */
@@ -80,7 +85,7 @@ struct alert_rule {
     char *summary;
     char *description;
     char *trace_url;
-    char *file;             /* where the rule was (last) defined, for messages */
+    char *file; /* where the rule was (last) defined, for messages */
     size_t line;
 };
 
@@ -103,9 +108,9 @@ struct alert_obs {
     int signal;
     struct sp_str function;
     struct sp_str queue;
-    struct sp_str cid;        /* the workflow, when known */
-    const uint8_t *trace_id;  /* 16 bytes or NULL */
-    double value;             /* 1 for counts; seconds for durations; the gauge value */
+    struct sp_str cid;       /* the workflow, when known */
+    const uint8_t *trace_id; /* 16 bytes or NULL */
+    double value;            /* 1 for counts; seconds for durations; the gauge value */
 };
 
 int alert_init(struct spindle *sp, struct alert_engine **out);

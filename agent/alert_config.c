@@ -166,7 +166,7 @@ static int hyst_parse(const char *s, uint8_t *m, uint8_t *n)
     return 0;
 }
 
-static const char *const placeholders[] = {"function", "queue",    "correlation_id", "trace_id",
+static const char *const placeholders[] = {"function", "queue",     "correlation_id", "trace_id",
                                            "value",    "alertname", "severity"};
 
 int alert_template_check(const char *t, const char **bad, size_t *bad_len)
@@ -312,11 +312,13 @@ static int apply(struct alert_rule *r, const struct field *f, const char *file, 
                      file, f->line, r->name, (int)(bl > 60 ? 60 : bl), bad, k);
             return -EINVAL;
         }
-        return set_str(k[0] == 's' ? &r->summary : k[0] == 'd' ? &r->description : &r->trace_url,
+        return set_str(k[0] == 's'   ? &r->summary
+                       : k[0] == 'd' ? &r->description
+                                     : &r->trace_url,
                        v);
     } else {
-        snprintf(err, errlen, "%s:%zu: unknown key 'alerts.rules[%s].%s'", file, f->line,
-                 r->name, k);
+        snprintf(err, errlen, "%s:%zu: unknown key 'alerts.rules[%s].%s'", file, f->line, r->name,
+                 k);
         return -EINVAL;
     }
     if (hint) {
@@ -387,8 +389,8 @@ static int read_rule(yaml_parser_t *p, struct sp_config *c, const char *file, si
     yaml_event_t ev;
     for (;;) {
         if (!yaml_parser_parse(p, &ev)) {
-            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", file,
-                     p->problem_mark.line + 1, p->problem ? p->problem : "?");
+            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", file, p->problem_mark.line + 1,
+                     p->problem ? p->problem : "?");
             rc = -EINVAL;
             goto out;
         }
@@ -453,8 +455,8 @@ static int read_rule(yaml_parser_t *p, struct sp_config *c, const char *file, si
                     snprintf(lk, sizeof(lk), "%s", (const char *)le.data.scalar.value);
                     if (!label_name_ok(lk)) {
                         snprintf(err, errlen,
-                                 "%s:%zu: label name '%s' is not [a-zA-Z_][a-zA-Z0-9_]*", file,
-                                 ll, lk);
+                                 "%s:%zu: label name '%s' is not [a-zA-Z_][a-zA-Z0-9_]*", file, ll,
+                                 lk);
                         rc = -EINVAL;
                     }
                     lexpect = 0;
@@ -486,8 +488,9 @@ static int read_rule(yaml_parser_t *p, struct sp_config *c, const char *file, si
         }
     }
     if (name == NULL || !label_name_ok(name)) {
-        snprintf(err, errlen, "%s:%zu: every rule needs a name like DeadLetter ([a-zA-Z_][a-zA-Z0-9_]*)",
-                 file, map_line);
+        snprintf(err, errlen,
+                 "%s:%zu: every rule needs a name like DeadLetter ([a-zA-Z_][a-zA-Z0-9_]*)", file,
+                 map_line);
         rc = -EINVAL;
         goto out;
     }
@@ -499,8 +502,7 @@ static int read_rule(yaml_parser_t *p, struct sp_config *c, const char *file, si
     }
     if (r == NULL) {
         if (c->n_alert_rules >= SP_ALERT_MAX_RULES) {
-            snprintf(err, errlen, "%s:%zu: more than %u rules", file, map_line,
-                     SP_ALERT_MAX_RULES);
+            snprintf(err, errlen, "%s:%zu: more than %u rules", file, map_line, SP_ALERT_MAX_RULES);
             rc = -EINVAL;
             goto out;
         }
@@ -560,8 +562,8 @@ int alert_rules_yaml(yaml_parser_t *p, struct sp_config *c, const char *file, ch
     yaml_event_t ev;
     for (;;) {
         if (!yaml_parser_parse(p, &ev)) {
-            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", file,
-                     p->problem_mark.line + 1, p->problem ? p->problem : "?");
+            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", file, p->problem_mark.line + 1,
+                     p->problem ? p->problem : "?");
             return -EINVAL;
         }
         size_t line = ev.start_mark.line + 1;
@@ -663,8 +665,9 @@ int alert_rules_check(const struct sp_config *c, char *err, size_t errlen)
         return -EINVAL;
     }
     if (c->alert_resend_ms < 10 || c->alert_eval_ms < 10) {
-        snprintf(err, errlen, "alerts.resend_interval and alerts.evaluation_interval must be at "
-                              "least 10ms");
+        snprintf(err, errlen,
+                 "alerts.resend_interval and alerts.evaluation_interval must be at "
+                 "least 10ms");
         return -EINVAL;
     }
     return 0;

@@ -56,24 +56,24 @@ struct notifier {
     char *url;             /* HTTP notifiers: where to POST */
     struct sp_buf pending; /* this evaluation's alerts, encoded */
     uint32_t n_pending;
-    uint32_t n_firing;     /* webhook: the payload's status */
+    uint32_t n_firing; /* webhook: the payload's status */
     struct nreq *head, **tail;
     uint32_t waiting;
     struct nreq *inflight;
-    uv_timer_t timer;      /* wakes the queue when a backoff ends */
-    char *hdr[4];          /* headers of the request in flight */
+    uv_timer_t timer; /* wakes the queue when a backoff ends */
+    char *hdr[4];     /* headers of the request in flight */
     size_t n_hdr;
 };
 
 struct notify {
     struct spindle *sp;
-    struct sp_http *http;  /* NULL without HTTP notifiers */
+    struct sp_http *http; /* NULL without HTTP notifiers */
     struct notifier *nf[SP_ALERT_MAX_AM_URLS + 3];
     size_t n_nf;
-    char *auth_header;     /* "Authorization: ..." for Alertmanager, or NULL */
-    uint8_t *secret;       /* webhook HMAC key, or NULL */
+    char *auth_header; /* "Authorization: ..." for Alertmanager, or NULL */
+    uint8_t *secret;   /* webhook HMAC key, or NULL */
     size_t secret_len;
-    int open_timers;       /* notifier timers not yet closed: the last frees this */
+    int open_timers; /* notifier timers not yet closed: the last frees this */
     int freeing;
 };
 
@@ -178,10 +178,14 @@ static void add_kv(struct sp_buf *b, int *first, const char *k, const char *v, s
 static const char *scope_label(int scope)
 {
     switch (scope) {
-    case ALERT_SCOPE_WORKFLOW: return "correlation_id";
-    case ALERT_SCOPE_FUNCTION: return "function";
-    case ALERT_SCOPE_QUEUE: return "queue";
-    default: return NULL;
+    case ALERT_SCOPE_WORKFLOW:
+        return "correlation_id";
+    case ALERT_SCOPE_FUNCTION:
+        return "function";
+    case ALERT_SCOPE_QUEUE:
+        return "queue";
+    default:
+        return NULL;
     }
 }
 
@@ -239,8 +243,7 @@ static void add_annotations(struct notify *n, struct sp_buf *b, const struct ale
 }
 
 /* The alert object both formats share. */
-static void add_alert(struct notify *n, struct sp_buf *b, const struct alert_msg *m,
-                      int webhook)
+static void add_alert(struct notify *n, struct sp_buf *b, const struct alert_msg *m, int webhook)
 {
     sp_buf_adds(b, "{\"labels\":");
     add_labels(b, m);
@@ -338,9 +341,9 @@ static void done(void *arg, const struct sp_http_response *resp)
     } else if (s >= 400 && s < 500 && s != 408 && s != 429) {
         /* The receiver refused the request itself: sending it again cannot help. */
         st->notify_drop_rejected++;
-        SP_LOG_RL(SP_LOG_WARN, "alert notification refused; dropped", "notifier=%s url=\"%s\" status=%ld body=\"%.*s\"",
-                  nf->ops->name, nf->url, s, (int)(resp->body_len > 200 ? 200 : resp->body_len),
-                  resp->body ? resp->body : "");
+        SP_LOG_RL(SP_LOG_WARN, "alert notification refused; dropped",
+                  "notifier=%s url=\"%s\" status=%ld body=\"%.*s\"", nf->ops->name, nf->url, s,
+                  (int)(resp->body_len > 200 ? 200 : resp->body_len), resp->body ? resp->body : "");
         nreq_free(r);
     } else if (r->attempts >= n->sp->cfg.notify_max_attempts) {
         st->notify_drop_retries_exhausted++;
@@ -416,8 +419,8 @@ static void pump(struct notifier *nf)
         .timeout_ms = (long)n->sp->cfg.notify_timeout_ms,
     };
     if (sp_http_post(n->http, &req, done, nf) != 0) {
-        struct sp_http_response resp = {.status = 0, .transport_error = 1, .error = "cannot start",
-                                        .retry_after_s = -1};
+        struct sp_http_response resp = {
+            .status = 0, .transport_error = 1, .error = "cannot start", .retry_after_s = -1};
         done(nf, &resp);
     }
 }
@@ -502,10 +505,14 @@ static int transition(const struct alert_msg *m)
 static const char *kind_word(int kind)
 {
     switch (kind) {
-    case ALERT_FIRING: return "alert firing";
-    case ALERT_GREW: return "alert count grew";
-    case ALERT_RESOLVED: return "alert cleared";
-    default: return "alert";
+    case ALERT_FIRING:
+        return "alert firing";
+    case ALERT_GREW:
+        return "alert count grew";
+    case ALERT_RESOLVED:
+        return "alert cleared";
+    default:
+        return "alert";
     }
 }
 
@@ -542,8 +549,10 @@ static void log_add(struct notifier *nf, const struct alert_msg *m)
     const char *sl = scope_label(m->rule->scope);
     char val[32];
     snprintf(val, sizeof(val), "%.4g", m->value);
-    sp_logf(m->kind == ALERT_RESOLVED ? SP_LOG_INFO : crit ? SP_LOG_ERROR : SP_LOG_WARN, NULL,
-            kind_word(m->kind),
+    sp_logf(m->kind == ALERT_RESOLVED ? SP_LOG_INFO
+            : crit                    ? SP_LOG_ERROR
+                                      : SP_LOG_WARN,
+            NULL, kind_word(m->kind),
             "alertname=%s severity=%s %s%s%s%s value=%s summary=\"%s\" trace_id=%s "
             "trace_url=\"%s\"",
             m->rule->name, m->rule->severity, sl ? sl : "", sl ? "=\"" : "", sl ? key : "",
@@ -620,7 +629,8 @@ static void nothing(struct notifier *nf)
     (void)nf;
 }
 
-static const struct notifier_ops am_ops = {.name = "alertmanager", .add = am_add, .flush = am_flush};
+static const struct notifier_ops am_ops = {
+    .name = "alertmanager", .add = am_add, .flush = am_flush};
 static const struct notifier_ops wh_ops = {.name = "webhook", .add = wh_add, .flush = wh_flush};
 static const struct notifier_ops log_ops = {.name = "log", .add = log_add, .flush = nothing};
 static const struct notifier_ops otlp_ops = {.name = "otlp", .add = otlp_add, .flush = nothing};
@@ -629,8 +639,7 @@ static const struct notifier_ops otlp_ops = {.name = "otlp", .add = otlp_add, .f
 
 /* A secret from `file` or the variable `env` (file first). Trailing newlines
  * go: files written by `echo` have one. Never logged. */
-static int read_secret(const char *file, const char *env, const char *what, char **out,
-                       size_t *len)
+static int read_secret(const char *file, const char *env, const char *what, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -704,8 +713,8 @@ static int auth_setup(struct notify *n)
     const struct sp_config *c = &n->sp->cfg;
     char *tok;
     size_t len;
-    int rc = read_secret(c->am_bearer_token_file, c->am_bearer_token_env, "bearer_token", &tok,
-                         &len);
+    int rc =
+        read_secret(c->am_bearer_token_file, c->am_bearer_token_env, "bearer_token", &tok, &len);
     if (rc) {
         return rc;
     }

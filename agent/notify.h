@@ -36,9 +36,9 @@ enum alert_kind {
 /* One alert as the engine sees it; strings valid during notify_alert(). */
 struct alert_msg {
     const struct alert_rule *rule;
-    int kind;                 /* enum alert_kind */
-    struct sp_str scope_key;  /* the function, queue or correlation id; "" for the agent */
-    struct sp_str function;   /* last contributor (the exemplar) */
+    int kind;                /* enum alert_kind */
+    struct sp_str scope_key; /* the function, queue or correlation id; "" for the agent */
+    struct sp_str function;  /* last contributor (the exemplar) */
     struct sp_str queue;
     struct sp_str cid;
     uint8_t trace_id[16];

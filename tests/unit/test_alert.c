@@ -83,17 +83,20 @@ static void stop(struct env *v)
     sp_config_free(&v->sp.cfg);
 }
 
-static struct sp_str S(const char *s)
-{
+static struct sp_str S(const char *s) {
     return (struct sp_str){s, s ? strlen(s) : 0};
 }
 
-static void obs(struct env *v, int sig, const char *fn, const char *queue, const char *cid,
-                double value)
+static void
+obs(struct env *v, int sig, const char *fn, const char *queue, const char *cid, double value)
 {
     uint8_t tid[16] = {1, 2, 3};
-    struct alert_obs o = {.signal = sig, .function = S(fn), .queue = S(queue), .cid = S(cid),
-                          .trace_id = tid, .value = value};
+    struct alert_obs o = {.signal = sig,
+                          .function = S(fn),
+                          .queue = S(queue),
+                          .cid = S(cid),
+                          .trace_id = tid,
+                          .value = value};
     alert_observe(v->sp.alerts, &o);
 }
 
@@ -120,14 +123,15 @@ static void test_defaults_and_merge(void)
     sp_config_defaults(&c);
     CHECK_EQ_INT(c.n_alert_rules, 8);
     const struct alert_rule *r = rule(&c, "WorkflowRetries");
-    CHECK(r && r->cond == ALERT_COND_COUNT && r->threshold == 3 && r->scope == ALERT_SCOPE_WORKFLOW);
+    CHECK(r && r->cond == ALERT_COND_COUNT && r->threshold == 3 &&
+          r->scope == ALERT_SCOPE_WORKFLOW);
     r = rule(&c, "ColdStartRatioHigh");
     CHECK(r && r->cond == ALERT_COND_RATIO && fabs(r->threshold - 0.2) < 1e-12 &&
           r->denominator == ALERT_SIG_INVOCATIONS && r->min_denominator == 20 &&
           r->window_ms == 15 * 60000 && r->for_ms == 120000);
     r = rule(&c, "JournalNearlyFull");
-    CHECK(r && r->signal == ALERT_SIG_JOURNAL_BYTES && r->denominator == ALERT_SIG_JOURNAL_MAX_BYTES &&
-          fabs(r->threshold - 0.8) < 1e-12);
+    CHECK(r && r->signal == ALERT_SIG_JOURNAL_BYTES &&
+          r->denominator == ALERT_SIG_JOURNAL_MAX_BYTES && fabs(r->threshold - 0.8) < 1e-12);
     r = rule(&c, "DeadLetter");
     CHECK(r && strcmp(r->severity, "critical") == 0 && r->cond == ALERT_COND_ANY);
 
@@ -185,26 +189,33 @@ static void test_errors(void)
     static const struct {
         const char *rule, *want;
     } cases[] = {
-        {"    - name: A\n      condition: count > 3\n", "bad.yaml:4: rule 'A': bad value 'count > 3'"},
+        {"    - name: A\n      condition: count > 3\n",
+         "bad.yaml:4: rule 'A': bad value 'count > 3'"},
         {"    - name: A\n      condition: ratio >= 0.2\n", "bad.yaml:4: rule 'A': bad value"},
         {"    - name: A\n      condition: p99 > 1\n", "bad.yaml:4: rule 'A': bad value"},
         {"    - name: A\n      condition: count >= -1\n", "bad.yaml:4: rule 'A': bad value"},
         {"    - name: A\n      condition: any thing\n", "bad.yaml:4: rule 'A': bad value"},
-        {"    - name: A\n      signal: nope\n", "bad.yaml:4: rule 'A': bad value 'nope' for 'signal'"},
-        {"    - name: A\n      scope: galaxy\n", "bad.yaml:4: rule 'A': bad value 'galaxy' for 'scope'"},
+        {"    - name: A\n      signal: nope\n",
+         "bad.yaml:4: rule 'A': bad value 'nope' for 'signal'"},
+        {"    - name: A\n      scope: galaxy\n",
+         "bad.yaml:4: rule 'A': bad value 'galaxy' for 'scope'"},
         {"    - name: A\n      hysteresis: 4/3\n", "bad.yaml:4: rule 'A': bad value '4/3'"},
         {"    - name: A\n      window: 5\n", "bad.yaml:4: rule 'A': bad value '5' for 'window'"},
         {"    - name: A\n      colour: red\n", "bad.yaml:4: unknown key 'alerts.rules[A].colour'"},
         {"    - name: A\n      name: B\n", "bad.yaml:4: key 'name' given twice"},
         {"    - signal: throttles\n", "bad.yaml:3: every rule needs a name"},
         {"    - name: bad-name\n", "bad.yaml:3: every rule needs a name"},
-        {"    - name: A\n      labels:\n        bad-label: x\n", "bad.yaml:5: label name 'bad-label'"},
-        {"    - name: A\n      summary: \"{{ trace }}\"\n", "bad.yaml:4: rule 'A': unknown placeholder '{{ trace }}'"},
-        {"    - name: A\n      signal: throttles\n      scope: function\n      condition: count >= 1\n",
+        {"    - name: A\n      labels:\n        bad-label: x\n",
+         "bad.yaml:5: label name 'bad-label'"},
+        {"    - name: A\n      summary: \"{{ trace }}\"\n",
+         "bad.yaml:4: rule 'A': unknown placeholder '{{ trace }}'"},
+        {"    - name: A\n      signal: throttles\n      scope: function\n      condition: count >= "
+         "1\n",
          "bad.yaml:3: rule 'A' needs a window"},
         {"    - name: A\n      signal: throttles\n      scope: function\n      window: 1m\n",
          "bad.yaml:3: rule 'A' needs a condition"},
-        {"    - name: A\n      signal: throttles\n      scope: workflow\n      condition: p95 > 1\n",
+        {"    - name: A\n      signal: throttles\n      scope: workflow\n      condition: p95 > "
+         "1\n",
          "workflow rules are events"},
         {"    - name: A\n      signal: dlq_depth\n      scope: function\n      window: 1m\n"
          "      condition: increase >= 1\n",
@@ -221,7 +232,8 @@ static void test_errors(void)
         {"    - name: A\n      signal: cold_starts\n      scope: function\n      window: 1m\n"
          "      condition: ratio > 0.1\n",
          "needs a denominator"},
-        {"    - name: A\n      signal: cold_starts\n      denominator: invocations\n      scope: function\n"
+        {"    - name: A\n      signal: cold_starts\n      denominator: invocations\n      scope: "
+         "function\n"
          "      window: 1m\n      condition: count >= 1\n",
          "only 'ratio > X' takes a denominator"},
         {"    - 3\n", "bad.yaml:3: each item of 'alerts.rules' must be a mapping"},
@@ -230,9 +242,12 @@ static void test_errors(void)
         snprintf(y, sizeof(y), "%s%s", head, cases[i].rule);
         expect_error(y, cases[i].want);
     }
-    expect_error("alerts:\n  webhook:\n    secret: x\n", "bad.yaml:3: 'alerts.webhook.secret': secrets are never kept");
+    expect_error("alerts:\n  webhook:\n    secret: x\n",
+                 "bad.yaml:3: 'alerts.webhook.secret': secrets are never kept");
     expect_error("alerts:\n  alertmanager:\n    urls: [ftp://x]\n", "must start with http://");
-    expect_error("alerts:\n  alertmanager:\n    urls: {a: b}\n", "bad.yaml:3: bad value for 'alerts.alertmanager.urls': expected a list of strings");
+    expect_error(
+        "alerts:\n  alertmanager:\n    urls: {a: b}\n",
+        "bad.yaml:3: bad value for 'alerts.alertmanager.urls': expected a list of strings");
     expect_error("alerts:\n  rules: []\n  nope: []\n", "bad.yaml:3: unknown key 'alerts.nope'");
 }
 
@@ -241,7 +256,8 @@ static void test_lists(void)
     struct sp_config c;
     char err[512] = "";
     sp_config_defaults(&c);
-    const char *y = "alerts:\n  alertmanager:\n    urls:\n      - http://a:9093\n      - http://b:9093/\n";
+    const char *y =
+        "alerts:\n  alertmanager:\n    urls:\n      - http://a:9093\n      - http://b:9093/\n";
     CHECK_EQ_INT(sp_config_load_yaml(&c, "f.yaml", y, strlen(y), err, sizeof(err)), 0);
     CHECK_EQ_INT(c.n_alertmanager_urls, 2);
     CHECK(c.n_alertmanager_urls == 2 && strcmp(c.alertmanager_urls[1], "http://b:9093/") == 0);
@@ -519,8 +535,9 @@ static void test_reload_keeps_state(void)
     CHECK_EQ_INT(v.sp.stats.alerts_firing, 1);
     CHECK_EQ_INT(v.sp.stats.alert_series, 1);
     /* A changed window is a different rule: its state starts afresh. */
-    CHECK_EQ_INT(load(&n, "alerts:\n  rules:\n    - {name: T, signal: throttles, scope: function, "
-                          "window: 2m, condition: count >= 1}\n",
+    CHECK_EQ_INT(load(&n,
+                      "alerts:\n  rules:\n    - {name: T, signal: throttles, scope: function, "
+                      "window: 2m, condition: count >= 1}\n",
                       err, sizeof(err)),
                  0);
     sp_config_free(&v.sp.cfg);
@@ -535,16 +552,22 @@ static void test_reload_keeps_state(void)
 
 static void test_render_and_sign(void)
 {
-    struct alert_rule r = {.name = "DeadLetter", .severity = "critical", .scope = ALERT_SCOPE_WORKFLOW};
-    struct alert_msg m = {.rule = &r, .function = S("charge"), .queue = S("orders-dlq"),
-                          .cid = S("order-7731"), .has_trace = 1, .value = 4};
+    struct alert_rule r = {
+        .name = "DeadLetter", .severity = "critical", .scope = ALERT_SCOPE_WORKFLOW};
+    struct alert_msg m = {.rule = &r,
+                          .function = S("charge"),
+                          .queue = S("orders-dlq"),
+                          .cid = S("order-7731"),
+                          .has_trace = 1,
+                          .value = 4};
     for (int i = 0; i < 16; i++) {
         m.trace_id[i] = (uint8_t)(0xa0 + i);
     }
     char out[256];
-    notify_render("{{alertname}}/{{severity}}: {{ correlation_id }} {{function}} {{queue}} x{{value}} "
-                  "http://j/trace/{{trace_id}}",
-                  &m, out, sizeof(out));
+    notify_render(
+        "{{alertname}}/{{severity}}: {{ correlation_id }} {{function}} {{queue}} x{{value}} "
+        "http://j/trace/{{trace_id}}",
+        &m, out, sizeof(out));
     CHECK(strcmp(out, "DeadLetter/critical: order-7731 charge orders-dlq x4 "
                       "http://j/trace/a0a1a2a3a4a5a6a7a8a9aaabacadaeaf") == 0);
     m.value = 0.3333333;
@@ -562,7 +585,8 @@ static void test_render_and_sign(void)
      * hmac.new(b'It is a secret', b'1700000000.{"a":1}', hashlib.sha256).hexdigest() */
     char sig[65];
     const char *key = "It is a secret";
-    CHECK_EQ_INT(notify_sign((const uint8_t *)key, strlen(key), "1700000000", "{\"a\":1}", 7, sig), 0);
+    CHECK_EQ_INT(notify_sign((const uint8_t *)key, strlen(key), "1700000000", "{\"a\":1}", 7, sig),
+                 0);
     CHECK(strcmp(sig, "6ef91a8184cca4e6198d522d1ce360755474c3af4fc7c80e1f7c5b870023b941") == 0);
 }
 

@@ -128,7 +128,7 @@ uint64_t alert_firing(const struct alert_engine *e);
 void alert_free(struct alert_engine *e);
 
 /* The template placeholders: function, queue, correlation_id, trace_id,
- * value, alertname, severity. Unknown ones are a config error. */
+ * value, alertname, severity, window. Unknown ones are a config error. */
 int alert_template_check(const char *t, const char **bad, size_t *bad_len);
 
 #endif

@@ -167,7 +167,7 @@ static int hyst_parse(const char *s, uint8_t *m, uint8_t *n)
 }
 
 static const char *const placeholders[] = {"function", "queue",     "correlation_id", "trace_id",
-                                           "value",    "alertname", "severity"};
+                                           "value",    "alertname", "severity",       "window"};
 
 int alert_template_check(const char *t, const char **bad, size_t *bad_len)
 {
@@ -308,7 +308,7 @@ static int apply(struct alert_rule *r, const struct field *f, const char *file, 
             snprintf(err, errlen,
                      "%s:%zu: rule '%s': unknown placeholder '%.*s' in %s (known: {{function}}, "
                      "{{queue}}, {{correlation_id}}, {{trace_id}}, {{value}}, {{alertname}}, "
-                     "{{severity}})",
+                     "{{severity}}, {{window}})",
                      file, f->line, r->name, (int)(bl > 60 ? 60 : bl), bad, k);
             return -EINVAL;
         }

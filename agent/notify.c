@@ -54,6 +54,8 @@ struct notifier {
     const struct notifier_ops *ops;
     struct notify *n;
     char *url;             /* HTTP notifiers: where to POST */
+    char origin[256];      /* scheme://host:port of url: what logs show (a webhook's path
+                              or query may carry a token, as Slack's do) */
     struct sp_buf pending; /* this evaluation's alerts, encoded */
     uint32_t n_pending;
     uint32_t n_firing; /* webhook: the payload's status */
@@ -85,6 +87,23 @@ static void add_value(struct sp_buf *b, double v)
         sp_buf_printf(b, "%.0f", v);
     } else {
         sp_buf_printf(b, "%.4g", v);
+    }
+}
+
+/* As the configuration writes durations: 5m, 30s, 1h, 250ms. */
+static void add_duration(struct sp_buf *b, uint64_t ms)
+{
+    if (ms == 0) {
+        return;
+    }
+    if (ms % 3600000u == 0) {
+        sp_buf_printf(b, "%" PRIu64 "h", ms / 3600000u);
+    } else if (ms % 60000u == 0) {
+        sp_buf_printf(b, "%" PRIu64 "m", ms / 60000u);
+    } else if (ms % 1000u == 0) {
+        sp_buf_printf(b, "%" PRIu64 "s", ms / 1000u);
+    } else {
+        sp_buf_printf(b, "%" PRIu64 "ms", ms);
     }
 }
 
@@ -127,6 +146,8 @@ static void render(struct sp_buf *b, const char *t, const struct alert_msg *m)
             sp_buf_adds(b, m->rule->name);
         } else if (IS("severity")) {
             sp_buf_adds(b, m->rule->severity);
+        } else if (IS("window")) {
+            add_duration(b, m->rule->window_ms);
         }
 #undef IS
         p = c + 2;
@@ -306,7 +327,7 @@ static void enqueue(struct notifier *nf, struct sp_buf *body)
         nreq_free(old);
         n->sp->stats.notify_drop_queue_full++;
         SP_LOG_RL(SP_LOG_WARN, "alert notifier queue full; dropped the oldest request",
-                  "notifier=%s url=\"%s\"", nf->ops->name, nf->url);
+                  "notifier=%s url=\"%s\"", nf->ops->name, nf->origin);
     }
     *nf->tail = r;
     nf->tail = &r->next;
@@ -342,14 +363,14 @@ static void done(void *arg, const struct sp_http_response *resp)
         /* The receiver refused the request itself: sending it again cannot help. */
         st->notify_drop_rejected++;
         SP_LOG_RL(SP_LOG_WARN, "alert notification refused; dropped",
-                  "notifier=%s url=\"%s\" status=%ld body=\"%.*s\"", nf->ops->name, nf->url, s,
+                  "notifier=%s url=\"%s\" status=%ld body=\"%.*s\"", nf->ops->name, nf->origin, s,
                   (int)(resp->body_len > 200 ? 200 : resp->body_len), resp->body ? resp->body : "");
         nreq_free(r);
     } else if (r->attempts >= n->sp->cfg.notify_max_attempts) {
         st->notify_drop_retries_exhausted++;
         SP_LOG_RL(SP_LOG_WARN, "alert notification failed; retries exhausted, dropped",
                   "notifier=%s url=\"%s\" status=%ld error=\"%s\" attempts=%u", nf->ops->name,
-                  nf->url, s, resp->error ? resp->error : "", r->attempts);
+                  nf->origin, s, resp->error ? resp->error : "", r->attempts);
         nreq_free(r);
     } else {
         st->notify_retries++;
@@ -780,6 +801,19 @@ int notify_sign(const uint8_t *key, size_t key_len, const char *ts, const char *
 
 /* --- lifecycle ---------------------------------------------------------------------- */
 
+/* "https://user:pw@host:8443/path?q" -> "https://host:8443" */
+static void url_origin(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    const char *host = p ? p + 3 : url;
+    const char *end = host + strcspn(host, "/?#");
+    const char *at = memchr(host, '@', (size_t)(end - host));
+    if (at) {
+        host = at + 1;
+    }
+    snprintf(out, cap, "%.*s%.*s", p ? (int)(p + 3 - url) : 0, url, (int)(end - host), host);
+}
+
 static struct notifier *nf_new(struct notify *n, const struct notifier_ops *ops, const char *url)
 {
     struct notifier *nf = calloc(1, sizeof(*nf));
@@ -792,6 +826,7 @@ static struct notifier *nf_new(struct notify *n, const struct notifier_ops *ops,
     sp_buf_init(&nf->pending, SP_NOTIFY_MAX_BODY_BYTES);
     if (url) {
         nf->url = strdup(url);
+        url_origin(url, nf->origin, sizeof(nf->origin));
         if (nf->url == NULL) {
             free(nf);
             return NULL;
@@ -852,7 +887,7 @@ int notify_init(struct spindle *sp, struct notify **out)
     for (size_t i = 0; i < n->n_nf; i++) {
         if (n->nf[i]->url) {
             SP_LOG(SP_LOG_INFO, "alert notifier ready", "notifier=%s url=\"%s\" signed=%s",
-                   n->nf[i]->ops->name, n->nf[i]->url,
+                   n->nf[i]->ops->name, n->nf[i]->origin,
                    n->nf[i]->ops == &wh_ops ? (n->secret ? "true" : "false") : "n/a");
         }
     }

@@ -20,14 +20,14 @@ const r = require('./lib/records');
 const { uid, sleep, waitUntil } = require('./lib/util');
 
 /** A sink, a webhook receiver and an agent with fast alert timers; `rules` override defaults. */
-async function alertSetup({ rules = [], settings = {}, extra = {}, env, sinkOpts } = {}) {
+async function alertSetup({ rules = [], settings = {}, extra = {}, env, sinkOpts, webhookUrl } = {}) {
   const sink = await startSink(sinkOpts || {});
   const rec = await startReceiver();
   const base = {
     evaluation_interval: '100ms',
     resend_interval: '300ms',
     trace_url: 'http://jaeger.test/trace/{{trace_id}}',
-    webhook: { url: rec.url },
+    webhook: { url: webhookUrl ? webhookUrl(rec.url) : rec.url },
   };
   const s = { ...base, ...settings, webhook: { ...base.webhook, ...(settings.webhook || {}) } };
   const config = (dir) => testConfig(sink.url, extra)(dir) + alertsYaml(s, rules);
@@ -209,6 +209,7 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       assert.ok(got.length >= 2, `fired and re-sent while it held (${got.length})`);
       assert.ok(got.every((a) => a.status === 'firing' && a.startsAt === got[0].startsAt), 'one alert, re-sent');
       assert.deepEqual(got[0].labels, { alertname: 'FunctionThrottled', severity: 'warning', function: fn });
+      assert.match(got[0].annotations.summary, new RegExp(`^${fn} was throttled \\d+ times in 1s$`), 'the window as configured');
       const ends = got.map((a) => Date.parse(a.endsAt));
       assert.ok(ends[ends.length - 1] > ends[0], 'endsAt rolls forward');
       assert.ok(Math.abs(Date.parse(got[0].endsAt) - (got[0].time + 1200)) < 1000, 'endsAt = now + 4 x resend_interval');
@@ -347,8 +348,11 @@ describe('webhook signature and secrets', needBinary, () => {
       const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'spindle-secret-'));
       const file = path.join(dir, 'secret');
       fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+      const pathToken = `T0KEN${crypto.randomBytes(6).toString('hex')}`; // as in Slack-style hook URLs
+      const hook = (u) => `${u}/services/${pathToken}`;
       const h = await alertSetup({
         settings: source === 'file' ? { webhook: { secret_file: file } } : { webhook: { secret_env: 'SPINDLE_TEST_HOOK_SECRET' } },
+        webhookUrl: hook,
         extra: { log: { level: 'debug' } },
         env: source === 'env' ? { SPINDLE_TEST_HOOK_SECRET: secret } : undefined,
       });
@@ -377,6 +381,8 @@ describe('webhook signature and secrets', needBinary, () => {
         assert.ok(logs.includes('alert notifier ready') && logs.includes('signed=true'), 'debug log was on and the notifier logged');
         assert.equal(logs.includes(secret), false, 'the secret is in no log line');
         assert.equal(logs.includes(secret.slice(8)), false);
+        assert.equal(req.path, `/hook/services/${pathToken}`, 'posted to the full URL');
+        assert.equal(logs.includes(pathToken), false, 'a token in the webhook URL is not logged either');
       } finally {
         await h.close();
         fs.rmSync(dir, { recursive: true, force: true });

@@ -570,6 +570,12 @@ static void test_render_and_sign(void)
         &m, out, sizeof(out));
     CHECK(strcmp(out, "DeadLetter/critical: order-7731 charge orders-dlq x4 "
                       "http://j/trace/a0a1a2a3a4a5a6a7a8a9aaabacadaeaf") == 0);
+    r.window_ms = 300000;
+    notify_render("in {{window}}", &m, out, sizeof(out));
+    CHECK(strcmp(out, "in 5m") == 0);
+    r.window_ms = 1500;
+    notify_render("{{window}}", &m, out, sizeof(out));
+    CHECK(strcmp(out, "1500ms") == 0);
     m.value = 0.3333333;
     notify_render("{{value}}", &m, out, sizeof(out));
     CHECK(strcmp(out, "0.3333") == 0);

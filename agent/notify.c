@@ -594,9 +594,18 @@ static void otlp_add(struct notifier *nf, const struct alert_msg *m)
         return;
     }
     struct spindle *sp = nf->n->sp;
+    /* An alert about the agent itself travels under the agent's own resource
+     * (service.name "spindle"), in a batch of its own, like its metrics. */
+    int agent = m->rule->scope == ALERT_SCOPE_AGENT;
+    if (agent) {
+        sp_pipe_seal(sp, SP_SIG_LOGS);
+    }
     struct sp_batch *b = sp_pipe_batch(sp, SP_SIG_LOGS);
     if (b == NULL) {
         return;
+    }
+    if (agent) {
+        b->agent = 1;
     }
     struct sp_arena *a = &b->arena;
     struct sp_logrec *l = sp_arena_calloc(a, sizeof(*l));
@@ -643,6 +652,9 @@ static void otlp_add(struct notifier *nf, const struct alert_msg *m)
         sp_id_workflow_span(m->cid.p, m->cid.len, l->span_id);
     }
     sp_pipe_commit(sp, SP_SIG_LOGS, l, 256 + strlen(text));
+    if (agent) {
+        sp_pipe_seal(sp, SP_SIG_LOGS);
+    }
 }
 
 static void nothing(struct notifier *nf)
@@ -918,9 +930,15 @@ void notify_reload(struct notify *n)
         urls += n->nf[i]->ops == &am_ops;
         webhook |= n->nf[i]->ops == &wh_ops;
     }
-    if (urls != c->n_alertmanager_urls || webhook != (c->webhook_url[0] != 0)) {
+    int log = 0, otlp = 0;
+    for (size_t i = 0; i < n->n_nf; i++) {
+        log |= n->nf[i]->ops == &log_ops;
+        otlp |= n->nf[i]->ops == &otlp_ops;
+    }
+    if (urls != c->n_alertmanager_urls || webhook != (c->webhook_url[0] != 0) ||
+        log != (c->alert_log != 0) || otlp != (c->alert_otlp_log != 0)) {
         SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
-               "key=%s", "alerts.alertmanager|alerts.webhook");
+               "key=%s", "alerts.alertmanager|alerts.webhook|alerts.log|alerts.otlp_log");
     }
 }
 

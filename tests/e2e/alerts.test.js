@@ -328,6 +328,12 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
         assert.deepEqual(a.labels, { alertname: 'ExportFailing', severity: 'critical' }, 'nothing agent-specific');
         assert.ok(h.agent.stderr().split('\n').some((l) => l.includes('alert firing') && l.includes('ExportFailing') && l.includes('level=error')), 'an error line');
         failing = false;
+        // The OTLP record about the agent travels under the agent's own resource.
+        await waitUntil(() => h.sink.logs().some((l) => l.log.attributes['alert.name'] === 'ExportFailing'), { timeoutMs: 8000, what: 'the ExportFailing record once exports work again' });
+        const lr = h.sink.logs().find((l) => l.log.attributes['alert.name'] === 'ExportFailing');
+        assert.equal(lr.resource['service.name'], 'spindle');
+        assert.equal(lr.log.severityText, 'ERROR');
+        assert.equal(lr.log.traceId, '', 'no workflow: no trace');
         await waitUntil(() => h.rec.alerts().some((x) => x.labels.alertname === 'ExportFailing' && x.status === 'resolved'), { timeoutMs: 8000, what: 'resolved after exports recover' });
         const got = h.rec.alerts().filter((x) => x.labels.alertname === 'ExportFailing');
         assert.ok(got.filter((x) => x.status === 'firing').every((x) => x.startsAt === got[0].startsAt), 'one alert while failing');

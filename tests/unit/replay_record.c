@@ -1,8 +1,9 @@
 /*
- * replay_record.c - runs every file of tests/fuzz/corpus_record through the
- * fuzz target's entry point (which traps on a broken invariant); under the
- * sanitizer build it also catches memory errors. A regression test per input
- * the fuzzer kept.
+ * replay_record.c - runs every file of a fuzz corpus (CORPUS_DIR) through
+ * the fuzz target's entry point linked in (which traps on a broken
+ * invariant); under the sanitizer build it also catches memory errors. A
+ * regression test per input the fuzzer kept. Built once per target:
+ * REPLAY_NAME names the test (test_replay_record, test_replay_config).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -10,6 +11,10 @@
 #include <string.h>
 
 #include "harness.h"
+
+#ifndef REPLAY_NAME
+#define REPLAY_NAME "test_replay_record"
+#endif
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
@@ -19,7 +24,7 @@ int main(int argc, char **argv)
     DIR *d = opendir(dir);
     CHECK(d != NULL);
     if (d == NULL) {
-        return th_report("test_replay_record");
+        return th_report(REPLAY_NAME);
     }
     struct dirent *e;
     int n = 0;
@@ -42,5 +47,5 @@ int main(int argc, char **argv)
     }
     closedir(d);
     CHECK(n >= 10);
-    return th_report("test_replay_record");
+    return th_report(REPLAY_NAME);
 }

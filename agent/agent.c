@@ -56,7 +56,8 @@ void sp_agent_record(struct spindle *sp, const struct sp_record *r)
 {
     if (r->type == SP_REC_METRIC) {
         sp_metrics_record(sp->metrics, r);
-        if (r->name.len == 9 && memcmp(r->name.p, "dlq.depth", 9) == 0) {
+        const char *dlq = sp->cfg.dlq_depth_metric;
+        if (r->name.len == strlen(dlq) && memcmp(r->name.p, dlq, r->name.len) == 0) {
             dlq_depth(sp, r);
         }
     } else {

@@ -80,6 +80,7 @@ const char sp_default_config_yaml[] =
     "  max_series: 5000       # per rule; the least recently fed series is evicted (counted)\n"
     "  log: true              # a log line per alert on stderr\n"
     "  otlp_log: true         # an OTLP log record per alert, on the workflow's trace\n"
+    "  dlq_depth_metric: dlq.depth # the gauge, by attribute queue, of dead-letter queue depth\n"
     "  trace_url: \"\"          # link for rules without their own, e.g.\n"
     "                         # http://jaeger:16686/trace/{{trace_id}}\n"
     "  notify_timeout: 5s\n"
@@ -246,6 +247,7 @@ static const struct key keys[] = {
     {"alerts.log", K_BOOL, O(alert_log), 0, 0},
     {"alerts.otlp_log", K_BOOL, O(alert_otlp_log), 0, 0},
     {"alerts.trace_url", K_STR, O(alert_trace_url), 0, 0},
+    {"alerts.dlq_depth_metric", K_STR, O(dlq_depth_metric), 0, 0},
     {"alerts.notify_timeout", K_DUR, O(notify_timeout_ms), 0, 0},
     {"alerts.notify_queue_max", K_UINT, O(notify_queue_max), 0, 1000000},
     {"alerts.notify_max_attempts", K_UINT, O(notify_max_attempts), 0, 1000},
@@ -606,6 +608,7 @@ void sp_config_defaults(struct sp_config *c)
     c->notify_queue_max = SP_DEF_NOTIFY_QUEUE_MAX;
     c->notify_max_attempts = SP_DEF_NOTIFY_MAX_ATTEMPTS;
     c->alert_trace_url = strdup("");
+    c->dlq_depth_metric = strdup("dlq.depth");
     c->am_bearer_token_file = strdup("");
     c->am_bearer_token_env = strdup("");
     c->am_username = strdup("");
@@ -1100,6 +1103,7 @@ void sp_config_free(struct sp_config *c)
     alert_rules_free(c->alert_rules, c->n_alert_rules);
     list_free(c->alertmanager_urls, c->n_alertmanager_urls);
     free(c->alert_trace_url);
+    free(c->dlq_depth_metric);
     free(c->am_bearer_token_file);
     free(c->am_bearer_token_env);
     free(c->am_username);

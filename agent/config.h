@@ -87,6 +87,7 @@ struct sp_config {
     int alert_log;
     int alert_otlp_log;
     char *alert_trace_url;               /* for rules without their own trace_url */
+    char *dlq_depth_metric;              /* the gauge (by `queue`) the dlq_depth signal reads */
     uint64_t notify_timeout_ms;
     uint64_t notify_queue_max;
     uint64_t notify_max_attempts;

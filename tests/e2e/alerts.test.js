@@ -311,6 +311,28 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
     }
   });
 
+  test('DeadLetterQueueGrowing reads the gauge named by alerts.dlq_depth_metric', { timeout: 20000 }, async () => {
+    const h = await alertSetup({
+      settings: { dlq_depth_metric: 'sqs.dlq.messages' },
+      rules: [{ name: 'DeadLetterQueueGrowing', window: '1s' }],
+    });
+    try {
+      const c = await h.connect();
+      const q = uid('dlq');
+      const other = uid('dlq');
+      for (const depth of [1, 20]) {
+        c.send(r.metric('sqs.dlq.messages', 'gauge', depth, { function: 'consumer', attributes: { queue: q } }));
+        c.send(r.metric('dlq.depth', 'gauge', depth, { function: 'consumer', attributes: { queue: other } }));
+        await c.flush(uid('f'));
+        await sleep(60);
+      }
+      await waitUntil(() => named(h.rec, 'DeadLetterQueueGrowing', 'queue', q).length > 0, { timeoutMs: 2000, what: 'the alert from the configured gauge' });
+      assert.equal(named(h.rec, 'DeadLetterQueueGrowing', 'queue', other).length, 0, 'dlq.depth is no longer read');
+    } finally {
+      await h.close();
+    }
+  });
+
   test('ExportFailing: every export failing fires (agent labels only); recovery resolves', { timeout: 30000 }, async () => {
     let failing = true;
     const h = await alertSetup({

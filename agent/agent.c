@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "alert.h"
 #include "caps.h"
 #include "http.h"
 #include "journal.h"
@@ -33,10 +34,34 @@ const char *sp_env_get(const char *name)
     return getenv(name);
 }
 
+/* The dlq.depth gauge by queue feeds the queue rules; the point's workflow,
+ * when it names one, becomes the alert's exemplar. */
+static void dlq_depth(struct spindle *sp, const struct sp_record *r)
+{
+    struct alert_obs o = {.signal = ALERT_SIG_DLQ_DEPTH, .function = r->function,
+                          .cid = r->correlation_id, .value = r->value};
+    for (uint32_t i = 0; i < r->attrs.n; i++) {
+        const struct sp_attr *a = &r->attrs.v[i];
+        if (a->key.len == 5 && memcmp(a->key.p, "queue", 5) == 0 && a->val.type == SP_VAL_STR) {
+            o.queue = a->val.u.s;
+        }
+    }
+    uint8_t tid[16];
+    if (o.cid.len) {
+        sp_id_trace(o.cid.p, o.cid.len, tid);
+        o.trace_id = tid;
+    }
+    alert_observe(sp->alerts, &o);
+}
+
 void sp_agent_record(struct spindle *sp, const struct sp_record *r)
 {
     if (r->type == SP_REC_METRIC) {
         sp_metrics_record(sp->metrics, r);
+        const char *dlq = sp->cfg.dlq_depth_metric;
+        if (r->name.len == strlen(dlq) && memcmp(r->name.p, dlq, r->name.len) == 0) {
+            dlq_depth(sp, r);
+        }
     } else {
         corr_record(sp->corr, r);
     }
@@ -209,6 +234,8 @@ static void finish(struct spindle *sp)
            (unsigned long long)sp->stats.exp_spans, (unsigned long long)sp->stats.exp_logs,
            (unsigned long long)sp->stats.exp_points,
            (unsigned long long)sp->stats.drop_shutdown_deadline);
+    alert_free(sp->alerts);
+    sp->alerts = NULL;
     corr_free(sp->corr);
     sp->corr = NULL;
     sp_metrics_free(sp->metrics);
@@ -353,6 +380,7 @@ int sp_agent_reload(struct spindle *sp)
     sp->limits.max_attributes = (uint32_t)n.max_attributes;
     sp->limits.max_attr_value_bytes = (uint32_t)n.max_attr_value_bytes;
     sp_log_setup(n.log_level, n.log_json);
+    alert_reload(sp->alerts);
     if (n.metrics_interval_ms != old_interval && !sp->stopping) {
         uv_timer_start(&sp->metrics_timer, metrics_tick, n.metrics_interval_ms,
                        n.metrics_interval_ms);
@@ -375,7 +403,7 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
         return rc;
     }
     if ((rc = corr_init(sp, &sp->corr)) || (rc = sp_metrics_init(sp, &sp->metrics)) ||
-        (rc = sp_pipe_init(sp))) {
+        (rc = sp_pipe_init(sp)) || (rc = alert_init(sp, &sp->alerts))) {
         return rc;
     }
     if (sp_config_otlp_enabled(&sp->cfg)) {

@@ -25,6 +25,7 @@ struct sp_metrics;
 struct col_socket;
 struct sp_http;
 struct sp_journal;
+struct alert_engine;
 
 /* --- exporters ----------------------------------------------------------- */
 
@@ -237,6 +238,7 @@ struct spindle {
      * being handled, the workflow being closed, the metrics being exported);
      * whatever is committed to a batch inherits it. 0 outside such work. */
     uint64_t jseq;
+    struct alert_engine *alerts;
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

@@ -83,6 +83,26 @@
 #define SP_DEF_MAX_MEMORY (256u * 1024u * 1024u) /* limits.max_memory */
 #define SP_MIN_MAX_MEMORY (4u * 1024u * 1024u)
 
+/* --- alerts ------------------------------------------------------------ */
+#define SP_DEF_ALERT_EVAL_MS 1000u               /* event rules fire within 2 s: eval every 1 s */
+#define SP_DEF_ALERT_RESEND_MS 30000u            /* condition alerts re-sent this often */
+#define SP_DEF_ALERT_EVENT_HOLD_MS 3600000u      /* a workflow alert's endsAt = start + 1 h */
+#define SP_DEF_ALERT_MAX_SERIES 5000u            /* per rule; the least recently fed is evicted */
+#define SP_ALERT_BUCKETS 20u                     /* a window is this many time buckets */
+#define SP_ALERT_SAMPLES 64u                     /* values kept per series for p95 */
+#define SP_ALERT_MAX_HYSTERESIS 32u              /* N of M-of-N: one bit per evaluation */
+#define SP_ALERT_MAX_RULES 64u
+#define SP_ALERT_MAX_RULE_KEYS 32u
+#define SP_ALERT_MAX_AM_URLS 8u                  /* Alertmanager HA set */
+#define SP_ALERT_MAX_KEY_BYTES 256u              /* a scope key (function, queue, workflow) kept */
+#define SP_ALERT_MAX_TEXT_BYTES 2048u            /* a rendered summary, description or link */
+#define SP_DEF_NOTIFY_QUEUE_MAX 256u             /* requests waiting per notifier; oldest dropped */
+#define SP_DEF_NOTIFY_TIMEOUT_MS 5000u
+#define SP_DEF_NOTIFY_MAX_ATTEMPTS 5u            /* then dropped, counted retries_exhausted */
+#define SP_NOTIFY_MAX_BODY_BYTES (4u * 1024u * 1024u)
+#define SP_NOTIFY_SPLIT_BYTES (512u * 1024u)     /* an evaluation's alerts go in requests of this size */
+#define SP_NOTIFY_MAX_SECRET_BYTES 4096u
+
 /* --- logging ------------------------------------------------------------ */
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
 #define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */

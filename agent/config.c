@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "alert.h"
 #include "caps.h"
 #include "log.h"
 
@@ -75,7 +76,104 @@ const char sp_default_config_yaml[] =
     "  path: \"\"               # journal folder (--storage-path); \"\" = no journal\n"
     "  fsync: batch           # always | batch | never (docs/internals/journal.md)\n"
     "  max_bytes: 256MiB      # when full, the oldest segments go (counted journal_full)\n"
-    "  segment_bytes: 8MiB\n";
+    "  segment_bytes: 8MiB\n"
+    "alerts:\n"
+    "  evaluation_interval: 1s # rules are evaluated this often (event rules fire within 2 s)\n"
+    "  resend_interval: 30s   # a firing condition alert is re-sent this often, endsAt = now + 4x\n"
+    "  event_hold: 1h         # a workflow alert (an event) ends at its start + this\n"
+    "  explicit_resolve: false # true: send a resolve when a condition clears (one agent only)\n"
+    "  max_series: 5000       # per rule; the least recently fed series is evicted (counted)\n"
+    "  log: true              # a log line per alert on stderr\n"
+    "  otlp_log: true         # an OTLP log record per alert, on the workflow's trace\n"
+    "  dlq_depth_metric: dlq.depth # the gauge, by attribute queue, of dead-letter queue depth\n"
+    "  trace_url: \"\"          # link for rules without their own, e.g.\n"
+    "                         # http://jaeger:16686/trace/{{trace_id}}\n"
+    "  notify_timeout: 5s\n"
+    "  notify_queue_max: 256  # requests waiting per notifier; the oldest is dropped (counted)\n"
+    "  notify_max_attempts: 5\n"
+    "  alertmanager:\n"
+    "    urls: []             # every URL of an HA set; also --alertmanager URL (repeatable)\n"
+    "    # bearer_token_file, bearer_token_env, or username + password_file / password_env\n"
+    "  webhook:\n"
+    "    url: \"\"              # Alertmanager webhook payload, HMAC-SHA256 signed with a secret\n"
+    "    # secret_file: /run/secrets/spindle-webhook   (or secret_env: SPINDLE_WEBHOOK_SECRET)\n"
+    "  # Rules merge by name: a file's rule with one of these names changes only the\n"
+    "  # fields it gives; `enabled: false` switches a rule off.\n"
+    "  rules:\n"
+    "    - name: DeadLetter\n"
+    "      signal: dead_letters\n"
+    "      scope: workflow\n"
+    "      condition: any\n"
+    "      severity: critical\n"
+    "      summary: \"workflow {{correlation_id}} ended in dead-letter queue {{queue}}\"\n"
+    "      description: \"{{function}} sent a message of workflow {{correlation_id}} to\n"
+    "        {{queue}} ({{value}} so far); trace {{trace_id}}\"\n"
+    "    - name: WorkflowRetries\n"
+    "      signal: retries\n"
+    "      scope: workflow\n"
+    "      condition: count >= 3\n"
+    "      severity: warning\n"
+    "      summary: \"workflow {{correlation_id}} retried {{value}} times\"\n"
+    "      description: \"last retried in {{function}}; trace {{trace_id}}\"\n"
+    "    - name: FunctionThrottled\n"
+    "      signal: throttles\n"
+    "      scope: function\n"
+    "      window: 5m\n"
+    "      condition: count >= 5\n"
+    "      keep_firing_for: 1m\n"
+    "      severity: warning\n"
+    "      summary: \"{{function}} was throttled {{value}} times in {{window}}\"\n"
+    "      description: \"most recent workflow {{correlation_id}}, trace {{trace_id}}\"\n"
+    "    - name: ColdStartRatioHigh\n"
+    "      signal: cold_starts\n"
+    "      denominator: invocations\n"
+    "      scope: function\n"
+    "      window: 15m\n"
+    "      condition: ratio > 0.2\n"
+    "      min_denominator: 20\n"
+    "      for: 2m\n"
+    "      keep_firing_for: 2m\n"
+    "      severity: warning\n"
+    "      summary: \"{{function}}: {{value}} of invocations were cold starts ({{window}})\"\n"
+    "      description: \"most recent workflow {{correlation_id}}, trace {{trace_id}}\"\n"
+    "    - name: InitDurationHigh\n"
+    "      signal: init_duration\n"
+    "      scope: function\n"
+    "      window: 15m\n"
+    "      condition: p95 > 1\n"
+    "      min_samples: 5\n"
+    "      keep_firing_for: 2m\n"
+    "      severity: warning\n"
+    "      summary: \"{{function}}: p95 init duration {{value}} s ({{window}})\"\n"
+    "      description: \"most recent workflow {{correlation_id}}, trace {{trace_id}}\"\n"
+    "    - name: DeadLetterQueueGrowing\n"
+    "      signal: dlq_depth\n"
+    "      scope: queue\n"
+    "      window: 10m\n"
+    "      condition: increase >= 10\n"
+    "      keep_firing_for: 2m\n"
+    "      severity: warning\n"
+    "      summary: \"dead-letter queue {{queue}} grew by {{value}} in {{window}}\"\n"
+    "      description: \"most recent workflow {{correlation_id}}, trace {{trace_id}}\"\n"
+    "    - name: ExportFailing\n"
+    "      signal: export_failures\n"
+    "      denominator: export_requests\n"
+    "      scope: agent\n"
+    "      window: 1m\n"
+    "      condition: ratio > 0.99\n"
+    "      min_denominator: 1\n"
+    "      for: 1m\n"
+    "      severity: critical\n"
+    "      summary: \"spindle cannot export: every request failed for a minute\"\n"
+    "    - name: JournalNearlyFull\n"
+    "      signal: journal_bytes\n"
+    "      denominator: journal_max_bytes\n"
+    "      scope: agent\n"
+    "      window: 1m\n"
+    "      condition: ratio > 0.8\n"
+    "      min_denominator: 1\n"
+    "      severity: warning\n"
+    "      summary: \"spindle's journal is over 80% full\"\n";
 
 enum kind {
     K_DUR,
@@ -90,7 +188,9 @@ enum kind {
     K_COMPRESSION,
     K_PROTOCOL,
     K_FSYNC,
-    K_MAP
+    K_MAP,
+    K_RULES, /* alerts.rules: a list of mappings (alert_config.c) */
+    K_LIST   /* a list of strings: off = the array, off2 = its count */
 };
 
 struct key {
@@ -149,7 +249,34 @@ static const struct key keys[] = {
     {"storage.fsync", K_FSYNC, O(storage_fsync), 0, 0},
     {"storage.max_bytes", K_SIZE, O(storage_max_bytes), 0, 0},
     {"storage.segment_bytes", K_SIZE, O(storage_segment_bytes), 0, SP_MAX_JOURNAL_SEGMENT_BYTES},
+    {"alerts.evaluation_interval", K_DUR, O(alert_eval_ms), 0, 0},
+    {"alerts.resend_interval", K_DUR, O(alert_resend_ms), 0, 0},
+    {"alerts.event_hold", K_DUR, O(alert_event_hold_ms), 0, 0},
+    {"alerts.explicit_resolve", K_BOOL, O(alert_explicit_resolve), 0, 0},
+    {"alerts.max_series", K_UINT, O(alert_max_series), 0, 1000000},
+    {"alerts.log", K_BOOL, O(alert_log), 0, 0},
+    {"alerts.otlp_log", K_BOOL, O(alert_otlp_log), 0, 0},
+    {"alerts.trace_url", K_STR, O(alert_trace_url), 0, 0},
+    {"alerts.dlq_depth_metric", K_STR, O(dlq_depth_metric), 0, 0},
+    {"alerts.notify_timeout", K_DUR, O(notify_timeout_ms), 0, 0},
+    {"alerts.notify_queue_max", K_UINT, O(notify_queue_max), 0, 1000000},
+    {"alerts.notify_max_attempts", K_UINT, O(notify_max_attempts), 0, 1000},
+    {"alerts.rules", K_RULES, O(alert_rules), O(n_alert_rules), 0},
+    {"alerts.alertmanager.urls", K_LIST, O(alertmanager_urls), O(n_alertmanager_urls),
+     SP_ALERT_MAX_AM_URLS},
+    {"alerts.alertmanager.bearer_token_file", K_STR, O(am_bearer_token_file), 0, 0},
+    {"alerts.alertmanager.bearer_token_env", K_STR, O(am_bearer_token_env), 0, 0},
+    {"alerts.alertmanager.username", K_STR, O(am_username), 0, 0},
+    {"alerts.alertmanager.password_file", K_STR, O(am_password_file), 0, 0},
+    {"alerts.alertmanager.password_env", K_STR, O(am_password_env), 0, 0},
+    {"alerts.webhook.url", K_STR, O(webhook_url), 0, 0},
+    {"alerts.webhook.secret_file", K_STR, O(webhook_secret_file), 0, 0},
+    {"alerts.webhook.secret_env", K_STR, O(webhook_secret_env), 0, 0},
 };
+
+/* Keys a person may reach for that would put a secret in the file in clear. */
+static const char *const secret_keys[] = {"alerts.webhook.secret", "alerts.alertmanager.password",
+                                          "alerts.alertmanager.bearer_token"};
 #undef O
 
 static const char *kind_hint(int kind)
@@ -167,6 +294,8 @@ static const char *kind_hint(int kind)
     case K_PROTOCOL: return "http/protobuf or http/json (grpc is not supported)";
     case K_FSYNC: return "always, batch or never";
     case K_MAP: return "a mapping of names to strings";
+    case K_RULES: return "a list of rules";
+    case K_LIST: return "a list of strings";
     default: return "a string";
     }
 }
@@ -378,6 +507,78 @@ static int is_section(const char *path)
     return 0;
 }
 
+static int is_secret_key(const char *path)
+{
+    for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
+        if (strcmp(secret_keys[i], path) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i]);
+    }
+    free(v);
+}
+
+/* A list of strings (SEQUENCE_START read): replaces the value, as YAML reads. */
+static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k, const char *file,
+                     size_t line, char *err, size_t errlen)
+{
+    char **v = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(p, &ev)) {
+            snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", file, p->problem_mark.line + 1,
+                     p->problem ? p->problem : "?");
+            rc = -EINVAL;
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (t != YAML_SCALAR_EVENT) {
+            snprintf(err, errlen, "%s:%zu: '%s' is a list of strings", file,
+                     ev.start_mark.line + 1, k->path);
+            rc = -EINVAL;
+        } else if (k->max && n >= k->max) {
+            snprintf(err, errlen, "%s:%zu: '%s' takes at most %llu items", file, line, k->path,
+                     (unsigned long long)k->max);
+            rc = -EINVAL;
+        } else {
+            char **nv = realloc(v, sizeof(*v) * (n + 1));
+            if (nv == NULL || (nv[n] = strdup((const char *)ev.data.scalar.value)) == NULL) {
+                v = nv ? nv : v;
+                rc = -ENOMEM;
+            } else {
+                v = nv;
+                n++;
+            }
+        }
+        yaml_event_delete(&ev);
+        if (rc) {
+            break;
+        }
+    }
+    if (rc) {
+        list_free(v, n);
+        return rc;
+    }
+    char *base = (char *)c;
+    list_free(*(char ***)(base + k->off), *(size_t *)(base + k->off2));
+    *(char ***)(base + k->off) = v;
+    *(size_t *)(base + k->off2) = n;
+    return 0;
+}
+
 void sp_config_defaults(struct sp_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -423,6 +624,25 @@ void sp_config_defaults(struct sp_config *c)
     c->storage_fsync = SP_FSYNC_BATCH;
     c->storage_max_bytes = SP_DEF_JOURNAL_MAX_BYTES;
     c->storage_segment_bytes = SP_DEF_JOURNAL_SEGMENT_BYTES;
+    c->alert_eval_ms = SP_DEF_ALERT_EVAL_MS;
+    c->alert_resend_ms = SP_DEF_ALERT_RESEND_MS;
+    c->alert_event_hold_ms = SP_DEF_ALERT_EVENT_HOLD_MS;
+    c->alert_max_series = SP_DEF_ALERT_MAX_SERIES;
+    c->alert_log = 1;
+    c->alert_otlp_log = 1;
+    c->notify_timeout_ms = SP_DEF_NOTIFY_TIMEOUT_MS;
+    c->notify_queue_max = SP_DEF_NOTIFY_QUEUE_MAX;
+    c->notify_max_attempts = SP_DEF_NOTIFY_MAX_ATTEMPTS;
+    c->alert_trace_url = strdup("");
+    c->dlq_depth_metric = strdup("dlq.depth");
+    c->am_bearer_token_file = strdup("");
+    c->am_bearer_token_env = strdup("");
+    c->am_username = strdup("");
+    c->am_password_file = strdup("");
+    c->am_password_env = strdup("");
+    c->webhook_url = strdup("");
+    c->webhook_secret_file = strdup("");
+    c->webhook_secret_env = strdup("");
     char err[256];
     /* The embedded default states the same values in YAML; parsing it here
      * keeps the two from drifting (a unit test also checks it parses). */
@@ -497,6 +717,10 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                 if (k && k->kind == K_MAP) {
                     map_key = k;
                     map_expect_key = 1;
+                } else if (k) {
+                    snprintf(err, errlen, "%s:%zu: bad value for '%s': expected %s", name,
+                             key_line, path, kind_hint(k->kind));
+                    rc = -EINVAL;
                 } else if (!is_section(path)) {
                     /* The mapping starts on the line after its key: name the key's. */
                     snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, key_line, path);
@@ -512,14 +736,9 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
         } else if (t == YAML_MAPPING_END_EVENT) {
             depth--;
             if (depth > 0) {
-                path[depth_len[depth - 1] ? depth_len[depth - 1] : 0] = 0;
-                /* Back to the parent's key list: drop the finished key. */
-                char *dot = strrchr(path, '.');
-                if (dot) {
-                    *dot = 0;
-                } else {
-                    path[0] = 0;
-                }
+                /* Back to the parent's key list: depth_len[depth - 1] is the
+                 * parent's own path, without the finished key. */
+                path[depth_len[depth - 1]] = 0;
             }
             expect_key = 1;
         } else if (t == YAML_SCALAR_EVENT) {
@@ -547,8 +766,18 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                 }
             } else {
                 const struct key *k = find_key(path);
-                if (k == NULL) {
+                if (k == NULL && is_secret_key(path)) {
+                    snprintf(err, errlen,
+                             "%s:%zu: '%s': secrets are never kept in the configuration in "
+                             "clear; use '%s_file' or '%s_env'",
+                             name, line, path, path, path);
+                    rc = -EINVAL;
+                } else if (k == NULL) {
                     snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, line, path);
+                    rc = -EINVAL;
+                } else if (k->kind == K_RULES || k->kind == K_LIST) {
+                    snprintf(err, errlen, "%s:%zu: bad value for '%s': expected %s", name, line,
+                             path, kind_hint(k->kind));
                     rc = -EINVAL;
                 } else if (k->kind == K_MAP) {
                     if (v[0]) {
@@ -564,6 +793,20 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                 path[depth_len[depth - 1]] = 0;
                 expect_key = 1;
             }
+        } else if (t == YAML_SEQUENCE_START_EVENT && depth > 0 && !expect_key &&
+                   find_key(path) && find_key(path)->kind == K_RULES) {
+            rc = alert_rules_yaml(&p, c, name, err, errlen);
+            path[depth_len[depth - 1]] = 0;
+            expect_key = 1;
+        } else if (t == YAML_SEQUENCE_START_EVENT && depth > 0 && !expect_key &&
+                   find_key(path) && find_key(path)->kind == K_LIST) {
+            rc = read_list(&p, c, find_key(path), name, line, err, errlen);
+            path[depth_len[depth - 1]] = 0;
+            expect_key = 1;
+        } else if (t == YAML_SEQUENCE_START_EVENT && depth > 0 && !expect_key &&
+                   find_key(path) == NULL && !is_section(path)) {
+            snprintf(err, errlen, "%s:%zu: unknown key '%s'", name, key_line, path);
+            rc = -EINVAL;
         } else if (t == YAML_SEQUENCE_START_EVENT) {
             snprintf(err, errlen, "%s:%zu: '%s' does not take a list", name, line,
                      path[0] ? path : "(top level)");
@@ -787,6 +1030,7 @@ const char *sp_config_signal_url(const struct sp_config *c, int signal, char *bu
 
 int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
 {
+    int rc;
     if (c->storage_max_bytes < 4u * SP_MIN_JOURNAL_SEGMENT_BYTES) {
         snprintf(err, errlen, "storage.max_bytes must be at least %uKiB",
                  4u * SP_MIN_JOURNAL_SEGMENT_BYTES / 1024u);
@@ -837,6 +1081,9 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
     if (c->metrics_interval_ms < 10) {
         snprintf(err, errlen, "metrics.interval must be at least 10ms");
         return -EINVAL;
+    }
+    if ((rc = alert_rules_check(c, err, errlen))) {
+        return rc;
     }
     if (c->socket_path[0] == 0) {
         char p[512];
@@ -894,6 +1141,18 @@ void sp_config_free(struct sp_config *c)
     free(c->service_name);
     free(c->state_dir);
     free(c->storage_path);
+    alert_rules_free(c->alert_rules, c->n_alert_rules);
+    list_free(c->alertmanager_urls, c->n_alertmanager_urls);
+    free(c->alert_trace_url);
+    free(c->dlq_depth_metric);
+    free(c->am_bearer_token_file);
+    free(c->am_bearer_token_env);
+    free(c->am_username);
+    free(c->am_password_file);
+    free(c->am_password_env);
+    free(c->webhook_url);
+    free(c->webhook_secret_file);
+    free(c->webhook_secret_env);
     memset(c, 0, sizeof(*c));
 }
 
@@ -916,6 +1175,22 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
         (rc = set_flag(&c->storage_path, f->storage))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
+    }
+    for (int i = 0; i < f->n_alertmanager; i++) {
+        if (c->n_alertmanager_urls >= SP_ALERT_MAX_AM_URLS) {
+            snprintf(err, errlen, "at most %u Alertmanager URLs", SP_ALERT_MAX_AM_URLS);
+            rc = -EINVAL;
+            goto fail;
+        }
+        char **nv = realloc(c->alertmanager_urls, sizeof(*nv) * (c->n_alertmanager_urls + 1));
+        if (nv == NULL || (nv[c->n_alertmanager_urls] = strdup(f->alertmanager[i])) == NULL) {
+            c->alertmanager_urls = nv ? nv : c->alertmanager_urls;
+            snprintf(err, errlen, "out of memory");
+            rc = -ENOMEM;
+            goto fail;
+        }
+        c->alertmanager_urls = nv;
+        c->n_alertmanager_urls++;
     }
     if (f->level) {
         int l = sp_log_level_parse(f->level);

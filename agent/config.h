@@ -19,6 +19,8 @@ enum sp_protocol { SP_PROTO_HTTP_PROTOBUF = 0, SP_PROTO_HTTP_JSON = 1 };
 /* storage.fsync: what an ack waits for (docs/internals/journal.md). */
 enum sp_fsync { SP_FSYNC_BATCH = 0, SP_FSYNC_ALWAYS = 1, SP_FSYNC_NEVER = 2 };
 
+struct alert_rule; /* alert.h */
+
 struct sp_kv {
     char *key;
     char *value;
@@ -81,6 +83,31 @@ struct sp_config {
     int storage_fsync;                   /* enum sp_fsync */
     uint64_t storage_max_bytes;
     uint64_t storage_segment_bytes;
+    /* alerts (agent/alert.h, agent/notify.h) */
+    struct alert_rule *alert_rules;      /* merged by name: defaults, then the file */
+    size_t n_alert_rules;
+    uint64_t alert_eval_ms;
+    uint64_t alert_resend_ms;
+    uint64_t alert_event_hold_ms;
+    int alert_explicit_resolve;
+    uint64_t alert_max_series;
+    int alert_log;
+    int alert_otlp_log;
+    char *alert_trace_url;               /* for rules without their own trace_url */
+    char *dlq_depth_metric;              /* the gauge (by `queue`) the dlq_depth signal reads */
+    uint64_t notify_timeout_ms;
+    uint64_t notify_queue_max;
+    uint64_t notify_max_attempts;
+    char **alertmanager_urls;
+    size_t n_alertmanager_urls;
+    char *am_bearer_token_file;          /* credentials: file or environment, never inline */
+    char *am_bearer_token_env;
+    char *am_username;
+    char *am_password_file;
+    char *am_password_env;
+    char *webhook_url;
+    char *webhook_secret_file;
+    char *webhook_secret_env;
 };
 
 /* What the command line says about the configuration (pointers into argv). */
@@ -90,6 +117,8 @@ struct sp_flags {
     const char *endpoint; /* --otlp-endpoint URL */
     const char *level;    /* --log-level LEVEL */
     const char *storage;  /* --storage-path DIR */
+    const char *alertmanager[8]; /* --alertmanager URL, repeatable (SP_ALERT_MAX_AM_URLS) */
+    int n_alertmanager;
 };
 
 /* The whole load order in one place, for start-up and for SIGHUP: defaults,

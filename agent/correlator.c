@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "alert.h"
 #include "caps.h"
 #include "hmap.h"
 #include "journal.h"
@@ -203,10 +204,23 @@ static void *grow_array(struct sp_arena *a, void *old, uint32_t n, uint32_t *cap
 static const double seconds_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
                                         0.5,   0.75, 1,     2.5,  5,     7.5,  10};
 
-static void derive(struct corr *c, const char *name, const char *unit, int kind,
+/* Also the alert engine's input: `sig` is the signal the point counts (the
+ * rules see the same idempotent counts the metrics do). */
+static void derive(struct corr *c, int sig, const char *name, const char *unit, int kind,
                    struct sp_str function, double value, uint64_t ts_ns, struct wf *w,
                    struct sp_str inv, const struct sp_attrs *attrs)
 {
+    struct alert_obs o = {
+        .signal = sig,
+        .function = function,
+        .cid = {w->cid, w->cid_len},
+        .trace_id = w->trace_id,
+        .value = value,
+    };
+    if (sig == ALERT_SIG_DEAD_LETTERS && attrs && attrs->n) {
+        o.queue = attrs->v[0].val.u.s;
+    }
+    alert_observe(c->sp->alerts, &o);
     struct sp_point p = {
         .function = function,
         .name = cstr(name),
@@ -236,7 +250,7 @@ static void count_invocation(struct corr *c, struct wf *w, struct inv *iv, uint6
         set_str(&a, "faas.trigger", iv->trigger);
         attrs.n = 1;
     }
-    derive(c, "faas.invocations", "{invocation}", SP_METRIC_COUNTER, iv->function, 1, ts_ns, w,
+    derive(c, ALERT_SIG_INVOCATIONS, "faas.invocations", "{invocation}", SP_METRIC_COUNTER, iv->function, 1, ts_ns, w,
            iv->id, &attrs);
 }
 
@@ -751,7 +765,7 @@ static void count_cold_start(struct corr *c, struct wf *w, struct inv *iv,
         iv->cold_start = 1;
     }
     w->cold_starts++;
-    derive(c, "faas.coldstarts", "{coldstart}", SP_METRIC_COUNTER,
+    derive(c, ALERT_SIG_COLD_STARTS, "faas.coldstarts", "{coldstart}", SP_METRIC_COUNTER,
            iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
            r->invocation_id, NULL);
 }
@@ -804,7 +818,7 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
             iv->attempt = r->attempt;
             if (r->attempt > 1 && !retry_seen(w, r->invocation_id, r->attempt)) {
                 w->retries++;
-                derive(c, "spindle.retries", "{retry}", SP_METRIC_COUNTER, iv->function, 1,
+                derive(c, ALERT_SIG_RETRIES, "spindle.retries", "{retry}", SP_METRIC_COUNTER, iv->function, 1,
                        r->ts_ns, w, r->invocation_id, NULL);
             }
         }
@@ -826,14 +840,14 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
             /* Counted once, by the agent that emits the span. */
             count_invocation(c, w, iv, r->ts_ns);
             if (r->inv_status == SP_INV_ERROR) {
-                derive(c, "faas.errors", "{error}", SP_METRIC_COUNTER, iv->function, 1, r->ts_ns,
+                derive(c, ALERT_SIG_ERRORS, "faas.errors", "{error}", SP_METRIC_COUNTER, iv->function, 1, r->ts_ns,
                        w, iv->id, NULL);
             } else if (r->inv_status == SP_INV_TIMEOUT) {
-                derive(c, "faas.timeouts", "{timeout}", SP_METRIC_COUNTER, iv->function, 1,
+                derive(c, ALERT_SIG_TIMEOUTS, "faas.timeouts", "{timeout}", SP_METRIC_COUNTER, iv->function, 1,
                        r->ts_ns, w, iv->id, NULL);
             }
             if (iv->has_start && r->ts_ns >= iv->start_ns) {
-                derive(c, "faas.invoke_duration", "s", SP_METRIC_HISTOGRAM, iv->function,
+                derive(c, ALERT_SIG_DURATION, "faas.invoke_duration", "s", SP_METRIC_HISTOGRAM, iv->function,
                        (double)(r->ts_ns - iv->start_ns) / 1e9, r->ts_ns, w, iv->id, NULL);
             }
         }
@@ -846,7 +860,7 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
     case SP_EV_COLD_START:
         count_cold_start(c, w, iv, r);
         if (r->init_duration_ms >= 0) {
-            derive(c, "faas.init_duration", "s", SP_METRIC_HISTOGRAM,
+            derive(c, ALERT_SIG_INIT_DURATION, "faas.init_duration", "s", SP_METRIC_HISTOGRAM,
                    iv && iv->function.len ? iv->function : r->function, r->init_duration_ms / 1e3,
                    r->ts_ns, w, r->invocation_id, NULL);
             extra[n].key = cstr("faas.init_duration_ms");
@@ -856,7 +870,7 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         break;
     case SP_EV_THROTTLE:
         w->throttles++;
-        derive(c, "spindle.throttles", "{throttle}", SP_METRIC_COUNTER,
+        derive(c, ALERT_SIG_THROTTLES, "spindle.throttles", "{throttle}", SP_METRIC_COUNTER,
                iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
                r->invocation_id, NULL);
         if (r->reason.len) {
@@ -866,7 +880,7 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
     case SP_EV_RETRY:
         if (!retry_seen(w, r->invocation_id, r->attempt)) {
             w->retries++;
-            derive(c, "spindle.retries", "{retry}", SP_METRIC_COUNTER,
+            derive(c, ALERT_SIG_RETRIES, "spindle.retries", "{retry}", SP_METRIC_COUNTER,
                    iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
                    r->invocation_id, NULL);
         }
@@ -881,7 +895,7 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
         struct sp_attr qa;
         set_str(&qa, "queue", r->queue);
         struct sp_attrs qattrs = {&qa, 1, 0};
-        derive(c, "spindle.dead_letters", "{message}", SP_METRIC_COUNTER,
+        derive(c, ALERT_SIG_DEAD_LETTERS, "spindle.dead_letters", "{message}", SP_METRIC_COUNTER,
                iv && iv->function.len ? iv->function : r->function, 1, r->ts_ns, w,
                r->invocation_id, &qattrs);
     }

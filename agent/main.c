@@ -22,6 +22,7 @@
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
     "               [--storage-path DIR]\n"
+    "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
     "       spindle --print-default-config | --version | --help\n"
@@ -35,6 +36,8 @@ static const char usage[] =
     "                         turns the OTLP exporter on and the file exporter off\n"
     "  --log-level LEVEL      debug, info, warn or error (log.level)\n"
     "  --storage-path DIR     keep a crash-safe journal in DIR (storage.path)\n"
+    "  --alertmanager URL     send alerts to this Alertmanager (repeatable: every URL of\n"
+    "                         an HA set; added to alerts.alertmanager.urls)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
     "  --stats                print a running agent's counters as JSON\n"
     "  --print-default-config print the embedded default configuration\n"
@@ -99,7 +102,8 @@ int main(int argc, char **argv)
         OPT_STATS,
         OPT_VERSION,
         OPT_HELP,
-        OPT_PRINT_DEFAULT
+        OPT_PRINT_DEFAULT,
+        OPT_ALERTMANAGER
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -112,11 +116,14 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, OPT_HELP},
         {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
+        {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
     const char *storage = NULL;
     int stats = 0;
+    const char *am[SP_ALERT_MAX_AM_URLS];
+    int n_am = 0;
     opterr = 0;
     for (;;) {
         int o = getopt_long(argc, argv, "", opts, NULL);
@@ -130,6 +137,13 @@ int main(int argc, char **argv)
         case OPT_LOGLEVEL: level = optarg; break;
         case OPT_STORAGE: storage = optarg; break;
         case OPT_CHECK: check = optarg; break;
+        case OPT_ALERTMANAGER:
+            if (n_am == SP_ALERT_MAX_AM_URLS) {
+                fprintf(stderr, "spindle: at most %u --alertmanager URLs\n", SP_ALERT_MAX_AM_URLS);
+                return 1;
+            }
+            am[n_am++] = optarg;
+            break;
         case OPT_STATS: stats = 1; break;
         case OPT_VERSION: printf("spindle %s\n", SP_VERSION); return 0;
         case OPT_HELP: fputs(usage, stdout); return 0;
@@ -169,6 +183,9 @@ int main(int argc, char **argv)
     }
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
                                  .level = level, .storage = storage};
+    for (int i = 0; i < n_am; i++) {
+        sp.flags.alertmanager[sp.flags.n_alertmanager++] = am[i];
+    }
     int rc = 0;
     if (sp_config_build(&sp.cfg, &sp.flags, sp_env_get, err, sizeof(err))) {
         fprintf(stderr, "spindle: %s\n", err);

@@ -51,7 +51,18 @@
     X(journal, journal_max_bytes, "max_bytes")                                                  \
     X(journal, journal_segments, "segments")                                                    \
     X(journal, journal_truncated, "torn_tails")                                                 \
-    X(journal, journal_quarantined, "segments_set_aside")
+    X(journal, journal_quarantined, "segments_set_aside")                                       \
+    X(alerts, alerts_firing, "firing")                                                          \
+    X(alerts, alerts_fired, "fired")                                                            \
+    X(alerts, alerts_resolved, "resolved")                                                      \
+    X(alerts, alert_series, "series")                                                           \
+    X(alerts, alert_series_evicted, "series_evicted")                                           \
+    X(alerts, notify_sent, "notifications_sent")                                                \
+    X(alerts, notify_retries, "notification_retries")                                           \
+    X(alerts, notify_drop_queue_full, "dropped_queue_full")                                     \
+    X(alerts, notify_drop_rejected, "dropped_rejected")                                         \
+    X(alerts, notify_drop_retries_exhausted, "dropped_retries_exhausted")                       \
+    X(alerts, notify_drop_shutdown, "dropped_shutdown")
 
 struct sp_stats {
     uint64_t accepted;

@@ -22,6 +22,13 @@ run() { # mix records -> total Ir
     if [ -n "${JOURNAL:-}" ]; then
         printf 'storage: {path: %s/journal, fsync: %s, max_bytes: 1GiB}\n' "$d" "$JOURNAL" >>"$d/c.yaml"
     fi
+    if [ -n "${NO_ALERTS:-}" ]; then # every default rule off: the alert engine's cost is the difference
+        printf 'alerts:\n  rules:\n' >>"$d/c.yaml"
+        for r in DeadLetter WorkflowRetries FunctionThrottled ColdStartRatioHigh InitDurationHigh \
+                 DeadLetterQueueGrowing ExportFailing JournalNearlyFull; do
+            printf '    - {name: %s, enabled: false}\n' "$r" >>"$d/c.yaml"
+        done
+    fi
     valgrind --tool=callgrind --callgrind-out-file="$d/cg.out" ./build-release/spindle --config "$d/c.yaml" 2>/dev/null &
     local pid=$!
     until [ -S "$d/s.sock" ]; do sleep 0.01; done
@@ -31,7 +38,7 @@ run() { # mix records -> total Ir
     grep -E '^summary:' "$d/cg.out" | awk '{print $2}'
 }
 base=$(run logs 0)
-for mix in logs spans metrics; do
+for mix in ${MIXES:-logs spans metrics}; do
     t=$(run "$mix" "$n")
     echo "mix=$mix records=$n instructions_per_record=$(( (t - base) / n ))"
 done

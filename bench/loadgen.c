@@ -4,7 +4,7 @@
  * read from /proc/<pid>/stat (utime + stime) before and after the run.
  *
  * usage: loadgen SOCKET AGENT_PID [RECORDS] [CLIENTS] [MIX]
- *   MIX: logs (default) | spans | metrics | mixed
+ *   MIX: logs (default) | spans | metrics | mixed | events (lifecycle: the alert engine's input)
  * Each client writes its records in 64 KiB writes, then sends a flush and
  * waits for the ack, so the run ends when the agent has handled everything.
  */
@@ -59,8 +59,31 @@ static int one(char *dst, size_t cap, const struct job *j, long i)
     int kind = strcmp(m, "spans") == 0     ? 1
                : strcmp(m, "metrics") == 0 ? 2
                : strcmp(m, "mixed") == 0   ? (int)(i % 3)
+               : strcmp(m, "events") == 0  ? 3
                                            : 0;
     switch (kind) {
+    case 3: {
+        /* Per 8 records: a workflow of two invocations, the second a retry,
+         * one throttle; a cold start every 4th workflow. */
+        static const char *const ev[8] = {"invocation_start", "cold_start", "invocation_end",
+                                          "throttle", "invocation_start", "retry",
+                                          "invocation_end", "dead_letter"};
+        int k = (int)(i % 8);
+        int inv = k < 4 ? 1 : 2;
+        if (k == 1 && wf % 4) {
+            k = 3; /* no cold start: another throttle */
+        }
+        if (k == 7 && wf % 64) {
+            k = 3; /* a dead letter only now and then */
+        }
+        return snprintf(dst, cap,
+                        "{\"type\":\"event\",\"name\":\"%s\",\"correlation_id\":\"c%d-%d\","
+                        "\"invocation_id\":\"i%d-%d\",\"function\":\"fn%d\",\"attempt\":%d,"
+                        "\"cold_start\":%s,\"init_duration_ms\":120,\"status\":\"ok\","
+                        "\"queue\":\"dlq%d\"}\n",
+                        ev[k], j->id, wf, wf, inv, wf % 16, inv, k == 0 && wf % 4 == 0 ? "true" : "false",
+                        wf % 4);
+    }
     case 1:
         return snprintf(dst, cap,
                         "{\"type\":\"span\",\"correlation_id\":\"c%d-%d\",\"invocation_id\":\"i%d\","

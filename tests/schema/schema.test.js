@@ -372,7 +372,7 @@ describe('protocol.md', () => {
         assert.equal(replies.length, 1);
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
-            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal']);
+            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts']);
         assert.deepEqual(Object.keys(s.records), ['accepted', 'rejected']);
         assert.deepEqual(Object.keys(s.rejected), [...REASONS, 'incomplete']);
         assert.deepEqual(Object.keys(s.accepted_with),
@@ -386,6 +386,10 @@ describe('protocol.md', () => {
                 'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt']);
         assert.deepEqual(Object.keys(s.journal),
             ['journaled', 'replayed', 'bytes', 'max_bytes', 'segments', 'torn_tails', 'segments_set_aside']);
+        assert.deepEqual(Object.keys(s.alerts),
+            ['firing', 'fired', 'resolved', 'series', 'series_evicted', 'notifications_sent',
+                'notification_retries', 'dropped_queue_full', 'dropped_rejected',
+                'dropped_retries_exhausted', 'dropped_shutdown']);
         const sum = Object.values(s.rejected).reduce((a, b) => a + b, 0);
         assert.equal(s.records.rejected, sum, 'records.rejected is the sum of rejected.<reason>');
     });

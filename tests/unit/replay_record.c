@@ -1,8 +1,9 @@
 /*
- * replay_record.c - runs every file of tests/fuzz/corpus_record through the
- * fuzz target's entry point (which traps on a broken invariant); under the
- * sanitizer build it also catches memory errors. A regression test per input
- * the fuzzer kept.
+ * replay_record.c - runs every file of a fuzz corpus (CORPUS_DIR) through
+ * the fuzz target's entry point linked in (which traps on a broken
+ * invariant); under the sanitizer build it also catches memory errors. A
+ * regression test per input the fuzzer kept. Built once per target:
+ * REPLAY_NAME names the test (test_replay_record, test_replay_config).
  */
 #include <dirent.h>
 #include <stdio.h>

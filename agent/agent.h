@@ -257,7 +257,7 @@ struct spindle {
         size_t batches;            /* open batch arenas */
         size_t workflows;          /* workflow state and arenas */
         size_t series;             /* metric series */
-        size_t journal;            /* the segment being replayed */
+        size_t journal;            /* the journal's append buffer (bytes not yet written) */
     } mem;                         /* what limits.max_memory covers, with the queues */
     int stopping;                  /* SIGTERM seen: draining */
     int abandoning;                /* the shutdown deadline passed */

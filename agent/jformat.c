@@ -72,11 +72,31 @@ int sp_jformat_next(const char *b, size_t end, size_t *off, struct sp_jentry *e,
     return 0;
 }
 
+/* After the last intact entry: an unfinished write, or damage? */
+static int unfinished(const char *b, size_t len, size_t at)
+{
+    if (len - at < SP_JENTRY_HDR) {
+        return 1;
+    }
+    uint32_t n = get32(b + at + 4);
+    if (get32(b + at) == SP_JENTRY_MAGIC && n <= SP_MAX_RECORD_BYTES &&
+        len - at - SP_JENTRY_HDR < n) {
+        return 1;
+    }
+    for (size_t i = at; i < len; i++) {
+        if (b[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int sp_jformat_check(const char *b, size_t len, size_t *end, uint64_t *entries,
-                     uint64_t *damaged)
+                     uint64_t *damaged, int *torn)
 {
     *entries = 0;
     *damaged = 0;
+    *torn = 0;
     *end = len;
     if (len < SP_JSEG_HDR) {
         return 0;
@@ -91,7 +111,9 @@ int sp_jformat_check(const char *b, size_t len, size_t *end, uint64_t *entries,
         size_t at = off;
         if (!sp_jformat_next(b, len, &off, &e, &skipped)) {
             if (at < len) {
-                *end = at; /* nothing intact follows: a torn tail from here */
+                *end = at; /* nothing intact follows */
+                *torn = unfinished(b, len, at);
+                *damaged += (uint64_t)!*torn;
             }
             return 0;
         }

@@ -37,10 +37,13 @@ int sp_jformat_frame(struct sp_buf *out, const char *line, size_t n, uint64_t re
 int sp_jformat_next(const char *b, size_t end, size_t *off, struct sp_jentry *e, int *skipped);
 
 /* Checks a whole segment image. -EINVAL when the header is not ours. Else 0
- * with: *end = where intact data ends (a torn tail starts there, or len),
- * *entries = intact entries, *damaged = damaged stretches followed by intact
- * entries. A file shorter than the header has end = len and no entries. */
+ * with: *end = where intact data ends (len when the last entry is intact),
+ * *entries = intact entries, *damaged = damaged stretches, *torn = 1 when
+ * the bytes after *end are a write that never finished (too short for a
+ * header, an entry running past the end of the file, or zeros, which is what
+ * a power loss leaves), 0 when they are damage (then counted in *damaged).
+ * A file shorter than the header has end = len and no entries. */
 int sp_jformat_check(const char *b, size_t len, size_t *end, uint64_t *entries,
-                     uint64_t *damaged);
+                     uint64_t *damaged, int *torn);
 
 #endif

@@ -34,24 +34,28 @@
 #include "log.h"
 
 #define SEG_HDR SP_JSEG_HDR
-#define MAX_SYNC_FDS 8
 
 struct seg {
     uint64_t seq;
     uint64_t bytes;   /* file size, counting what is appended but not written */
     uint64_t held;    /* export requests whose oldest source is this segment */
     int fd;           /* the active segment, or a retired one not yet synced; else -1 */
+    uint64_t aside_pos; /* damaged: set aside once the journal is durable up to here */
     uint8_t replay;   /* left by the previous run and not replayed yet */
     uint8_t dirty;    /* written since its last sync job */
 };
 
+/* One fdatasync() pass on the thread pool over every dirty segment (and the
+ * folder when a segment was created or removed). */
 struct sync_job {
     uv_work_t req;
     struct sp_journal *j;
-    int fds[MAX_SYNC_FDS + 1]; /* dup()ed: the job closes them */
-    int n;
     int rc;
-    uint64_t pos; /* durable once the job succeeds */
+    uint64_t pos;     /* durable once the job succeeds */
+    int with_dir;     /* the last fd is the folder's */
+    size_t n;
+    uint64_t *seqs;   /* segment of each fd (not the folder's) */
+    int fds[];        /* dup()ed: the job closes them */
 };
 
 struct sp_journal {
@@ -65,6 +69,7 @@ struct sp_journal {
     struct sp_buf pending;      /* framed entries not written yet */
     uint64_t appended, written, durable, want; /* logical positions */
     int dir_dirty;    /* a segment was created or removed since the last sync */
+    size_t open_retired; /* closed segments whose fd waits for a sync */
     uv_check_t check; /* end of the loop turn: write */
     uv_timer_t tick;  /* collect delivered segments; retry failed writes */
     uv_idle_t idle;   /* replay */
@@ -119,6 +124,9 @@ static void seg_forget(struct sp_journal *j, size_t i)
 {
     if (j->segs[i].fd >= 0) {
         close(j->segs[i].fd);
+        if (i != j->n - 1) {
+            j->open_retired--;
+        }
     }
     j->total -= j->segs[i].bytes;
     memmove(&j->segs[i], &j->segs[i + 1], (j->n - i - 1) * sizeof(struct seg));
@@ -175,13 +183,17 @@ static void flush_pending(struct sp_journal *j)
         j->written += off;
         a->dirty = 1;
     }
+    if (j->pending.len == 0 && j->pending.alloc > SP_READ_CHUNK * 4) {
+        sp_buf_free(&j->pending); /* a burst's buffer is not kept for good */
+    }
+    j->sp->mem.journal = j->pending.alloc;
 }
 
 static void sync_work(uv_work_t *req)
 {
     struct sync_job *job = req->data;
     job->rc = 0;
-    for (int i = 0; i < job->n; i++) {
+    for (size_t i = 0; i < job->n; i++) {
         if (fdatasync(job->fds[i]) != 0 && job->rc == 0) {
             job->rc = -errno;
         }
@@ -190,36 +202,59 @@ static void sync_work(uv_work_t *req)
 }
 
 static void journal_free(struct sp_journal *j);
+static void set_aside_ready(struct sp_journal *j);
 
 static void sync_done(uv_work_t *req, int status)
 {
     struct sync_job *job = req->data;
     struct sp_journal *j = job->j;
     j->job = NULL;
+    size_t nseg = job->n - (size_t)job->with_dir;
     if (status == 0 && job->rc == 0) {
         if (job->pos > j->durable) {
             j->durable = job->pos;
         }
+        /* A retired segment synced clean has nothing more to sync. */
+        for (size_t i = 0; i < nseg; i++) {
+            struct seg *sg = seg_find(j, job->seqs[i]);
+            if (sg && sg != active(j) && !sg->dirty && sg->fd >= 0) {
+                close(sg->fd);
+                sg->fd = -1;
+                j->open_retired--;
+            }
+        }
         notify(j);
+        set_aside_ready(j);
     } else {
-        /* Retrying fsync after a failure proves little (the kernel may have
-         * dropped the dirty pages); the honest answer is to keep acks waiting
-         * and say so. The next job syncs again. */
+        /* Everything the job covered is dirty again and durable does not
+         * move: acks keep waiting. (After an fsync error the kernel may have
+         * dropped the pages; the retry is the best left, and it is logged.) */
         SP_LOG_RL(SP_LOG_ERROR, "journal sync failed; acks wait", "path=\"%s\" error=\"%s\"",
                   j->dir, strerror(job->rc ? -job->rc : EIO));
-        if (j->n) {
-            active(j)->dirty = 1;
+        for (size_t i = 0; i < nseg; i++) {
+            struct seg *sg = seg_find(j, job->seqs[i]);
+            if (sg && sg->fd >= 0) {
+                sg->dirty = 1;
+            }
+        }
+        if (job->with_dir) {
+            j->dir_dirty = 1;
         }
     }
+    int ok = status == 0 && job->rc == 0;
+    free(job->seqs);
     free(job);
     if (j->closing) {
         journal_free(j);
         return;
     }
-    maybe_sync(j);
+    if (ok) {
+        maybe_sync(j); /* after a failure the tick tries again, not a tight loop */
+    }
 }
 
-/* Starts a sync job when acks (batch) or every write (always) need one. */
+/* Starts a sync job when acks wait (batch), after every write (always), or
+ * when closed segments still hold descriptors (so they stay few). */
 static void maybe_sync(struct sp_journal *j)
 {
     struct spindle *sp = j->sp;
@@ -229,47 +264,61 @@ static void maybe_sync(struct sp_journal *j)
     if (sp->cfg.storage_fsync == SP_FSYNC_NEVER) {
         j->durable = j->written; /* in the page cache: safe from kill -9, not power loss */
         notify(j);
+        set_aside_ready(j);
         return;
     }
-    if (sp->cfg.storage_fsync == SP_FSYNC_BATCH && j->want <= j->durable) {
+    if (sp->cfg.storage_fsync == SP_FSYNC_BATCH && j->want <= j->durable && !j->open_retired) {
         return;
     }
-    struct sync_job *job = calloc(1, sizeof(*job));
-    if (job == NULL) {
+    size_t cap = j->n + 1;
+    struct sync_job *job = calloc(1, sizeof(*job) + cap * sizeof(int));
+    uint64_t *seqs = malloc(cap * sizeof(uint64_t));
+    if (job == NULL || seqs == NULL) {
+        free(job);
+        free(seqs);
         return; /* the tick tries again */
     }
     job->j = j;
     job->pos = j->written;
     job->req.data = job;
-    for (size_t i = 0; i < j->n && job->n < MAX_SYNC_FDS; i++) {
-        struct seg *s = &j->segs[i];
-        if (s->fd < 0 || !s->dirty) {
+    job->seqs = seqs;
+    int failed = 0;
+    for (size_t i = 0; i < j->n && !failed; i++) {
+        struct seg *sg = &j->segs[i];
+        if (sg->fd < 0 || !sg->dirty) {
             continue;
         }
-        int fd = dup(s->fd);
+        int fd = dup(sg->fd);
         if (fd < 0) {
-            continue;
+            failed = 1;
+            break;
         }
+        job->seqs[job->n] = sg->seq;
         job->fds[job->n++] = fd;
-        s->dirty = 0;
-        if (s != active(j)) {
-            close(s->fd); /* retired: this job was its last */
-            s->fd = -1;
-        }
     }
-    if (j->dir_dirty) {
+    if (!failed && j->dir_dirty) {
         int fd = dup(j->dir_fd);
-        if (fd >= 0) {
+        if (fd < 0) {
+            failed = 1;
+        } else {
             job->fds[job->n++] = fd;
-            j->dir_dirty = 0;
+            job->with_dir = 1;
         }
     }
-    if (uv_queue_work(sp->loop, &job->req, sync_work, sync_done) != 0) {
-        for (int i = 0; i < job->n; i++) {
+    if (failed || uv_queue_work(sp->loop, &job->req, sync_work, sync_done) != 0) {
+        for (size_t i = 0; i < job->n; i++) {
             close(job->fds[i]);
         }
+        free(job->seqs);
         free(job);
-        return;
+        return; /* nothing was marked clean: the tick tries again */
+    }
+    /* Clean from here; a write meanwhile marks the active one dirty again. */
+    for (size_t i = 0; i < job->n - (size_t)job->with_dir; i++) {
+        seg_find(j, job->seqs[i])->dirty = 0;
+    }
+    if (job->with_dir) {
+        j->dir_dirty = 0;
     }
     j->job = job;
 }
@@ -284,31 +333,32 @@ static void check_cb(uv_check_t *h)
     }
 }
 
+/* Adds segment `seq` as the active one, its header appended. Nothing changes
+ * on failure. */
 static int seg_create(struct sp_journal *j, uint64_t seq)
 {
     char name[64];
     seg_name(name, sizeof(name), seq, "");
-    int fd = openat(j->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        return -errno;
+    if (sp_buf_reserve(&j->pending, SEG_HDR)) {
+        return -ENOMEM;
     }
     if (j->n == j->cap) {
         size_t cap = j->cap ? j->cap * 2 : 16;
         struct seg *n = realloc(j->segs, cap * sizeof(*n));
         if (n == NULL) {
-            close(fd);
-            unlinkat(j->dir_fd, name, 0);
             return -ENOMEM;
         }
         j->segs = n;
         j->cap = cap;
     }
+    int fd = openat(j->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
     j->segs[j->n++] = (struct seg){.seq = seq, .bytes = SEG_HDR, .fd = fd};
     j->total += SEG_HDR;
     j->dir_dirty = 1;
-    if (sp_buf_add(&j->pending, SP_JSEG_MAGIC, SEG_HDR)) {
-        return -ENOMEM;
-    }
+    sp_buf_add(&j->pending, SP_JSEG_MAGIC, SEG_HDR); /* reserved above */
     j->appended += SEG_HDR;
     update_stats(j);
     return 0;
@@ -322,21 +372,19 @@ static void roll(struct sp_journal *j)
     if (j->pending.len) {
         return; /* the old segment cannot take its bytes yet: keep appending there */
     }
-    struct seg *old = active(j);
-    uint64_t seq = old->seq + 1;
-    if (!old->dirty || j->sp->cfg.storage_fsync == SP_FSYNC_NEVER) {
-        close(old->fd);
-        old->fd = -1;
-    }
+    uint64_t seq = active(j)->seq + 1;
     int rc = seg_create(j, seq);
     if (rc) {
         SP_LOG_RL(SP_LOG_ERROR, "cannot start a journal segment; the current one grows",
                   "path=\"%s\" seq=%" PRIu64 " error=\"%s\"", j->dir, seq, strerror(-rc));
-        if (active(j)->fd < 0) {
-            char name[64];
-            seg_name(name, sizeof(name), active(j)->seq, "");
-            active(j)->fd = openat(j->dir_fd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
-        }
+        return;
+    }
+    struct seg *old = &j->segs[j->n - 2];
+    if (!old->dirty || j->sp->cfg.storage_fsync == SP_FSYNC_NEVER) {
+        close(old->fd);
+        old->fd = -1;
+    } else {
+        j->open_retired++; /* the next sync job takes it, then it is closed */
     }
 }
 
@@ -348,7 +396,7 @@ static void evict(struct sp_journal *j)
 {
     struct spindle *sp = j->sp;
     while (j->total > sp->cfg.storage_max_bytes && j->n > 1 && !j->segs[0].replay &&
-           j->segs[0].seq != j->rseq) {
+           !j->segs[0].aside_pos && j->segs[0].seq != j->rseq) {
         uint64_t seq = j->segs[0].seq, bytes = j->segs[0].bytes;
         seg_unlink(j, 0);
         uint64_t items = sp_pipe_drop_journal(sp, seq);
@@ -376,6 +424,10 @@ int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t re
     a->bytes += frame;
     j->total += frame;
     j->sp->stats.journaled++;
+    j->sp->mem.journal = j->pending.alloc;
+    if (j->pending.len >= SP_JOURNAL_MAX_BACKLOG) {
+        sp_backpressure_check(j->sp); /* the disk is behind: the next record waits */
+    }
     if (!uv_is_active((uv_handle_t *)&j->check)) {
         uv_check_start(&j->check, check_cb);
     }
@@ -484,7 +536,7 @@ void sp_journal_collect(struct sp_journal *j)
         return;
     }
     uint64_t w = watermark(j);
-    while (j->n > 1 && j->segs[0].seq < w) {
+    while (j->n > 1 && j->segs[0].seq < w && !j->segs[0].aside_pos) {
         seg_unlink(j, 0);
     }
 }
@@ -555,7 +607,8 @@ static int replay_load(struct sp_journal *j, struct seg *s)
     }
     size_t end;
     uint64_t entries, damaged;
-    if (sp_jformat_check(j->rbuf.p, size, &end, &entries, &damaged) != 0) {
+    int torn;
+    if (sp_jformat_check(j->rbuf.p, size, &end, &entries, &damaged, &torn) != 0) {
         SP_LOG(SP_LOG_ERROR, "journal segment has no valid header; setting it aside",
                "path=\"%s/%s\"", j->dir, name);
         sp->stats.drop_journal_corrupt++;
@@ -564,7 +617,8 @@ static int replay_load(struct sp_journal *j, struct seg *s)
         close(fd);
         return 0;
     }
-    if (end < size) {
+    j->rend = end;
+    if (torn) {
         /* The last write never completed, so nothing in it was acknowledged. */
         SP_LOG(SP_LOG_WARN, "journal segment ends in a torn entry; truncating it",
                "path=\"%s/%s\" offset=%zu bytes_cut=%zu", j->dir, name, end, size - end);
@@ -586,37 +640,81 @@ static int replay_load(struct sp_journal *j, struct seg *s)
         sp->stats.drop_journal_corrupt += damaged;
         j->rcorrupt = 1;
     }
-    sp->mem.journal = j->rbuf.alloc;
     return 0;
 }
 
-/* Done with the loaded segment: a corrupt one is renamed *.corrupt (its
- * intact entries were journaled anew), keeping at most SP_JOURNAL_MAX_SET_ASIDE. */
-static void replay_unload(struct sp_journal *j)
+static int cmp_name(const void *a, const void *b)
 {
-    struct seg *s = seg_find(j, j->rseq);
-    if (s && j->rcorrupt) {
-        char from[64], to[80];
-        seg_name(from, sizeof(from), s->seq, "");
-        seg_name(to, sizeof(to), s->seq, ".corrupt");
-        if (s->seq > SP_JOURNAL_MAX_SET_ASIDE) {
-            char old[80];
-            seg_name(old, sizeof(old), s->seq - SP_JOURNAL_MAX_SET_ASIDE, ".corrupt");
-            unlinkat(j->dir_fd, old, 0);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keeps at most SP_JOURNAL_MAX_SET_ASIDE - 1 older *.seg.corrupt files, so
+ * that the next one makes the cap (the names sort by sequence number). */
+static void trim_set_aside(struct sp_journal *j)
+{
+    DIR *d = fdopendir(dup(j->dir_fd));
+    if (d == NULL) {
+        return;
+    }
+    char *names[256];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 256) {
+        size_t l = strlen(e->d_name);
+        if (l > 12 && strcmp(e->d_name + l - 12, ".seg.corrupt") == 0) {
+            names[n] = strdup(e->d_name);
+            n += names[n] != NULL;
         }
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_name);
+    for (size_t i = 0; i < n; i++) {
+        if (i + SP_JOURNAL_MAX_SET_ASIDE <= n) {
+            unlinkat(j->dir_fd, names[i], 0);
+        }
+        free(names[i]);
+    }
+}
+
+/* Damaged segments whose intact entries are now durable elsewhere (in the
+ * active segment) are renamed *.seg.corrupt, kept for inspection. */
+static void set_aside_ready(struct sp_journal *j)
+{
+    for (size_t i = 0; i < j->n;) {
+        struct seg *sg = &j->segs[i];
+        if (!sg->aside_pos || sg->aside_pos > j->durable) {
+            i++;
+            continue;
+        }
+        char from[64], to[80];
+        seg_name(from, sizeof(from), sg->seq, "");
+        seg_name(to, sizeof(to), sg->seq, ".corrupt");
+        trim_set_aside(j);
         if (renameat(j->dir_fd, from, j->dir_fd, to) != 0) {
             SP_LOG(SP_LOG_ERROR, "cannot set a corrupt journal segment aside; deleting it",
                    "path=\"%s/%s\" error=\"%s\"", j->dir, from, strerror(errno));
             unlinkat(j->dir_fd, from, 0);
         }
         j->sp->stats.journal_quarantined++;
-        seg_forget(j, (size_t)(s - j->segs));
-    } else if (s) {
+        seg_forget(j, i);
+    }
+}
+
+/* Done with the loaded segment. A damaged one stays (and is never deleted or
+ * evicted) until the copies of its intact entries are durable, then goes
+ * aside (set_aside_ready). */
+static void replay_unload(struct sp_journal *j)
+{
+    struct seg *s = seg_find(j, j->rseq);
+    if (s) {
         s->replay = 0;
+        if (j->rcorrupt) {
+            s->aside_pos = j->appended;
+            sp_journal_want(j, s->aside_pos);
+        }
     }
     j->rseq = 0;
     sp_buf_free(&j->rbuf);
-    j->sp->mem.journal = 0;
 }
 
 static void replay_finish(struct sp_journal *j)
@@ -733,7 +831,7 @@ static int cmp_seg(const void *a, const void *b)
 }
 
 /* Finds the previous run's segments (sorted; all marked for replay). */
-static int scan(struct sp_journal *j)
+static int scan(struct sp_journal *j, uint64_t *max_seq)
 {
     DIR *d = fdopendir(dup(j->dir_fd));
     if (d == NULL) {
@@ -744,15 +842,20 @@ static int scan(struct sp_journal *j)
     while ((e = readdir(d)) != NULL) {
         char *end;
         size_t nl = strlen(e->d_name);
-        if (nl != 20 || strcmp(e->d_name + 16, ".seg") != 0) {
+        if (nl < 20 || strncmp(e->d_name + 16, ".seg", 4) != 0) {
             continue;
         }
         uint64_t seq = strtoull(e->d_name, &end, 16);
         if (end != e->d_name + 16 || seq == 0) {
             continue;
         }
+        /* A number in use by any file (set aside, or not a regular file) is
+         * never given to a new segment. */
+        if (seq > *max_seq) {
+            *max_seq = seq;
+        }
         struct stat st;
-        if (fstatat(j->dir_fd, e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
+        if (nl != 20 || fstatat(j->dir_fd, e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
             continue;
         }
         if (j->n == j->cap) {
@@ -845,12 +948,13 @@ int sp_journal_open(struct spindle *sp, struct sp_journal **out)
                "path=\"%s\" error=\"%s\"", dir, strerror(-rc));
         goto fail;
     }
-    if ((rc = scan(j))) {
+    uint64_t max_seq = 0;
+    if ((rc = scan(j, &max_seq))) {
         SP_LOG(SP_LOG_ERROR, "cannot read the journal folder", "path=\"%s\" error=\"%s\"", dir,
                strerror(-rc));
         goto fail;
     }
-    uint64_t seq = j->n ? j->segs[j->n - 1].seq + 1 : 1;
+    uint64_t seq = max_seq + 1;
     if ((rc = seg_create(j, seq))) {
         SP_LOG(SP_LOG_ERROR, "cannot create a journal segment", "path=\"%s\" error=\"%s\"", dir,
                strerror(-rc));
@@ -891,12 +995,17 @@ void sp_journal_close(struct sp_journal *j, int all_delivered)
                "path=\"%s\" bytes=%zu", j->dir, j->pending.len);
     }
     /* At exit the loop has nothing left to keep responsive: sync in place. */
+    int synced = 1;
     if (sp->cfg.storage_fsync != SP_FSYNC_NEVER) {
         for (size_t i = 0; i < j->n; i++) {
-            if (j->segs[i].fd >= 0) {
-                fdatasync(j->segs[i].fd);
+            if (j->segs[i].fd >= 0 && fdatasync(j->segs[i].fd) != 0) {
+                synced = 0;
             }
         }
+    }
+    if (synced && j->job == NULL) {
+        j->durable = j->written;
+        set_aside_ready(j); /* damaged segments whose copies are now on disk */
     }
     if (all_delivered && j->replay_done && j->pending.len == 0) {
         while (j->n) {

@@ -280,6 +280,111 @@ describe('journal', needBinary, () => {
       }
     });
 
+  test('a crash while a damaged segment is replayed loses nothing: it is set aside only once its intact entries are durable again',
+    { timeout: 60000 }, async () => {
+      const sink = await switchableSink();
+      const jdir = path.join(makeTempDir(), 'journal');
+      const tag = uid('dmg2');
+      let a1;
+      let a2;
+      let a3;
+      try {
+        a1 = await journalAgent(sink, jdir);
+        const c = await connect(a1.socketPath);
+        let sent = 0;
+        for (let round = 0; round < 6; round++) sent = await sendAcked(c, tag, sent, 500);
+        process.kill(a1.pid, 'SIGKILL');
+        await a1.exited;
+        c.destroy();
+        const file = path.join(jdir, segments(jdir)[0]);
+        const buf = fs.readFileSync(file);
+        const at = buf.indexOf(Buffer.from(`${tag}:1234"`));
+        assert.ok(at > 0);
+        buf[at + 2] ^= 0x01;
+        fs.writeFileSync(file, buf);
+        // Second start, backend still down: killed the moment replay ends.
+        a2 = await journalAgent(sink, jdir);
+        await a2.waitForStderr(/journal replayed/, 10000);
+        process.kill(a2.pid, 'SIGKILL');
+        await a2.exited;
+        // Third start, backend up: every intact record arrives.
+        sink.state.up = true;
+        a3 = await journalAgent(sink, jdir);
+        const { unique } = await allArrived(sink, tag, sent - 1);
+        assert.equal(unique, sent - 1, 'every intact acknowledged record arrived');
+        assert.ok(!new Set(bodiesWith(sink, tag)).has(`${tag}:1234`), 'the damaged one did not');
+      } finally {
+        for (const a of [a1, a2]) if (a) await a.kill();
+        if (a3) await a3.stop();
+        await sink.close();
+      }
+    });
+
+  test('replay with a small memory budget and full-size segments completes', { timeout: 60000 }, async () => {
+    const sink = await switchableSink();
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('mem');
+    let a1;
+    let a2;
+    try {
+      const extra = { rest: { limits: { max_memory: '8MiB' } } };
+      a1 = await journalAgent(sink, jdir, extra);
+      const c = await connect(a1.socketPath);
+      const pad = 'm'.repeat(700);
+      let sent = 0;
+      for (let round = 0; round < 10; round++) {
+        const lines = [];
+        for (let i = 0; i < 1000; i++, sent++) lines.push({ type: 'log', correlation_id: `${tag}-${sent % 50}`, body: `${tag}:${sent}:${pad}` });
+        c.sendAll(lines);
+        await c.flush(uid('f'), 20000);
+      }
+      process.kill(a1.pid, 'SIGKILL');
+      await a1.exited;
+      c.destroy();
+      sink.state.up = true;
+      a2 = await journalAgent(sink, jdir, extra);
+      await sink.waitFor((s) => new Set(bodiesWith(s, tag).map((b) => b.split(':')[1])).size >= sent, 40000,
+        `${sent} records replayed through an 8 MiB budget`);
+      const c2 = await connect(a2.socketPath);
+      const st = await c2.stats(uid('s'));
+      c2.destroy();
+      assert.equal(st.journal.replayed, sent);
+    } finally {
+      if (a1) await a1.kill();
+      if (a2) await a2.stop();
+      await sink.close();
+    }
+  });
+
+  test('many segments between flushes (fsync batch) do not pile up descriptors', { timeout: 60000 }, async () => {
+    const sink = await switchableSink();
+    sink.state.up = true;
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('fds');
+    let a;
+    try {
+      a = await journalAgent(sink, jdir, { storage: { segment_bytes: '64KiB', max_bytes: '64MiB' } },
+        { prefix: ['prlimit', '--nofile=64'] });
+      const c = await connect(a.socketPath);
+      const pad = 'f'.repeat(500);
+      let sent = 0;
+      const lines = [];
+      for (let i = 0; i < 6000; i++, sent++) lines.push({ type: 'log', correlation_id: `${tag}-${i % 5}`, body: `${tag}:${i}:${pad}` });
+      c.sendAll(lines); // ~3.5 MiB, ~55 segments, no flush in between
+      const ack = await c.flush(uid('f'), 20000);
+      assert.equal(ack.accepted, sent);
+      const st = await c.stats(uid('s'));
+      c.destroy();
+      assert.ok(st.journal.journaled >= sent);
+      assert.doesNotMatch(a.stderr(), /Too many open files|cannot start a journal segment/);
+      const fds = fs.readdirSync(`/proc/${a.pid}/fd`).length;
+      assert.ok(fds < 40, `${fds} descriptors open`);
+    } finally {
+      if (a) await a.stop();
+      await sink.close();
+    }
+  });
+
   test('an ack waits for the journal: when the journal cannot be written, no ack is sent', { timeout: 30000 }, async () => {
     const sink = await switchableSink();
     const jdir = path.join(makeTempDir(), 'journal');

@@ -53,10 +53,10 @@ int main(void)
     sp_buf_init(&b, 1u << 20);
     size_t end;
     uint64_t entries, damaged;
-    int missing;
+    int missing, torn;
 
     build(&b);
-    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(end, b.len);
     CHECK_EQ_INT(entries, N);
     CHECK_EQ_INT(damaged, 0);
@@ -76,14 +76,14 @@ int main(void)
     /* One flipped bit in entry 7's line, then in entry 12's header. */
     build(&b);
     b.p[starts[7] + SP_JENTRY_HDR + 5] ^= 0x01;
-    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(entries, N - 1);
     CHECK_EQ_INT(damaged, 1);
     CHECK_EQ_INT(end, b.len);
     CHECK_EQ_INT(count(&b, end, &missing), N - 1);
     CHECK_EQ_INT(missing, 7);
     b.p[starts[12] + 5] ^= 0x40; /* its length field */
-    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(entries, N - 2);
     CHECK_EQ_INT(damaged, 2);
 
@@ -91,31 +91,51 @@ int main(void)
     int torn_ok = 1;
     for (size_t cut = starts[N - 1] + 1; cut < starts[N]; cut++) {
         build(&b);
-        torn_ok &= sp_jformat_check(b.p, cut, &end, &entries, &damaged) == 0 &&
-                   end == starts[N - 1] && entries == N - 1 && damaged == 0;
+        torn_ok &= sp_jformat_check(b.p, cut, &end, &entries, &damaged, &torn) == 0 &&
+                   end == starts[N - 1] && entries == N - 1 && damaged == 0 && torn == 1;
     }
     CHECK(torn_ok);
     /* A cut exactly between entries is no tear. */
     build(&b);
-    CHECK(sp_jformat_check(b.p, starts[N - 1], &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, starts[N - 1], &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(end, starts[N - 1]);
     CHECK_EQ_INT(entries, N - 1);
     /* Damage and a torn tail together. */
     build(&b);
     b.p[starts[3] + SP_JENTRY_HDR] ^= 0x20;
-    CHECK(sp_jformat_check(b.p, starts[N] - 3, &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, starts[N] - 3, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(entries, N - 2);
     CHECK_EQ_INT(damaged, 1);
     CHECK_EQ_INT(end, starts[N - 1]);
 
+    /* A flipped bit in the last entry, which is whole: damage, not a tear. */
+    build(&b);
+    b.p[starts[N - 1] + SP_JENTRY_HDR + 3] ^= 0x08;
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
+    CHECK_EQ_INT(torn, 0);
+    CHECK_EQ_INT(damaged, 1);
+    CHECK_EQ_INT(entries, N - 1);
+    CHECK_EQ_INT(end, starts[N - 1]);
+    /* Zeros after the last entry (a power loss on some file systems): a tear. */
+    build(&b);
+    memset(b.p + starts[N - 1], 0, starts[N] - starts[N - 1]);
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
+    CHECK_EQ_INT(torn, 1);
+    CHECK_EQ_INT(damaged, 0);
+    CHECK_EQ_INT(end, starts[N - 1]);
+    /* No tail at all. */
+    build(&b);
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
+    CHECK_EQ_INT(torn, 0);
+
     /* Not ours; too short to say; header only. */
     build(&b);
     b.p[0] = 'X';
-    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged) == -EINVAL);
-    CHECK(sp_jformat_check(b.p, 5, &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == -EINVAL);
+    CHECK(sp_jformat_check(b.p, 5, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(entries, 0);
     build(&b);
-    CHECK(sp_jformat_check(b.p, SP_JSEG_HDR, &end, &entries, &damaged) == 0);
+    CHECK(sp_jformat_check(b.p, SP_JSEG_HDR, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(entries, 0);
     CHECK_EQ_INT(end, SP_JSEG_HDR);
 

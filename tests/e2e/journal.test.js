@@ -53,6 +53,35 @@ async function sendAcked(c, tag, from, n, cids = 5) {
   return from + n;
 }
 
+/**
+ * Starts an agent on `jdir`, sends `rounds` acknowledged rounds of `per` records (bodies
+ * "<tag>:<i>[:<pad>]"), and kills it with SIGKILL right after the last ack (no chance to export
+ * or tidy up). Returns the number of records acknowledged.
+ */
+async function ackedThenKilled(sink, jdir, tag, { rounds, per, pad = '', extra = {} }) {
+  const a = await journalAgent(sink, jdir, extra);
+  try {
+    const c = await connect(a.socketPath);
+    let sent = 0;
+    for (let round = 0; round < rounds; round++) {
+      if (pad) {
+        const lines = [];
+        for (let i = 0; i < per; i++, sent++) lines.push({ type: 'log', correlation_id: `${tag}-${sent % 50}`, body: `${tag}:${sent}:${pad}` });
+        c.sendAll(lines);
+        assert.equal((await c.flush(uid('f'), 20000)).accepted, per);
+      } else {
+        sent = await sendAcked(c, tag, sent, per);
+      }
+    }
+    process.kill(a.pid, 'SIGKILL');
+    await a.exited;
+    c.destroy();
+    return sent;
+  } finally {
+    await a.kill();
+  }
+}
+
 /** Waits until `sent` distinct bodies of `tag` arrived; returns {unique, duplicates}. */
 async function allArrived(sink, tag, sent, ms = 20000) {
   await sink.waitFor((s) => new Set(bodiesWith(s, tag)).size >= sent, ms, `${sent} records of ${tag}`);
@@ -68,17 +97,9 @@ describe('journal', needBinary, () => {
         const sink = await switchableSink();
         const jdir = path.join(makeTempDir(), 'journal');
         const tag = uid(`k9${fsync}`);
-        let a1;
         let a2;
         try {
-          a1 = await journalAgent(sink, jdir, { storage: { fsync } });
-          const c = await connect(a1.socketPath);
-          let sent = 0;
-          for (let round = 0; round < 5; round++) sent = await sendAcked(c, tag, sent, 200);
-          // Within a millisecond of the last ack: no chance to export or to tidy up.
-          process.kill(a1.pid, 'SIGKILL');
-          await a1.exited;
-          c.destroy();
+          const sent = await ackedThenKilled(sink, jdir, tag, { rounds: 5, per: 200, extra: { storage: { fsync } } });
           assert.equal(bodiesWith(sink, tag).length, 0, 'nothing was delivered before the kill');
           assert.ok(segments(jdir).length >= 1, 'the journal is on disk');
 
@@ -101,7 +122,6 @@ describe('journal', needBinary, () => {
           for (const [reason, n] of Object.entries(st.dropped)) assert.equal(n, 0, `dropped.${reason}`);
           await a2.waitForStderr(/journal replayed/);
         } finally {
-          if (a1) await a1.kill();
           if (a2) await a2.stop();
           await sink.close();
         }
@@ -234,15 +254,9 @@ describe('journal', needBinary, () => {
       const sink = await switchableSink();
       const jdir = path.join(makeTempDir(), 'journal');
       const tag = uid('dmg');
-      let a1;
       let a2;
       try {
-        a1 = await journalAgent(sink, jdir);
-        const c = await connect(a1.socketPath);
-        const sent = await sendAcked(c, tag, 0, 50);
-        process.kill(a1.pid, 'SIGKILL');
-        await a1.exited;
-        c.destroy();
+        const sent = await ackedThenKilled(sink, jdir, tag, { rounds: 1, per: 50 });
         const segs = segments(jdir);
         assert.equal(segs.length, 1);
         const file = path.join(jdir, segs[0]);
@@ -274,7 +288,6 @@ describe('journal', needBinary, () => {
         assert.match(a2.stderr(), /damaged entries/);
         assert.equal(segments(jdir, '.corrupt').length, 1, 'the damaged segment is kept aside for inspection');
       } finally {
-        if (a1) await a1.kill();
         if (a2) await a2.stop();
         await sink.close();
       }
@@ -285,17 +298,10 @@ describe('journal', needBinary, () => {
       const sink = await switchableSink();
       const jdir = path.join(makeTempDir(), 'journal');
       const tag = uid('dmg2');
-      let a1;
       let a2;
       let a3;
       try {
-        a1 = await journalAgent(sink, jdir);
-        const c = await connect(a1.socketPath);
-        let sent = 0;
-        for (let round = 0; round < 6; round++) sent = await sendAcked(c, tag, sent, 500);
-        process.kill(a1.pid, 'SIGKILL');
-        await a1.exited;
-        c.destroy();
+        const sent = await ackedThenKilled(sink, jdir, tag, { rounds: 6, per: 500 });
         const file = path.join(jdir, segments(jdir)[0]);
         const buf = fs.readFileSync(file);
         const at = buf.indexOf(Buffer.from(`${tag}:1234"`));
@@ -314,7 +320,7 @@ describe('journal', needBinary, () => {
         assert.equal(unique, sent - 1, 'every intact acknowledged record arrived');
         assert.ok(!new Set(bodiesWith(sink, tag)).has(`${tag}:1234`), 'the damaged one did not');
       } finally {
-        for (const a of [a1, a2]) if (a) await a.kill();
+        if (a2) await a2.kill();
         if (a3) await a3.stop();
         await sink.close();
       }
@@ -324,23 +330,10 @@ describe('journal', needBinary, () => {
     const sink = await switchableSink();
     const jdir = path.join(makeTempDir(), 'journal');
     const tag = uid('mem');
-    let a1;
     let a2;
     try {
       const extra = { rest: { limits: { max_memory: '8MiB' } } };
-      a1 = await journalAgent(sink, jdir, extra);
-      const c = await connect(a1.socketPath);
-      const pad = 'm'.repeat(700);
-      let sent = 0;
-      for (let round = 0; round < 10; round++) {
-        const lines = [];
-        for (let i = 0; i < 1000; i++, sent++) lines.push({ type: 'log', correlation_id: `${tag}-${sent % 50}`, body: `${tag}:${sent}:${pad}` });
-        c.sendAll(lines);
-        await c.flush(uid('f'), 20000);
-      }
-      process.kill(a1.pid, 'SIGKILL');
-      await a1.exited;
-      c.destroy();
+      const sent = await ackedThenKilled(sink, jdir, tag, { rounds: 10, per: 1000, pad: 'm'.repeat(700), extra });
       sink.state.up = true;
       a2 = await journalAgent(sink, jdir, extra);
       await sink.waitFor((s) => new Set(bodiesWith(s, tag).map((b) => b.split(':')[1])).size >= sent, 40000,
@@ -350,7 +343,6 @@ describe('journal', needBinary, () => {
       c2.destroy();
       assert.equal(st.journal.replayed, sent);
     } finally {
-      if (a1) await a1.kill();
       if (a2) await a2.stop();
       await sink.close();
     }

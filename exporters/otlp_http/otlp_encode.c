@@ -1,11 +1,20 @@
 /*
- * otlp_encode.c - OTLP protobuf encoding of span, log and metric batches and
- * decoding of Export*ServiceResponse bodies, with protobuf-c. See otlp_encode.h.
+ * otlp_encode.c - OTLP protobuf encoding of span, log and metric batches,
+ * written straight from the batch into the output buffer, and decoding of
+ * Export*ServiceResponse bodies (protobuf-c). See otlp_encode.h.
  *
- * The protobuf-c message tree for one request is built in a private arena and
- * thrown away in one call after packing. Strings are copied (protobuf-c wants
- * NUL-terminated ones); ids and histogram arrays point into the batch, which
- * outlives the call.
+ * Why not protobuf-c for encoding: it wants a message tree (allocated, with
+ * NUL-terminated copies of every string), walks it once to size it and once
+ * to pack it; on the production path that was 16.5 % of the CPU, plus the
+ * string copies (docs/benchmarks.md). Here each message is written in one
+ * pass: a nested message gets a one-byte length placeholder, and when it ends
+ * its content is moved right by the few extra bytes a longer length needs.
+ * Fields go out in field-number order and proto3 defaults are left out, as
+ * protobuf-c does, so the bytes are the same (test_otlp_encode compares them
+ * with the reference encoder in tests/unit/otlp_ref.c), except that strings
+ * keep their embedded NULs, which protobuf-c's C strings cut off.
+ *
+ * Field numbers are those of the OpenTelemetry protos in proto/.
  */
 #include "otlp_encode.h"
 
@@ -13,97 +22,99 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "otlp_group.h"
+
 #include "logs_service.pb-c.h"
 #include "metrics_service.pb-c.h"
 #include "trace_service.pb-c.h"
 
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array;
-typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rspans;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_sspans;
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
-typedef Opentelemetry__Proto__Trace__V1__Span__Event pb_event;
-typedef Opentelemetry__Proto__Trace__V1__Span__Link pb_link;
-typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
-
-typedef Opentelemetry__Proto__Logs__V1__ResourceLogs pb_rlogs;
-typedef Opentelemetry__Proto__Logs__V1__ScopeLogs pb_slogs;
-typedef Opentelemetry__Proto__Logs__V1__LogRecord pb_logrec;
-
-typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics pb_rmetrics;
-typedef Opentelemetry__Proto__Metrics__V1__ScopeMetrics pb_smetrics;
-typedef Opentelemetry__Proto__Metrics__V1__Metric pb_metric;
-typedef Opentelemetry__Proto__Metrics__V1__Sum pb_sum;
-typedef Opentelemetry__Proto__Metrics__V1__Gauge pb_gauge;
-typedef Opentelemetry__Proto__Metrics__V1__Histogram pb_hist;
-typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint pb_ndp;
-typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint pb_hdp;
-typedef Opentelemetry__Proto__Metrics__V1__Exemplar pb_exemplar;
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_trace_req;
-typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest pb_logs_req;
-typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_metrics_req;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_trace_resp;
 typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse pb_logs_resp;
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse pb_metrics_resp;
 
-/* Nesting limit for array and kvlist values. Both building and packing the
- * tree recurse, so a deeper value (only a pathological log body) is cut off
- * and sent as an empty value rather than risking the stack. */
+/* Nesting limit for array and kvlist values: a deeper value (only a
+ * pathological log body) is sent as an empty AnyValue, like before. */
 #define MAX_VALUE_DEPTH 64
+#define ARENA_CHUNK (16 * 1024)
+#define TEMPORALITY_CUMULATIVE 2 /* AggregationTemporality */
 
-#define ARENA_CHUNK (64 * 1024)
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2 };
 
-#define TEMPORALITY_CUMULATIVE                                                                     \
-    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
-
-/*
- * protobuf-c skips a string member of a oneof whose pointer equals the field's
- * default (protobuf_c_empty_string), which would turn an empty string value
- * into an empty AnyValue. Our own empty string has a different address.
- */
-static const char k_empty[1] = "";
-
-struct enc {
-    struct sp_arena arena;
-    const struct sp_resource_info *res;
-    pb_scope *scope; /* shared by every ScopeX of the request */
+/* The writer: out plus the first error (sticky, so calls chain unchecked). */
+struct w {
+    struct sp_buf *b;
+    int err;
 };
 
-/* Grouping key: items with equal keys go into one group. */
-struct gkey {
-    uint32_t parent; /* resource group of a metric, 0 otherwise */
-    uint8_t kind;
-    struct sp_str a; /* function, or metric name */
-    struct sp_str b; /* metric unit */
-};
-
-static void *alloc_n(struct enc *e, size_t n, size_t size)
+static inline void put(struct w *w, const void *p, size_t n)
 {
-    if (size != 0 && n > SIZE_MAX / size) {
-        return NULL;
+    if (w->err == 0) {
+        w->err = sp_buf_add(w->b, p, n);
     }
-    return sp_arena_alloc(&e->arena, n * size);
 }
 
-static char *str(struct enc *e, struct sp_str s)
+static inline void varint(struct w *w, uint64_t v)
 {
-    if (s.len == 0) {
-        return (char *)k_empty;
+    uint8_t t[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
     }
-    return sp_arena_strndup(&e->arena, s.p, s.len);
+    t[n++] = (uint8_t)v;
+    put(w, t, n);
 }
 
-static ProtobufCBinaryData bytes(const uint8_t *p, size_t n)
+static inline void tag(struct w *w, uint32_t field, int wt)
 {
-    /* protobuf-c only reads through the pointer; the cast drops const. */
-    ProtobufCBinaryData d = {.len = n, .data = (uint8_t *)p};
-    return d;
+    varint(w, (uint64_t)field << 3 | (uint64_t)wt);
+}
+
+static inline void fixed64(struct w *w, uint32_t field, uint64_t v)
+{
+    uint8_t t[8];
+    for (int i = 0; i < 8; i++) {
+        t[i] = (uint8_t)(v >> (8 * i));
+    }
+    tag(w, field, WT_I64);
+    put(w, t, 8);
+}
+
+static inline void f64(struct w *w, uint32_t field, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    fixed64(w, field, v);
+}
+
+static inline void bytes(struct w *w, uint32_t field, const void *p, size_t n)
+{
+    tag(w, field, WT_LEN);
+    varint(w, n);
+    put(w, p, n);
+}
+
+/* proto3: a default (0, empty) is not sent. */
+static inline void opt_fixed64(struct w *w, uint32_t field, uint64_t v)
+{
+    if (v) {
+        fixed64(w, field, v);
+    }
+}
+
+static inline void opt_varint(struct w *w, uint32_t field, uint64_t v)
+{
+    if (v) {
+        tag(w, field, WT_VARINT);
+        varint(w, v);
+    }
+}
+
+static inline void opt_str(struct w *w, uint32_t field, struct sp_str s)
+{
+    if (s.len) {
+        bytes(w, field, s.p, s.len);
+    }
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -116,811 +127,355 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-static bool str_eq(struct sp_str x, struct sp_str y)
+/* Opens a nested message: its tag and a one-byte length placeholder. */
+static size_t begin(struct w *w, uint32_t field)
 {
-    return x.len == y.len && (x.len == 0 || memcmp(x.p, y.p, x.len) == 0);
+    tag(w, field, WT_LEN);
+    put(w, "", 1);
+    return w->b->len;
+}
+
+/* Closes it: the length goes in front, moving the content when it needs more
+ * than one byte (only messages of 128 bytes or more). */
+static void end(struct w *w, size_t start)
+{
+    if (w->err) {
+        return;
+    }
+    size_t len = w->b->len - start;
+    if (len < 0x80) {
+        w->b->p[start - 1] = (char)len;
+        return;
+    }
+    uint8_t t[10];
+    size_t n = 0;
+    for (uint64_t v = len; v >= 0x80; v >>= 7) {
+        t[n++] = (uint8_t)(v | 0x80);
+    }
+    t[n] = (uint8_t)(len >> (7 * n));
+    n++;
+    if ((w->err = sp_buf_reserve(w->b, n - 1))) {
+        return;
+    }
+    char *p = w->b->p + start;
+    memmove(p + n - 1, p, len);
+    memcpy(p - 1, t, n);
+    w->b->len += n - 1;
 }
 
 /* ---- values and attributes ---- */
 
-static int kv_list(struct enc *e, const struct sp_attr *v, uint32_t n, pb_kv ***out, size_t *n_out,
-                   int depth);
+static void key_value(struct w *w, const struct sp_attr *a, int depth);
 
-static int any_value(struct enc *e, const struct sp_value *v, pb_any *out, int depth)
+static void any_value(struct w *w, const struct sp_value *v, int depth)
 {
-    *out = (pb_any)OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     switch (v->type) {
     case SP_VAL_STR:
-        out->string_value = str(e, v->u.s);
-        if (out->string_value == NULL) {
-            return -ENOMEM;
-        }
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        return 0;
-    case SP_VAL_INT:
-        out->int_value = v->u.i;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        return 0;
-    case SP_VAL_DOUBLE:
-        out->double_value = v->u.d;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
-        return 0;
+        bytes(w, 1, v->u.s.p, v->u.s.len); /* a oneof member: sent even when empty */
+        break;
     case SP_VAL_BOOL:
-        out->bool_value = v->u.b != 0;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-        return 0;
-    case SP_VAL_ARRAY: {
-        if (depth >= MAX_VALUE_DEPTH) {
-            return 0;
-        }
-        pb_array *av = alloc_n(e, 1, sizeof(*av));
-        if (av == NULL) {
-            return -ENOMEM;
-        }
-        *av = (pb_array)OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
-        uint32_t n = v->u.arr.n;
-        if (n > 0) {
-            pb_any *vals = alloc_n(e, n, sizeof(*vals));
-            pb_any **ptrs = alloc_n(e, n, sizeof(*ptrs));
-            if (vals == NULL || ptrs == NULL) {
-                return -ENOMEM;
+        tag(w, 2, WT_VARINT);
+        varint(w, v->u.b != 0);
+        break;
+    case SP_VAL_INT:
+        tag(w, 3, WT_VARINT);
+        varint(w, (uint64_t)v->u.i);
+        break;
+    case SP_VAL_DOUBLE:
+        f64(w, 4, v->u.d);
+        break;
+    case SP_VAL_ARRAY:
+        if (depth < MAX_VALUE_DEPTH) {
+            size_t arr = begin(w, 5);
+            for (uint32_t i = 0; i < v->u.arr.n; i++) {
+                size_t el = begin(w, 1);
+                any_value(w, &v->u.arr.v[i], depth + 1);
+                end(w, el);
             }
-            for (uint32_t i = 0; i < n; i++) {
-                int rc = any_value(e, &v->u.arr.v[i], &vals[i], depth + 1);
-                if (rc < 0) {
-                    return rc;
-                }
-                ptrs[i] = &vals[i];
+            end(w, arr);
+        }
+        break;
+    case SP_VAL_KVLIST:
+        if (depth < MAX_VALUE_DEPTH) {
+            size_t kvl = begin(w, 6);
+            for (uint32_t i = 0; i < v->u.kv.n; i++) {
+                size_t kv = begin(w, 1);
+                key_value(w, &v->u.kv.v[i], depth + 1);
+                end(w, kv);
             }
-            av->values = ptrs;
-            av->n_values = n;
+            end(w, kvl);
         }
-        out->array_value = av;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-        return 0;
-    }
-    case SP_VAL_KVLIST: {
-        if (depth >= MAX_VALUE_DEPTH) {
-            return 0;
-        }
-        pb_kvlist *kl = alloc_n(e, 1, sizeof(*kl));
-        if (kl == NULL) {
-            return -ENOMEM;
-        }
-        *kl = (pb_kvlist)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
-        int rc = kv_list(e, v->u.kv.v, v->u.kv.n, &kl->values, &kl->n_values, depth + 1);
-        if (rc < 0) {
-            return rc;
-        }
-        out->kvlist_value = kl;
-        out->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
-        return 0;
-    }
+        break;
     default:
-        /* SP_VAL_EMPTY (and anything unknown): an AnyValue with nothing set. */
-        return 0;
+        break; /* SP_VAL_EMPTY: an AnyValue with nothing set */
     }
 }
 
-static int kv_list(struct enc *e, const struct sp_attr *v, uint32_t n, pb_kv ***out, size_t *n_out,
-                   int depth)
+static void key_value(struct w *w, const struct sp_attr *a, int depth)
 {
-    *out = NULL;
-    *n_out = 0;
-    if (n == 0) {
-        return 0;
-    }
-    pb_kv *kvs = alloc_n(e, n, sizeof(*kvs));
-    pb_any *vals = alloc_n(e, n, sizeof(*vals));
-    pb_kv **ptrs = alloc_n(e, n, sizeof(*ptrs));
-    if (kvs == NULL || vals == NULL || ptrs == NULL) {
-        return -ENOMEM;
-    }
+    opt_str(w, 1, a->key);
+    size_t val = begin(w, 2);
+    any_value(w, &a->val, depth);
+    end(w, val);
+}
+
+static void attr_list(struct w *w, uint32_t field, const struct sp_attr *v, uint32_t n)
+{
     for (uint32_t i = 0; i < n; i++) {
-        kvs[i] = (pb_kv)OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-        kvs[i].key = str(e, v[i].key);
-        if (kvs[i].key == NULL) {
-            return -ENOMEM;
-        }
-        int rc = any_value(e, &v[i].val, &vals[i], depth);
-        if (rc < 0) {
-            return rc;
-        }
-        kvs[i].value = &vals[i];
-        ptrs[i] = &kvs[i];
+        size_t kv = begin(w, field);
+        key_value(w, &v[i], 0);
+        end(w, kv);
     }
-    *out = ptrs;
-    *n_out = n;
-    return 0;
 }
 
-static int attrs(struct enc *e, const struct sp_attrs *a, pb_kv ***out, size_t *n_out)
+static void attrs(struct w *w, uint32_t field, const struct sp_attrs *a)
 {
-    return kv_list(e, a->v, a->n, out, n_out, 0);
+    attr_list(w, field, a->v, a->n);
 }
 
 /* ---- resource and scope ---- */
 
-static int make_resource(struct enc *e, struct sp_str fn, pb_resource **out)
+/* Field 1 of ResourceSpans/Logs/Metrics, then field 2 opened: the ScopeX
+ * with its scope; the caller writes the items and closes it. */
+static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
+                              struct sp_str fn, size_t *scope_x)
 {
-    const struct sp_resource_info *res = e->res;
-    struct sp_attr *ra = alloc_n(e, 4 + (size_t)res->extra.n, sizeof(*ra));
-    pb_resource *r = alloc_n(e, 1, sizeof(*r));
-    if (ra == NULL || r == NULL) {
+    struct sp_attr *ra = sp_arena_alloc(a, sizeof(*ra) * (4 + (size_t)res->extra.n));
+    if (ra == NULL) {
         return -ENOMEM;
     }
-    *r = (pb_resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     uint32_t n = sp_resource_attrs(res, fn, ra);
-    int rc = kv_list(e, ra, n, &r->attributes, &r->n_attributes, 0);
-    if (rc < 0) {
-        return rc;
-    }
-    r->dropped_attributes_count = res->extra.dropped;
-    *out = r;
-    return 0;
-}
-
-static int make_scope(struct enc *e)
-{
-    pb_scope *s = alloc_n(e, 1, sizeof(*s));
-    if (s == NULL) {
-        return -ENOMEM;
-    }
-    *s = (pb_scope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
-    s->name = str(e, e->res->scope_name);
-    s->version = str(e, e->res->scope_version);
-    if (s->name == NULL || s->version == NULL) {
-        return -ENOMEM;
-    }
-    e->scope = s;
-    return 0;
-}
-
-/* ---- grouping ---- */
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ c[i]) * 0x100000001b3ull;
-    }
-    return h;
-}
-
-static uint64_t gkey_hash(const struct gkey *k)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, &k->parent, sizeof(k->parent));
-    h = fnv1a(h, &k->kind, sizeof(k->kind));
-    h = fnv1a(h, &k->a.len, sizeof(k->a.len));
-    h = fnv1a(h, k->a.p, k->a.len);
-    return fnv1a(h, k->b.p, k->b.len);
-}
-
-static bool gkey_eq(const struct gkey *x, const struct gkey *y)
-{
-    return x->parent == y->parent && x->kind == y->kind && str_eq(x->a, y->a) && str_eq(x->b, y->b);
-}
-
-/*
- * Numbers the distinct keys in first-seen order: gidx[i] is key i's group and
- * first[g] the first key of group g (first needs room for n entries). A hash
- * table keeps this linear even when a batch spans many functions or metrics.
- */
-static int group_keys(struct enc *e, const struct gkey *k, uint32_t n, uint32_t *gidx,
-                      uint32_t *first, uint32_t *ngroups)
-{
-    size_t size = 16;
-    while (size < 2 * (size_t)n) {
-        size *= 2;
-    }
-    uint32_t *slot = alloc_n(e, size, sizeof(*slot)); /* group + 1, 0 when free */
-    if (slot == NULL) {
-        return -ENOMEM;
-    }
-    memset(slot, 0, size * sizeof(*slot));
-    uint32_t ng = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t j = (size_t)gkey_hash(&k[i]) & (size - 1);
-        while (slot[j] != 0 && !gkey_eq(&k[first[slot[j] - 1]], &k[i])) {
-            j = (j + 1) & (size - 1);
-        }
-        if (slot[j] == 0) {
-            first[ng] = i;
-            slot[j] = ++ng;
-        }
-        gidx[i] = slot[j] - 1;
-    }
-    *ngroups = ng;
-    return 0;
-}
-
-/*
- * Stable counting sort of 0..n-1 by gidx: group g's members, in their original
- * order, are order[start[g]] .. order[start[g + 1] - 1].
- */
-static int by_group(struct enc *e, const uint32_t *gidx, uint32_t n, uint32_t ngroups,
-                    uint32_t **order_out, uint32_t **start_out)
-{
-    uint32_t *start = alloc_n(e, (size_t)ngroups + 1, sizeof(*start));
-    uint32_t *fill = alloc_n(e, (size_t)ngroups + 1, sizeof(*fill));
-    uint32_t *order = alloc_n(e, n, sizeof(*order));
-    if (start == NULL || fill == NULL || order == NULL) {
-        return -ENOMEM;
-    }
-    memset(start, 0, ((size_t)ngroups + 1) * sizeof(*start));
-    for (uint32_t i = 0; i < n; i++) {
-        start[gidx[i] + 1]++;
-    }
-    for (uint32_t g = 0; g < ngroups; g++) {
-        start[g + 1] += start[g];
-    }
-    memcpy(fill, start, ((size_t)ngroups + 1) * sizeof(*fill));
-    for (uint32_t i = 0; i < n; i++) {
-        order[fill[gidx[i]]++] = i;
-    }
-    *order_out = order;
-    *start_out = start;
-    return 0;
-}
-
-/*
- * The common first step of every signal: the items as an array, grouped by
- * function. Group g holds items[order[start[g]]] .. items[order[start[g+1]-1]].
- */
-struct grouped {
-    void **items;
-    uint32_t n;
-    uint32_t *rg; /* resource group of each item */
-    uint32_t nres;
-    uint32_t *order;
-    uint32_t *start;
-};
-
-static struct sp_str item_function(int signal, const void *item)
-{
-    switch (signal) {
-    case SP_SIG_TRACES:
-        return ((const struct sp_span *)item)->function;
-    case SP_SIG_LOGS:
-        return ((const struct sp_logrec *)item)->function;
-    default:
-        return ((const struct sp_metric *)item)->function;
-    }
-}
-
-static void *item_next(int signal, const void *item)
-{
-    switch (signal) {
-    case SP_SIG_TRACES:
-        return ((const struct sp_span *)item)->next;
-    case SP_SIG_LOGS:
-        return ((const struct sp_logrec *)item)->next;
-    default:
-        return ((const struct sp_metric *)item)->next;
-    }
-}
-
-/* Metrics of a kind we cannot express would become Metrics without data,
- * which receivers drop or reject, so they are left out up front. */
-static bool item_wanted(int signal, const void *item)
-{
-    if (signal != SP_SIG_METRICS) {
-        return true;
-    }
-    uint8_t kind = ((const struct sp_metric *)item)->kind;
-    return kind == SP_METRIC_COUNTER || kind == SP_METRIC_GAUGE || kind == SP_METRIC_HISTOGRAM;
-}
-
-static int group_by_function(struct enc *e, const struct sp_batch *b, struct grouped *g)
-{
-    /* Count by walking: the list, not b->count, is what gets encoded. */
-    uint32_t n = 0;
-    for (void *it = b->head; it != NULL; it = item_next(b->signal, it)) {
-        n += item_wanted(b->signal, it);
-    }
-    g->n = n;
-    g->items = alloc_n(e, n, sizeof(*g->items));
-    struct gkey *keys = alloc_n(e, n, sizeof(*keys));
-    uint32_t *first = alloc_n(e, n, sizeof(*first));
-    g->rg = alloc_n(e, n, sizeof(*g->rg));
-    if (g->items == NULL || keys == NULL || first == NULL || g->rg == NULL) {
-        return -ENOMEM;
-    }
-    uint32_t i = 0;
-    for (void *it = b->head; it != NULL; it = item_next(b->signal, it)) {
-        if (!item_wanted(b->signal, it)) {
-            continue;
-        }
-        g->items[i] = it;
-        keys[i] = (struct gkey){.a = item_function(b->signal, it)};
-        i++;
-    }
-    int rc = group_keys(e, keys, n, g->rg, first, &g->nres);
-    if (rc < 0) {
-        return rc;
-    }
-    return by_group(e, g->rg, n, g->nres, &g->order, &g->start);
-}
-
-/* ---- packing ---- */
-
-static int pack(const ProtobufCMessage *m, struct sp_buf *out)
-{
-    size_t size = protobuf_c_message_get_packed_size(m);
-    if (size == 0) {
-        return 0;
-    }
-    int rc = sp_buf_reserve(out, size);
-    if (rc < 0) {
-        return rc;
-    }
-    protobuf_c_message_pack(m, (uint8_t *)out->p + out->len);
-    out->len += size;
+    size_t r = begin(w, 1);
+    attr_list(w, 1, ra, n);
+    opt_varint(w, 2, res->extra.dropped);
+    end(w, r);
+    *scope_x = begin(w, 2);
+    size_t sc = begin(w, 1);
+    opt_str(w, 1, res->scope_name);
+    opt_str(w, 2, res->scope_version);
+    end(w, sc);
     return 0;
 }
 
 /* ---- traces ---- */
 
-static int make_span(struct enc *e, const struct sp_span *s, pb_span *ps)
+static void span(struct w *w, const struct sp_span *s)
 {
-    *ps = (pb_span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
-    ps->trace_id = bytes(s->trace_id, sizeof(s->trace_id));
-    ps->span_id = bytes(s->span_id, sizeof(s->span_id));
+    bytes(w, 1, s->trace_id, sizeof(s->trace_id));
+    bytes(w, 2, s->span_id, sizeof(s->span_id));
     if (s->has_parent) {
-        ps->parent_span_id = bytes(s->parent_span_id, sizeof(s->parent_span_id));
+        bytes(w, 4, s->parent_span_id, sizeof(s->parent_span_id));
     }
-    ps->name = str(e, s->name);
-    if (ps->name == NULL) {
-        return -ENOMEM;
+    opt_str(w, 5, s->name);
+    opt_varint(w, 6, s->kind);
+    opt_fixed64(w, 7, s->start_ns);
+    opt_fixed64(w, 8, s->end_ns);
+    attrs(w, 9, &s->attrs);
+    opt_varint(w, 10, s->attrs.dropped);
+    for (uint32_t i = 0; i < s->n_events; i++) {
+        const struct sp_span_event *ev = &s->events[i];
+        size_t e = begin(w, 11);
+        opt_fixed64(w, 1, ev->ts_ns);
+        opt_str(w, 2, ev->name);
+        attrs(w, 3, &ev->attrs);
+        opt_varint(w, 4, ev->attrs.dropped);
+        end(w, e);
     }
-    ps->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
-    ps->start_time_unix_nano = s->start_ns;
-    ps->end_time_unix_nano = s->end_ns;
-    int rc = attrs(e, &s->attrs, &ps->attributes, &ps->n_attributes);
-    if (rc < 0) {
-        return rc;
+    opt_varint(w, 12, s->dropped_events);
+    for (uint32_t i = 0; i < s->n_links; i++) {
+        const struct sp_span_link *lk = &s->links[i];
+        size_t l = begin(w, 13);
+        bytes(w, 1, lk->trace_id, sizeof(lk->trace_id));
+        bytes(w, 2, lk->span_id, sizeof(lk->span_id));
+        attrs(w, 4, &lk->attrs);
+        opt_varint(w, 5, lk->attrs.dropped);
+        end(w, l);
     }
-    ps->dropped_attributes_count = s->attrs.dropped;
-
-    if (s->n_events > 0) {
-        pb_event *ev = alloc_n(e, s->n_events, sizeof(*ev));
-        pb_event **evp = alloc_n(e, s->n_events, sizeof(*evp));
-        if (ev == NULL || evp == NULL) {
-            return -ENOMEM;
-        }
-        for (uint32_t i = 0; i < s->n_events; i++) {
-            const struct sp_span_event *se = &s->events[i];
-            ev[i] = (pb_event)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT;
-            ev[i].time_unix_nano = se->ts_ns;
-            ev[i].name = str(e, se->name);
-            if (ev[i].name == NULL) {
-                return -ENOMEM;
-            }
-            rc = attrs(e, &se->attrs, &ev[i].attributes, &ev[i].n_attributes);
-            if (rc < 0) {
-                return rc;
-            }
-            ev[i].dropped_attributes_count = se->attrs.dropped;
-            evp[i] = &ev[i];
-        }
-        ps->events = evp;
-        ps->n_events = s->n_events;
-    }
-    ps->dropped_events_count = s->dropped_events;
-
-    if (s->n_links > 0) {
-        pb_link *lk = alloc_n(e, s->n_links, sizeof(*lk));
-        pb_link **lkp = alloc_n(e, s->n_links, sizeof(*lkp));
-        if (lk == NULL || lkp == NULL) {
-            return -ENOMEM;
-        }
-        for (uint32_t i = 0; i < s->n_links; i++) {
-            const struct sp_span_link *sl = &s->links[i];
-            lk[i] = (pb_link)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__LINK__INIT;
-            lk[i].trace_id = bytes(sl->trace_id, sizeof(sl->trace_id));
-            lk[i].span_id = bytes(sl->span_id, sizeof(sl->span_id));
-            rc = attrs(e, &sl->attrs, &lk[i].attributes, &lk[i].n_attributes);
-            if (rc < 0) {
-                return rc;
-            }
-            lk[i].dropped_attributes_count = sl->attrs.dropped;
-            lkp[i] = &lk[i];
-        }
-        ps->links = lkp;
-        ps->n_links = s->n_links;
-    }
-
-    pb_status *st = alloc_n(e, 1, sizeof(*st));
-    if (st == NULL) {
-        return -ENOMEM;
-    }
-    *st = (pb_status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
-    st->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)s->status;
-    st->message = str(e, s->status_message);
-    if (st->message == NULL) {
-        return -ENOMEM;
-    }
-    ps->status = st;
-    return 0;
-}
-
-static int encode_traces(struct enc *e, const struct grouped *g, struct sp_buf *out)
-{
-    pb_span *sv = alloc_n(e, g->n, sizeof(*sv));
-    pb_span **sp = alloc_n(e, g->n, sizeof(*sp));
-    pb_rspans *rs = alloc_n(e, g->nres, sizeof(*rs));
-    pb_rspans **rsp = alloc_n(e, g->nres, sizeof(*rsp));
-    pb_sspans *ss = alloc_n(e, g->nres, sizeof(*ss));
-    pb_sspans **ssp = alloc_n(e, g->nres, sizeof(*ssp));
-    if (sv == NULL || sp == NULL || rs == NULL || rsp == NULL || ss == NULL || ssp == NULL) {
-        return -ENOMEM;
-    }
-    /* Spans in resource order, so each ScopeSpans takes a slice of sp. */
-    for (uint32_t i = 0; i < g->n; i++) {
-        int rc = make_span(e, g->items[g->order[i]], &sv[i]);
-        if (rc < 0) {
-            return rc;
-        }
-        sp[i] = &sv[i];
-    }
-    for (uint32_t r = 0; r < g->nres; r++) {
-        const struct sp_span *s0 = g->items[g->order[g->start[r]]];
-        rs[r] = (pb_rspans)OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-        int rc = make_resource(e, s0->function, &rs[r].resource);
-        if (rc < 0) {
-            return rc;
-        }
-        ss[r] = (pb_sspans)OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-        ss[r].scope = e->scope;
-        ss[r].spans = &sp[g->start[r]];
-        ss[r].n_spans = g->start[r + 1] - g->start[r];
-        ssp[r] = &ss[r];
-        rs[r].scope_spans = &ssp[r];
-        rs[r].n_scope_spans = 1;
-        rsp[r] = &rs[r];
-    }
-    pb_trace_req req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.resource_spans = rsp;
-    req.n_resource_spans = g->nres;
-    return pack(&req.base, out);
+    size_t st = begin(w, 15);
+    opt_str(w, 2, s->status_message);
+    opt_varint(w, 3, s->status);
+    end(w, st);
 }
 
 /* ---- logs ---- */
 
-static int make_logrec(struct enc *e, const struct sp_logrec *l, pb_logrec *pl)
+static void log_record(struct w *w, const struct sp_logrec *l)
 {
-    *pl = (pb_logrec)OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
-    pl->time_unix_nano = l->ts_ns; /* 0 means unknown and is not sent */
-    pl->observed_time_unix_nano = l->observed_ns;
-    pl->severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)l->severity_number;
-    pl->severity_text = str(e, l->severity_text);
-    if (pl->severity_text == NULL) {
-        return -ENOMEM;
-    }
+    opt_fixed64(w, 1, l->ts_ns); /* 0 means unknown and is not sent */
+    opt_varint(w, 2, l->severity_number);
+    opt_str(w, 3, l->severity_text);
     /* No body at all says the same as an empty one, in fewer bytes. */
     if (l->body.type != SP_VAL_EMPTY) {
-        pb_any *body = alloc_n(e, 1, sizeof(*body));
-        if (body == NULL) {
-            return -ENOMEM;
-        }
-        int rc = any_value(e, &l->body, body, 0);
-        if (rc < 0) {
-            return rc;
-        }
-        pl->body = body;
+        size_t b = begin(w, 5);
+        any_value(w, &l->body, 0);
+        end(w, b);
     }
-    int rc = attrs(e, &l->attrs, &pl->attributes, &pl->n_attributes);
-    if (rc < 0) {
-        return rc;
-    }
-    pl->dropped_attributes_count = l->attrs.dropped;
+    attrs(w, 6, &l->attrs);
+    opt_varint(w, 7, l->attrs.dropped);
     if (l->has_trace) {
-        pl->trace_id = bytes(l->trace_id, sizeof(l->trace_id));
-        pl->span_id = bytes(l->span_id, sizeof(l->span_id));
+        bytes(w, 9, l->trace_id, sizeof(l->trace_id));
+        bytes(w, 10, l->span_id, sizeof(l->span_id));
     }
-    return 0;
-}
-
-static int encode_logs(struct enc *e, const struct grouped *g, struct sp_buf *out)
-{
-    pb_logrec *lv = alloc_n(e, g->n, sizeof(*lv));
-    pb_logrec **lp = alloc_n(e, g->n, sizeof(*lp));
-    pb_rlogs *rl = alloc_n(e, g->nres, sizeof(*rl));
-    pb_rlogs **rlp = alloc_n(e, g->nres, sizeof(*rlp));
-    pb_slogs *sl = alloc_n(e, g->nres, sizeof(*sl));
-    pb_slogs **slp = alloc_n(e, g->nres, sizeof(*slp));
-    if (lv == NULL || lp == NULL || rl == NULL || rlp == NULL || sl == NULL || slp == NULL) {
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < g->n; i++) {
-        int rc = make_logrec(e, g->items[g->order[i]], &lv[i]);
-        if (rc < 0) {
-            return rc;
-        }
-        lp[i] = &lv[i];
-    }
-    for (uint32_t r = 0; r < g->nres; r++) {
-        const struct sp_logrec *l0 = g->items[g->order[g->start[r]]];
-        rl[r] = (pb_rlogs)OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-        int rc = make_resource(e, l0->function, &rl[r].resource);
-        if (rc < 0) {
-            return rc;
-        }
-        sl[r] = (pb_slogs)OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-        sl[r].scope = e->scope;
-        sl[r].log_records = &lp[g->start[r]];
-        sl[r].n_log_records = g->start[r + 1] - g->start[r];
-        slp[r] = &sl[r];
-        rl[r].scope_logs = &slp[r];
-        rl[r].n_scope_logs = 1;
-        rlp[r] = &rl[r];
-    }
-    pb_logs_req req = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.resource_logs = rlp;
-    req.n_resource_logs = g->nres;
-    return pack(&req.base, out);
+    opt_fixed64(w, 11, l->observed_ns);
 }
 
 /* ---- metrics ---- */
 
-static int exemplars(struct enc *e, const struct sp_metric *m, pb_exemplar ***out, size_t *n_out)
+static void exemplars(struct w *w, uint32_t field, const struct sp_metric *m)
 {
-    *out = NULL;
-    *n_out = 0;
-    if (m->n_exemplars == 0) {
-        return 0;
-    }
-    pb_exemplar *ex = alloc_n(e, m->n_exemplars, sizeof(*ex));
-    pb_exemplar **exp = alloc_n(e, m->n_exemplars, sizeof(*exp));
-    if (ex == NULL || exp == NULL) {
-        return -ENOMEM;
-    }
     for (uint32_t i = 0; i < m->n_exemplars; i++) {
-        const struct sp_exemplar *se = &m->exemplars[i];
-        ex[i] = (pb_exemplar)OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__INIT;
-        ex[i].time_unix_nano = se->ts_ns;
-        ex[i].as_double = se->value;
-        ex[i].value_case = OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_DOUBLE;
+        const struct sp_exemplar *ex = &m->exemplars[i];
+        size_t e = begin(w, field);
+        opt_fixed64(w, 2, ex->ts_ns);
+        f64(w, 3, ex->value); /* as_double: a oneof member, sent even when 0 */
         /* An exemplar recorded outside a span has zero ids; all-zero ids are
          * invalid in OTLP, so they are left out rather than sent. */
-        if (!all_zero(se->trace_id, sizeof(se->trace_id))) {
-            ex[i].trace_id = bytes(se->trace_id, sizeof(se->trace_id));
+        if (!all_zero(ex->span_id, sizeof(ex->span_id))) {
+            bytes(w, 4, ex->span_id, sizeof(ex->span_id));
         }
-        if (!all_zero(se->span_id, sizeof(se->span_id))) {
-            ex[i].span_id = bytes(se->span_id, sizeof(se->span_id));
+        if (!all_zero(ex->trace_id, sizeof(ex->trace_id))) {
+            bytes(w, 5, ex->trace_id, sizeof(ex->trace_id));
         }
-        int rc = attrs(e, &se->filtered, &ex[i].filtered_attributes, &ex[i].n_filtered_attributes);
-        if (rc < 0) {
-            return rc;
-        }
-        exp[i] = &ex[i];
+        attrs(w, 7, &ex->filtered);
+        end(w, e);
     }
-    *out = exp;
-    *n_out = m->n_exemplars;
-    return 0;
 }
 
-static int make_ndp(struct enc *e, const struct sp_metric *m, pb_ndp *p)
+static void number_point(struct w *w, const struct sp_metric *m)
 {
-    *p = (pb_ndp)OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__INIT;
-    p->start_time_unix_nano = m->start_ns;
-    p->time_unix_nano = m->time_ns;
-    p->as_double = m->value;
-    p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
-    int rc = attrs(e, &m->attrs, &p->attributes, &p->n_attributes);
-    if (rc < 0) {
-        return rc;
-    }
-    return exemplars(e, m, &p->exemplars, &p->n_exemplars);
+    opt_fixed64(w, 2, m->start_ns);
+    opt_fixed64(w, 3, m->time_ns);
+    f64(w, 4, m->value);
+    exemplars(w, 5, m);
+    attrs(w, 7, &m->attrs);
 }
 
-static int make_hdp(struct enc *e, const struct sp_metric *m, pb_hdp *p)
+static void histogram_point(struct w *w, const struct sp_metric *m)
 {
-    *p = (pb_hdp)OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__INIT;
-    p->start_time_unix_nano = m->start_ns;
-    p->time_unix_nano = m->time_ns;
-    p->count = m->count;
-    p->sum = m->sum;
-    p->sum__case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__SUM__SUM;
+    opt_fixed64(w, 2, m->start_ns);
+    opt_fixed64(w, 3, m->time_ns);
+    opt_fixed64(w, 4, m->count);
+    f64(w, 5, m->sum);
     /* Bounds without counts cannot be sent (the counts must number one more),
-     * so a point lacking counts goes out with neither. */
+     * so a point lacking counts goes out with neither. Both packed. */
     if (m->bucket_counts != NULL) {
-        p->bucket_counts = (uint64_t *)m->bucket_counts;
-        p->n_bucket_counts = (size_t)m->n_bounds + 1;
-        p->explicit_bounds = (double *)m->bounds;
-        p->n_explicit_bounds = m->bounds != NULL ? m->n_bounds : 0;
+        uint32_t nb = m->n_bounds + 1;
+        tag(w, 6, WT_LEN);
+        varint(w, (uint64_t)nb * 8);
+        for (uint32_t i = 0; i < nb; i++) {
+            uint8_t t[8];
+            for (int k = 0; k < 8; k++) {
+                t[k] = (uint8_t)(m->bucket_counts[i] >> (8 * k));
+            }
+            put(w, t, 8);
+        }
+        if (m->bounds != NULL && m->n_bounds > 0) {
+            tag(w, 7, WT_LEN);
+            varint(w, (uint64_t)m->n_bounds * 8);
+            for (uint32_t i = 0; i < m->n_bounds; i++) {
+                uint64_t v;
+                memcpy(&v, &m->bounds[i], 8);
+                uint8_t t[8];
+                for (int k = 0; k < 8; k++) {
+                    t[k] = (uint8_t)(v >> (8 * k));
+                }
+                put(w, t, 8);
+            }
+        }
     }
+    exemplars(w, 8, m);
+    attrs(w, 9, &m->attrs);
     if (m->count > 0) {
-        p->min = m->min;
-        p->min__case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__MIN__MIN;
-        p->max = m->max;
-        p->max__case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__MAX__MAX;
+        f64(w, 11, m->min);
+        f64(w, 12, m->max);
     }
-    int rc = attrs(e, &m->attrs, &p->attributes, &p->n_attributes);
-    if (rc < 0) {
-        return rc;
-    }
-    return exemplars(e, m, &p->exemplars, &p->n_exemplars);
 }
 
-/* Fills pm from the points items[idx[0..n-1]], which share name, unit and kind. */
-static int make_metric(struct enc *e, void **items, const uint32_t *idx, uint32_t n, pb_metric *pm)
+/* One Metric from the points items[idx[0..n-1]] (same name, unit and kind). */
+static void metric(struct w *w, void **items, const uint32_t *idx, uint32_t n)
 {
     const struct sp_metric *m0 = items[idx[0]];
-    *pm = (pb_metric)OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
-    pm->name = str(e, m0->name);
-    pm->unit = str(e, m0->unit);
-    pm->description = str(e, m0->description);
-    if (pm->name == NULL || pm->unit == NULL || pm->description == NULL) {
-        return -ENOMEM;
-    }
-
-    if (m0->kind == SP_METRIC_HISTOGRAM) {
-        pb_hist *h = alloc_n(e, 1, sizeof(*h));
-        pb_hdp *dp = alloc_n(e, n, sizeof(*dp));
-        pb_hdp **dpp = alloc_n(e, n, sizeof(*dpp));
-        if (h == NULL || dp == NULL || dpp == NULL) {
-            return -ENOMEM;
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            int rc = make_hdp(e, items[idx[i]], &dp[i]);
-            if (rc < 0) {
-                return rc;
-            }
-            dpp[i] = &dp[i];
-        }
-        *h = (pb_hist)OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM__INIT;
-        h->data_points = dpp;
-        h->n_data_points = n;
-        h->aggregation_temporality = TEMPORALITY_CUMULATIVE;
-        pm->histogram = h;
-        pm->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
-        return 0;
-    }
-
-    pb_ndp *dp = alloc_n(e, n, sizeof(*dp));
-    pb_ndp **dpp = alloc_n(e, n, sizeof(*dpp));
-    if (dp == NULL || dpp == NULL) {
-        return -ENOMEM;
-    }
+    opt_str(w, 1, m0->name);
+    opt_str(w, 2, m0->description);
+    opt_str(w, 3, m0->unit);
+    uint32_t field = m0->kind == SP_METRIC_HISTOGRAM ? 9 : m0->kind == SP_METRIC_COUNTER ? 7 : 5;
+    size_t data = begin(w, field);
     for (uint32_t i = 0; i < n; i++) {
-        int rc = make_ndp(e, items[idx[i]], &dp[i]);
-        if (rc < 0) {
-            return rc;
+        size_t p = begin(w, 1);
+        if (m0->kind == SP_METRIC_HISTOGRAM) {
+            histogram_point(w, items[idx[i]]);
+        } else {
+            number_point(w, items[idx[i]]);
         }
-        dpp[i] = &dp[i];
+        end(w, p);
+    }
+    if (m0->kind != SP_METRIC_GAUGE) {
+        opt_varint(w, 2, TEMPORALITY_CUMULATIVE);
     }
     if (m0->kind == SP_METRIC_COUNTER) {
-        pb_sum *s = alloc_n(e, 1, sizeof(*s));
-        if (s == NULL) {
-            return -ENOMEM;
-        }
-        *s = (pb_sum)OPENTELEMETRY__PROTO__METRICS__V1__SUM__INIT;
-        s->data_points = dpp;
-        s->n_data_points = n;
-        s->aggregation_temporality = TEMPORALITY_CUMULATIVE;
-        s->is_monotonic = 1;
-        pm->sum = s;
-        pm->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
-    } else {
-        pb_gauge *ga = alloc_n(e, 1, sizeof(*ga));
-        if (ga == NULL) {
-            return -ENOMEM;
-        }
-        *ga = (pb_gauge)OPENTELEMETRY__PROTO__METRICS__V1__GAUGE__INIT;
-        ga->data_points = dpp;
-        ga->n_data_points = n;
-        pm->gauge = ga;
-        pm->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+        opt_varint(w, 3, 1); /* is_monotonic */
     }
-    return 0;
+    end(w, data);
 }
 
-static int encode_metrics(struct enc *e, const struct grouped *g, struct sp_buf *out)
-{
-    /* Second level of grouping: (resource, name, unit, kind) -> one Metric. */
-    struct gkey *keys = alloc_n(e, g->n, sizeof(*keys));
-    uint32_t *mg = alloc_n(e, g->n, sizeof(*mg));
-    uint32_t *mfirst = alloc_n(e, g->n, sizeof(*mfirst));
-    if (keys == NULL || mg == NULL || mfirst == NULL) {
-        return -ENOMEM;
-    }
-    for (uint32_t i = 0; i < g->n; i++) {
-        const struct sp_metric *m = g->items[i];
-        keys[i] = (struct gkey){.parent = g->rg[i], .kind = m->kind, .a = m->name, .b = m->unit};
-    }
-    uint32_t nmet;
-    int rc = group_keys(e, keys, g->n, mg, mfirst, &nmet);
-    if (rc < 0) {
-        return rc;
-    }
-    uint32_t *porder, *pstart; /* data points of each Metric */
-    rc = by_group(e, mg, g->n, nmet, &porder, &pstart);
-    if (rc < 0) {
-        return rc;
-    }
-    uint32_t *mres = alloc_n(e, nmet, sizeof(*mres));
-    if (mres == NULL) {
-        return -ENOMEM;
-    }
-    for (uint32_t k = 0; k < nmet; k++) {
-        mres[k] = g->rg[mfirst[k]];
-    }
-    uint32_t *morder, *mstart; /* Metrics of each resource, first-seen order */
-    rc = by_group(e, mres, nmet, g->nres, &morder, &mstart);
-    if (rc < 0) {
-        return rc;
-    }
-
-    pb_metric *mv = alloc_n(e, nmet, sizeof(*mv));
-    pb_metric **mp = alloc_n(e, nmet, sizeof(*mp));
-    pb_rmetrics *rm = alloc_n(e, g->nres, sizeof(*rm));
-    pb_rmetrics **rmp = alloc_n(e, g->nres, sizeof(*rmp));
-    pb_smetrics *sm = alloc_n(e, g->nres, sizeof(*sm));
-    pb_smetrics **smp = alloc_n(e, g->nres, sizeof(*smp));
-    if (mv == NULL || mp == NULL || rm == NULL || rmp == NULL || sm == NULL || smp == NULL) {
-        return -ENOMEM;
-    }
-    for (uint32_t j = 0; j < nmet; j++) {
-        uint32_t k = morder[j];
-        rc = make_metric(e, g->items, &porder[pstart[k]], pstart[k + 1] - pstart[k], &mv[j]);
-        if (rc < 0) {
-            return rc;
-        }
-        mp[j] = &mv[j];
-    }
-    for (uint32_t r = 0; r < g->nres; r++) {
-        const struct sp_metric *m0 = g->items[g->order[g->start[r]]];
-        rm[r] = (pb_rmetrics)OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
-        rc = make_resource(e, m0->function, &rm[r].resource);
-        if (rc < 0) {
-            return rc;
-        }
-        sm[r] = (pb_smetrics)OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
-        sm[r].scope = e->scope;
-        sm[r].metrics = &mp[mstart[r]];
-        sm[r].n_metrics = mstart[r + 1] - mstart[r];
-        smp[r] = &sm[r];
-        rm[r].scope_metrics = &smp[r];
-        rm[r].n_scope_metrics = 1;
-        rmp[r] = &rm[r];
-    }
-    pb_metrics_req req =
-        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
-    req.resource_metrics = rmp;
-    req.n_resource_metrics = g->nres;
-    return pack(&req.base, out);
-}
+/* ---- requests ---- */
 
 int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res, struct sp_buf *out)
 {
     if (b->signal >= SP_SIG_COUNT) {
         return -EINVAL;
     }
-    struct enc e = {.res = res};
-    sp_arena_init(&e.arena, ARENA_CHUNK);
-    struct grouped g;
-    int rc = make_scope(&e);
-    if (rc == 0) {
-        rc = group_by_function(&e, b, &g);
+    struct sp_arena a;
+    sp_arena_init(&a, ARENA_CHUNK);
+    struct otlp_grouped g;
+    struct otlp_metric_groups mg;
+    struct w w = {.b = out};
+    int rc = otlp_group_by_function(&a, b, &g);
+    if (rc == 0 && b->signal == SP_SIG_METRICS) {
+        rc = otlp_group_metrics(&a, &g, &mg);
     }
-    if (rc == 0) {
+    /* ExportXServiceRequest: field 1, one ResourceX per function. */
+    for (uint32_t r = 0; rc == 0 && r < g.nres && w.err == 0; r++) {
+        const uint32_t *idx = &g.order[g.start[r]];
+        uint32_t n = g.start[r + 1] - g.start[r];
+        size_t rx = begin(&w, 1), sx;
         switch (b->signal) {
         case SP_SIG_TRACES:
-            rc = encode_traces(&e, &g, out);
+            rc = resource_and_scope(&w, &a, res, ((const struct sp_span *)g.items[idx[0]])->function,
+                                    &sx);
+            for (uint32_t i = 0; rc == 0 && i < n; i++) {
+                size_t s = begin(&w, 2);
+                span(&w, g.items[idx[i]]);
+                end(&w, s);
+            }
             break;
         case SP_SIG_LOGS:
-            rc = encode_logs(&e, &g, out);
+            rc = resource_and_scope(&w, &a, res,
+                                    ((const struct sp_logrec *)g.items[idx[0]])->function, &sx);
+            for (uint32_t i = 0; rc == 0 && i < n; i++) {
+                size_t l = begin(&w, 2);
+                log_record(&w, g.items[idx[i]]);
+                end(&w, l);
+            }
             break;
         default:
-            rc = encode_metrics(&e, &g, out);
+            rc = resource_and_scope(&w, &a, res,
+                                    ((const struct sp_metric *)g.items[idx[0]])->function, &sx);
+            for (uint32_t j = mg.mstart[r]; rc == 0 && j < mg.mstart[r + 1]; j++) {
+                uint32_t k = mg.morder[j];
+                size_t m = begin(&w, 2);
+                metric(&w, g.items, &mg.porder[mg.pstart[k]], mg.pstart[k + 1] - mg.pstart[k]);
+                end(&w, m);
+            }
             break;
         }
+        if (rc == 0) {
+            end(&w, sx);
+            end(&w, rx);
+        }
     }
-    sp_arena_free(&e.arena);
-    return rc;
+    sp_arena_free(&a);
+    return rc ? rc : w.err;
 }
 
 /* ---- responses ---- */

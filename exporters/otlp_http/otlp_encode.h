@@ -1,6 +1,7 @@
 /*
- * otlp_encode.h - OTLP protobuf encoding of batches (protobuf-c, messages
- * compiled from proto/ at build time) and decoding of export responses.
+ * otlp_encode.h - OTLP protobuf encoding of batches (written directly, in
+ * field-number order, the bytes protobuf-c would produce) and decoding of
+ * export responses (protobuf-c, messages compiled from proto/ at build time).
  */
 #ifndef SP_OTLP_ENCODE_H
 #define SP_OTLP_ENCODE_H

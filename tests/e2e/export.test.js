@@ -116,6 +116,19 @@ describe('export retries', needBinary, () => {
     c.destroy();
   });
 
+  test('a NUL inside a string reaches the backend whole (protobuf)', { timeout: 20000 }, async () => {
+    const { sink, c } = await run(() => undefined);
+    const body = `${uid('nul')}\u0000after the NUL`;
+    const attr = 'x\u0000y';
+    await c.send({ type: 'log', correlation_id: uid('c'), body, attributes: { k: attr } });
+    await c.flush();
+    await sink.waitFor((s) => logsWithBody(s, body).length === 1, 5000, 'the log with its NUL');
+    const [l] = logsWithBody(sink, body);
+    assert.equal(l.request.format, 'protobuf');
+    assert.equal(l.log.attributes.k, attr);
+    c.destroy();
+  });
+
   test('400 is not retried and counted non_retryable', { timeout: 20000 }, async () => {
     const { sink, c } = await run(faultsThenOk('logs', [{ status: 400, body: 'bad' }]));
     const before = await c.stats();

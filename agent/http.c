@@ -22,9 +22,12 @@
 #include "http.h"
 
 #include "caps.h"
+#include "log.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +71,79 @@ struct sp_http {
     void *on_closed_arg;
 };
 
-/* curl_global_init() is not thread-safe and must run once per process; the agent is
- * single-threaded, so a plain flag is enough. */
+/*
+ * libcurl is loaded when the first client is made, not linked: it pulls in
+ * 28 shared libraries (TLS, HTTP/2, LDAP, Kerberos, ...) whose mapping took
+ * most of spindle's 5.5 ms from exec to a ready socket, for an agent that
+ * often exports to files only. The function table and the once-per-process
+ * curl_global_init() are process-wide by nature, hence static; they never
+ * change once loaded.
+ */
+static struct {
+    void *lib;
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    time_t (*getdate)(const char *, const time_t *);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+    CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_assign)(CURLM *, curl_socket_t, void *);
+    CURLMcode (*multi_socket_action)(CURLM *, curl_socket_t, int, int *);
+    CURLMsg *(*multi_info_read)(CURLM *, int *);
+    CURLMcode (*multi_cleanup)(CURLM *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} C;
+
 static int curl_ready;
+
+#define SP_LIBCURL_SONAME "libcurl.so.4"
+
+/* Loads libcurl and initialises it, once. 0, or -ELIBACC with the reason in
+ * `err`. */
+static int curl_load(char *err, size_t errlen)
+{
+    if (curl_ready) {
+        return 0;
+    }
+    void *lib = dlopen(SP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        snprintf(err, errlen, "%s", dlerror());
+        return -ELIBACC;
+    }
+    struct {
+        const char *name;
+        void **slot;
+    } syms[] = {
+#define SYM(n) {"curl_" #n, (void **)&C.n}
+        SYM(global_init), SYM(easy_init), SYM(easy_setopt), SYM(easy_getinfo),
+        SYM(easy_cleanup), SYM(easy_strerror), SYM(getdate), SYM(multi_init),
+        SYM(multi_setopt), SYM(multi_add_handle), SYM(multi_remove_handle), SYM(multi_assign),
+        SYM(multi_socket_action), SYM(multi_info_read), SYM(multi_cleanup), SYM(slist_append),
+        SYM(slist_free_all),
+#undef SYM
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        if ((*syms[i].slot = dlsym(lib, syms[i].name)) == NULL) {
+            snprintf(err, errlen, "%s has no %s", SP_LIBCURL_SONAME, syms[i].name);
+            dlclose(lib);
+            return -ELIBACC;
+        }
+    }
+    if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init failed");
+        dlclose(lib);
+        return -ELIBACC;
+    }
+    C.lib = lib;
+    curl_ready = 1;
+    return 0;
+}
 
 static const char aborted_msg[] = "aborted";
 
@@ -93,9 +166,9 @@ static void req_unlink(struct sp_http *h, struct sp_http_req *r)
 static void req_free(struct sp_http_req *r)
 {
     if (r->easy != NULL) {
-        curl_easy_cleanup(r->easy);
+        C.easy_cleanup(r->easy);
     }
-    curl_slist_free_all(r->headers);
+    C.slist_free_all(r->headers);
     free(r->resp);
     free(r);
 }
@@ -115,7 +188,7 @@ static void req_complete(struct sp_http_req *r, CURLcode result)
     long status = 0;
     curl_off_t retry = 0;
 
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    C.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     /* A 1xx is not a verdict: only a final status counts as "a response was received". When
      * curl failed after a final status arrived (reset or timeout while reading the body), the
      * status is still the server's verdict on the request, so it is reported as such. */
@@ -128,13 +201,13 @@ static void req_complete(struct sp_http_req *r, CURLcode result)
         if (result == CURLE_OK) {
             resp.error = "no HTTP response";
         } else {
-            resp.error = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(result);
+            resp.error = r->errbuf[0] != '\0' ? r->errbuf : C.easy_strerror(result);
         }
     }
     /* CURLINFO_RETRY_AFTER is 0 both for an absent header and for "0", hence the flag from the
      * header callback. A date in the past comes back negative: that means "now". */
     if (r->retry_after_seen &&
-        curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK) {
+        C.easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK) {
         if (retry < 0) {
             retry = 0;
         }
@@ -199,7 +272,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
             v[len++] = data[i++];
         }
         v[len] = '\0';
-        if (len > 0 && ((v[0] >= '0' && v[0] <= '9') || curl_getdate(v, NULL) != -1)) {
+        if (len > 0 && ((v[0] >= '0' && v[0] <= '9') || C.getdate(v, NULL) != -1)) {
             r->retry_after_seen = 1;
         }
     }
@@ -266,7 +339,7 @@ static void drain_done(struct sp_http *h)
     CURLMsg *msg;
     int left;
 
-    while (!h->closing && (msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+    while (!h->closing && (msg = C.multi_info_read(h->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE) {
             continue;
         }
@@ -274,9 +347,9 @@ static void drain_done(struct sp_http *h)
         CURL *easy = msg->easy_handle;
         CURLcode result = msg->data.result;
         char *priv = NULL;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        C.easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
         struct sp_http_req *r = (struct sp_http_req *)(void *)priv;
-        curl_multi_remove_handle(h->multi, easy);
+        C.multi_remove_handle(h->multi, easy);
         req_unlink(h, r);
         req_complete(r, result);
     }
@@ -299,7 +372,7 @@ static void on_poll(uv_poll_t *poll, int status, int events)
             flags |= CURL_CSELECT_OUT;
         }
     }
-    curl_multi_socket_action(h->multi, s->fd, flags, &running);
+    C.multi_socket_action(h->multi, s->fd, flags, &running);
     drain_done(h);
 }
 
@@ -308,7 +381,7 @@ static void on_timer(uv_timer_t *timer)
     struct sp_http *h = timer->data;
     int running;
 
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    C.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     drain_done(h);
 }
 
@@ -322,7 +395,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
     (void)easy;
     if (what == CURL_POLL_REMOVE) {
         if (s != NULL) {
-            curl_multi_assign(h->multi, fd, NULL);
+            C.multi_assign(h->multi, fd, NULL);
             sock_close(s);
         }
         return 0;
@@ -346,7 +419,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
         }
         h->socks = s;
         h->open_handles++;
-        curl_multi_assign(h->multi, fd, s);
+        C.multi_assign(h->multi, fd, s);
     }
     int events = 0;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) {
@@ -385,11 +458,12 @@ int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent)
         return -EINVAL;
     }
     *out = NULL;
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            return -EIO;
-        }
-        curl_ready = 1;
+    char err[256];
+    int rc = curl_load(err, sizeof(err));
+    if (rc) {
+        SP_LOG(SP_LOG_ERROR, "cannot load libcurl, which OTLP/HTTP and the notifiers need",
+               "library=%s error=\"%s\"", SP_LIBCURL_SONAME, err);
+        return rc;
     }
     struct sp_http *h = calloc(1, sizeof(*h));
     if (h == NULL) {
@@ -400,19 +474,19 @@ int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent)
         free(h);
         return -ENOMEM;
     }
-    h->multi = curl_multi_init();
+    h->multi = C.multi_init();
     if (h->multi == NULL) {
         free(h->user_agent);
         free(h);
         return -ENOMEM;
     }
     int bad = 0;
-    bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
-    bad |= curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK;
-    bad |= curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
-    bad |= curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK;
+    bad |= C.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
+    bad |= C.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK;
+    bad |= C.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
+    bad |= C.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK;
     if (bad) {
-        curl_multi_cleanup(h->multi);
+        C.multi_cleanup(h->multi);
         free(h->user_agent);
         free(h);
         return -EINVAL;
@@ -441,13 +515,13 @@ int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_c
     r->h = h;
     r->cb = cb;
     r->arg = arg;
-    r->easy = curl_easy_init();
+    r->easy = C.easy_init();
     if (r->easy == NULL) {
         req_free(r);
         return -ENOMEM;
     }
     for (size_t i = 0; i < req->n_headers; i++) {
-        struct curl_slist *l = curl_slist_append(r->headers, req->headers[i]);
+        struct curl_slist *l = C.slist_append(r->headers, req->headers[i]);
         if (l == NULL) {
             req_free(r);
             return -ENOMEM;
@@ -456,7 +530,7 @@ int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_c
     }
     /* libcurl 7.88 sends "Expect: 100-continue" for bodies over 1 MiB and then waits up to a
      * second for a server that ignores it; an empty Expect: header turns that off. */
-    struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+    struct curl_slist *l = C.slist_append(r->headers, "Expect:");
     if (l == NULL) {
         req_free(r);
         return -ENOMEM;
@@ -465,35 +539,35 @@ int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_c
 
     CURL *e = r->easy;
     int bad = 0;
-    bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
     /* Only HTTP(S): the URL comes from configuration, no file:// or other schemes. */
-    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     /* No SIGALRM-based DNS timeouts: they are not safe in a loop-driven process. */
-    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     /* An explicit size: the body is binary, curl must not strlen() it. POSTFIELDS does not copy;
      * the caller keeps the body alive. A NULL POSTFIELDS would switch curl to its read callback
      * (stdin by default), hence "" for an empty body. */
-    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "") != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK;
     if (h->user_agent != NULL) {
-        bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) != CURLE_OK;
+        bad |= C.easy_setopt(e, CURLOPT_USERAGENT, h->user_agent) != CURLE_OK;
     }
     /* 0 is curl's "no timeout". */
-    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
+    bad |= C.easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
     if (bad) {
         req_free(r);
         return -EINVAL;
     }
     /* Connections are kept in the multi handle's cache and reused by later requests. Adding only
      * arms the timer (at 0 ms): the transfer, and so the callback, starts from the loop. */
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+    if (C.multi_add_handle(h->multi, e) != CURLM_OK) {
         req_free(r);
         return -ENOMEM;
     }
@@ -525,7 +599,7 @@ void sp_http_close(struct sp_http *h, void (*on_closed)(void *arg), void *arg)
     struct sp_http_req *r;
     while ((r = h->reqs) != NULL) {
         req_unlink(h, r);
-        curl_multi_remove_handle(h->multi, r->easy);
+        C.multi_remove_handle(h->multi, r->easy);
         struct sp_http_response resp = {
             .status = 0,
             .transport_error = 0,
@@ -537,10 +611,10 @@ void sp_http_close(struct sp_http *h, void (*on_closed)(void *arg), void *arg)
     /* Stop watching what is left (cached connections are normally unwatched already) before
      * curl_multi_cleanup() closes those sockets: an fd must not be closed under an active poll. */
     while (h->socks != NULL) {
-        curl_multi_assign(h->multi, h->socks->fd, NULL);
+        C.multi_assign(h->multi, h->socks->fd, NULL);
         sock_close(h->socks);
     }
-    curl_multi_cleanup(h->multi);
+    C.multi_cleanup(h->multi);
     h->multi = NULL;
     uv_close((uv_handle_t *)&h->timer, on_timer_closed);
 }

@@ -14,18 +14,13 @@ const { startAgent } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { testConfig, needBinary } = require('./lib/harness');
 const { startReceiver, alertsYaml } = require('./lib/alerting');
+const r = require('./lib/records');
 const { makeTempDir, uid, sleep, waitUntil } = require('./lib/util');
 
 const MAX = 1024 * 1024;
 
-async function journalAlertSetup() {
-  const state = { up: false };
-  const sink = await startSink({
-    respond: async () => (state.up ? undefined : { status: 503, body: 'down for the test' }),
-  });
-  const rec = await startReceiver();
-  const jdir = path.join(makeTempDir(), 'journal');
-  const config = (dir) => testConfig(sink.url, {
+function journalAlertConfig(sink, rec, jdir, { settings = {}, rules = [{ name: 'JournalNearlyFull', window: '1s' }] } = {}) {
+  return (dir) => testConfig(sink.url, {
     storage: { path: jdir, max_bytes: '1MiB', segment_bytes: '64KiB' },
     export: { retry_initial: '200ms', retry_max: '300ms', batch_delay: '50ms' },
     // Workflows close soon, so their delivered segments can go.
@@ -35,7 +30,18 @@ async function journalAlertSetup() {
     resend_interval: '300ms',
     explicit_resolve: true,
     webhook: { url: rec.url },
-  }, [{ name: 'JournalNearlyFull', window: '1s' }]);
+    ...settings,
+  }, rules);
+}
+
+async function journalAlertSetup() {
+  const state = { up: false };
+  const sink = await startSink({
+    respond: async () => (state.up ? undefined : { status: 503, body: 'down for the test' }),
+  });
+  const rec = await startReceiver();
+  const jdir = path.join(makeTempDir(), 'journal');
+  const config = journalAlertConfig(sink, rec, jdir);
   let agent;
   try {
     agent = await startAgent({ config });
@@ -164,4 +170,66 @@ describe('JournalNearlyFull with the real journal', needBinary, () => {
       await h.close();
     }
   });
+});
+
+describe('alerts and journal replay', needBinary, () => {
+  test('after kill -9, replayed records re-send a workflow event with its first start (no new incident), skip lapsed events, and do not burst windows',
+    { timeout: 60000 }, async () => {
+      const sink = await startSink({ respond: async () => ({ status: 503, body: 'down for the test' }) });
+      const rec = await startReceiver();
+      const jdir = path.join(makeTempDir(), 'journal');
+      const config = journalAlertConfig(sink, rec, jdir, {
+        settings: { event_hold: '3s' },
+        rules: [{ name: 'FunctionThrottled', window: '2s', condition: 'count >= 3', keep_firing_for: '0s' }],
+      });
+      const fn = uid('busy');
+      const oldCid = uid('old');
+      const newCid = uid('new');
+      const deadLetter = (cid) => [r.workflowStart(cid), r.invocationStart(cid, 'i1', { function: fn }),
+        r.event(cid, 'dead_letter', { invocation_id: 'i1', function: fn, queue: 'orders-dlq' })];
+      const throttles = () => [0, 1].map(() => r.event(uid('wf'), 'throttle', { function: fn }));
+      const dl = (cid) => rec.alerts().filter((a) => a.labels.alertname === 'DeadLetter' && a.labels.correlation_id === cid);
+      const throttled = () => rec.alerts().filter((a) => a.labels.alertname === 'FunctionThrottled');
+      let a1;
+      let a2;
+      try {
+        a1 = await startAgent({ config });
+        const c = await connect(a1.socketPath);
+        // An old dead letter and two throttles; 3 s later (past event_hold and the window) the same
+        // again: never 3 throttles within 2 s.
+        c.sendAll([...deadLetter(oldCid), ...throttles()]);
+        await c.flush(uid('f'));
+        await waitUntil(() => dl(oldCid).length === 1, { timeoutMs: 2000, what: 'the old DeadLetter' });
+        await sleep(3000);
+        c.sendAll([...deadLetter(newCid), ...throttles()]);
+        await c.flush(uid('f'));
+        await waitUntil(() => dl(newCid).length === 1, { timeoutMs: 2000, what: 'the new DeadLetter' });
+        const [first] = dl(newCid);
+        await sleep(300);
+        assert.equal(throttled().length, 0, 'never 3 throttles within the window');
+        process.kill(a1.pid, 'SIGKILL');
+        await a1.exited;
+        c.destroy();
+
+        a2 = await startAgent({ config });
+        await a2.waitForStderr(/journal replayed/, 10000);
+        await sleep(1000); // 10 evaluations after the replay
+        const again = dl(newCid);
+        assert.equal(again.length, 2, 'the replayed dead letter is re-sent (it may not have been sent before the crash)');
+        const t0 = Date.parse(first.startsAt);
+        const t1 = Date.parse(again[1].startsAt);
+        assert.ok(t1 <= t0 && t0 - t1 < 1000,
+          `re-sent with the start of the first run (${again[1].startsAt} vs ${first.startsAt}), not the restart's time`);
+        assert.ok(Date.parse(again[1].endsAt) <= Date.parse(first.endsAt), 'its endsAt is not pushed out');
+        const line = a2.stderr().split('\n').find((l) => l.includes('alert firing') && l.includes(newCid));
+        assert.ok(line && line.includes('replayed=true'), `the log line says it was replayed: ${line}`);
+        assert.equal(dl(oldCid).length, 1, 'an event that had lapsed is not raised again');
+        assert.equal(throttled().length, 0, 'replayed throttles are filed at their age: no burst in one window');
+      } finally {
+        if (a1) await a1.kill();
+        if (a2) await a2.stop('SIGTERM', 10000);
+        await sink.close();
+        await rec.close();
+      }
+    });
 });

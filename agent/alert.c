@@ -548,6 +548,14 @@ static void eval_series(struct alert_engine *e, struct rs *r, struct series *s, 
         if (!raw) {
             return;
         }
+        if (s->state == ST_FIRING && v > s->sent_value &&
+            now_ns >= s->starts_ns + e->sp->cfg.alert_event_hold_ms * 1000000ull) {
+            /* The alert lapsed at its endsAt where it was sent: a re-send
+             * with that endsAt would arrive resolved. More of it now is a
+             * new event, with a new start. */
+            s->state = ST_INACTIVE;
+            e->sp->stats.alerts_firing--;
+        }
         if (s->state != ST_FIRING) {
             fire(e, r, s, now_ms, now_ns);
         } else if (v > s->sent_value) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "agent.h"
@@ -510,6 +511,28 @@ static void test_replayed_at_age(void)
     stop(&v);
 }
 
+/* Still growing after event_hold: the alert sent has lapsed where it went (its
+ * endsAt passed), so more of it is a new alert, not a re-send that would
+ * arrive already ended. event_hold runs on the wall clock. */
+static void test_event_lapsed_then_grows(void)
+{
+    struct env v;
+    CHECK_EQ_INT(start(&v, "alerts:\n  event_hold: 200ms\n  rules:\n    - {name: D, signal: "
+                           "dead_letters, scope: workflow, condition: any}\n"),
+                 0);
+    obs(&v, ALERT_SIG_DEAD_LETTERS, "f", "q", "wf", 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_fired, 1);
+    struct timespec pause = {0, 250 * 1000000L};
+    nanosleep(&pause, NULL);
+    now += 100; /* fed within event_hold of loop time: the series stays */
+    obs(&v, ALERT_SIG_DEAD_LETTERS, "f", "q", "wf", 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_fired, 2);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 1);
+    stop(&v);
+}
+
 static void test_series_cap(void)
 {
     struct env v;
@@ -657,6 +680,7 @@ int main(void)
     test_increase();
     test_workflow_events();
     test_replayed_at_age();
+    test_event_lapsed_then_grows();
     test_series_cap();
     test_agent_signals();
     test_reload_keeps_state();

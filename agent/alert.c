@@ -632,6 +632,12 @@ void alert_evaluate(struct alert_engine *e, uint64_t now_ms)
     for (size_t i = 0; i < e->n_rs; i++) {
         struct rs *r = &e->rs[i];
         if (!r->rule->enabled) {
+            /* Switched off by a reload: no longer fed, so its series would
+             * never be evaluated again and its alerts would stay counted as
+             * firing. They go; their alerts lapse where they were sent. */
+            while (r->head) {
+                series_drop(e, r, r->head);
+            }
             continue;
         }
         uint64_t idle_max = r->scope == ALERT_SCOPE_WORKFLOW

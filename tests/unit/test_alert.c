@@ -615,6 +615,21 @@ static void test_reload_keeps_state(void)
     alert_reload(v.sp.alerts);
     CHECK_EQ_INT(v.sp.stats.alert_series, 0);
     CHECK_EQ_INT(v.sp.stats.alerts_firing, 0);
+    /* A firing rule switched off: its alert no longer counts as firing. */
+    obs(&v, ALERT_SIG_THROTTLES, "f", NULL, NULL, 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 1);
+    CHECK_EQ_INT(load(&n,
+                      "alerts:\n  rules:\n    - {name: T, signal: throttles, scope: function, "
+                      "window: 2m, condition: count >= 1, enabled: false}\n",
+                      err, sizeof(err)),
+                 0);
+    sp_config_free(&v.sp.cfg);
+    v.sp.cfg = n;
+    alert_reload(v.sp.alerts);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 0);
+    CHECK_EQ_INT(v.sp.stats.alert_series, 0);
     stop(&v);
 }
 

@@ -38,8 +38,11 @@ const char *sp_env_get(const char *name)
  * when it names one, becomes the alert's exemplar. */
 static void dlq_depth(struct spindle *sp, const struct sp_record *r)
 {
-    struct alert_obs o = {.signal = ALERT_SIG_DLQ_DEPTH, .function = r->function,
-                          .cid = r->correlation_id, .value = r->value};
+    struct alert_obs o = {.signal = ALERT_SIG_DLQ_DEPTH,
+                          .function = r->function,
+                          .cid = r->correlation_id,
+                          .value = r->value,
+                          .replay_ns = sp->replay_ns};
     for (uint32_t i = 0; i < r->attrs.n; i++) {
         const struct sp_attr *a = &r->attrs.v[i];
         if (a->key.len == 5 && memcmp(a->key.p, "queue", 5) == 0 && a->val.type == SP_VAL_STR) {

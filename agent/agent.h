@@ -238,6 +238,9 @@ struct spindle {
      * being handled, the workflow being closed, the metrics being exported);
      * whatever is committed to a batch inherits it. 0 outside such work. */
     uint64_t jseq;
+    /* While a journaled record is replayed: the wall time it was first
+     * received, so the alert engine files it at its age. 0 otherwise. */
+    uint64_t replay_ns;
     struct alert_engine *alerts;
 
     /* pipeline */

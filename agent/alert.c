@@ -65,6 +65,8 @@ struct series {
     uint32_t hist; /* last evaluations, newest in bit 0 */
     uint64_t pending_ms, cleared_ms, sent_ms;
     uint64_t starts_ns;
+    uint64_t replay_ns; /* workflow rules, until fired: the earliest receive time of a
+                           contribution replayed from the journal (0: none) */
     double value, sent_value;
 };
 
@@ -286,6 +288,9 @@ static void feed(struct rs *r, struct series *s, const struct alert_obs *o, int 
     uint64_t epoch = now_ms / w;
     struct bucket *b = &s->b[epoch % SP_ALERT_BUCKETS];
     if (b->epoch != epoch) {
+        if (b->epoch != UINT64_MAX && b->epoch > epoch) {
+            return; /* a replayed record older than the slot's data: out of the window */
+        }
         memset(b, 0, sizeof(*b));
         b->epoch = epoch;
     }
@@ -318,9 +323,25 @@ void alert_observe(struct alert_engine *e, const struct alert_obs *o)
         return;
     }
     uint64_t now_ms = now_ms_of(e);
+    /* A record replayed from the journal happened `age_ms` ago: it is filed
+     * at that age, so a backlog replayed at start-up is not one burst "now"
+     * (a false FunctionThrottled) and an old dead letter is not a new
+     * incident. What had left a window, or lapsed as an event, is skipped. */
+    uint64_t age_ms = 0;
+    if (o->replay_ns) {
+        uint64_t now_ns = sp_now_ns();
+        age_ms = now_ns > o->replay_ns ? (now_ns - o->replay_ns) / 1000000u : 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         struct role ro = e->by_signal[o->signal][i];
         struct rs *r = &e->rs[ro.rule];
+        if (age_ms) {
+            uint64_t span =
+                r->scope == ALERT_SCOPE_WORKFLOW ? e->sp->cfg.alert_event_hold_ms : r->window_ms;
+            if (age_ms >= span || age_ms > now_ms) {
+                continue;
+            }
+        }
         struct sp_str key;
         switch (r->scope) {
         case ALERT_SCOPE_WORKFLOW:
@@ -360,7 +381,11 @@ void alert_observe(struct alert_engine *e, const struct alert_obs *o)
                 s->has_trace = 1;
             }
         }
-        feed(r, s, o, ro.den, now_ms);
+        if (o->replay_ns && r->scope == ALERT_SCOPE_WORKFLOW && s->state != ST_FIRING &&
+            (s->replay_ns == 0 || o->replay_ns < s->replay_ns)) {
+            s->replay_ns = o->replay_ns;
+        }
+        feed(r, s, o, ro.den, now_ms - age_ms);
     }
 }
 
@@ -471,6 +496,7 @@ static void emit(struct alert_engine *e, struct rs *r, struct series *s, int kin
         .has_trace = s->has_trace,
         .value = s->value,
         .starts_ns = s->starts_ns,
+        .replayed = kind == ALERT_FIRING && s->replay_ns != 0,
     };
     memcpy(m.trace_id, s->trace_id, 16);
     uint64_t resend_ns = e->sp->cfg.alert_resend_ms * 1000000ull;
@@ -488,13 +514,17 @@ static void fire(struct alert_engine *e, struct rs *r, struct series *s, uint64_
                  uint64_t now_ns)
 {
     s->state = ST_FIRING;
-    s->starts_ns = now_ns;
+    /* A workflow event raised by replayed records started when they were
+     * first received: re-sent with that start (and so the same endsAt), it
+     * merges into the alert the previous run sent instead of paging anew. */
+    s->starts_ns = s->replay_ns ? s->replay_ns : now_ns;
     s->cleared_ms = 0;
     s->sent_ms = now_ms;
     s->sent_value = s->value;
     e->sp->stats.alerts_firing++;
     e->sp->stats.alerts_fired++;
     emit(e, r, s, ALERT_FIRING, now_ns);
+    s->replay_ns = 0;
 }
 
 static void stop_firing(struct alert_engine *e, struct rs *r, struct series *s, uint64_t now_ns)
@@ -517,6 +547,14 @@ static void eval_series(struct alert_engine *e, struct rs *r, struct series *s, 
         /* An event: sent once, and again only when its count grows. */
         if (!raw) {
             return;
+        }
+        if (s->state == ST_FIRING && v > s->sent_value &&
+            now_ns >= s->starts_ns + e->sp->cfg.alert_event_hold_ms * 1000000ull) {
+            /* The alert lapsed at its endsAt where it was sent: a re-send
+             * with that endsAt would arrive resolved. More of it now is a
+             * new event, with a new start. */
+            s->state = ST_INACTIVE;
+            e->sp->stats.alerts_firing--;
         }
         if (s->state != ST_FIRING) {
             fire(e, r, s, now_ms, now_ns);
@@ -594,6 +632,12 @@ void alert_evaluate(struct alert_engine *e, uint64_t now_ms)
     for (size_t i = 0; i < e->n_rs; i++) {
         struct rs *r = &e->rs[i];
         if (!r->rule->enabled) {
+            /* Switched off by a reload: no longer fed, so its series would
+             * never be evaluated again and its alerts would stay counted as
+             * firing. They go; their alerts lapse where they were sent. */
+            while (r->head) {
+                series_drop(e, r, r->head);
+            }
             continue;
         }
         uint64_t idle_max = r->scope == ALERT_SCOPE_WORKFLOW

@@ -111,6 +111,8 @@ struct alert_obs {
     struct sp_str cid;       /* the workflow, when known */
     const uint8_t *trace_id; /* 16 bytes or NULL */
     double value;            /* 1 for counts; seconds for durations; the gauge value */
+    uint64_t replay_ns;      /* replayed from the journal: when it was first received (wall
+                                clock); 0 for a live record */
 };
 
 int alert_init(struct spindle *sp, struct alert_engine **out);

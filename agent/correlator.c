@@ -216,6 +216,7 @@ static void derive(struct corr *c, int sig, const char *name, const char *unit, 
         .cid = {w->cid, w->cid_len},
         .trace_id = w->trace_id,
         .value = value,
+        .replay_ns = c->sp->replay_ns,
     };
     if (sig == ALERT_SIG_DEAD_LETTERS && attrs && attrs->n) {
         o.queue = attrs->v[0].val.u.s;

@@ -754,7 +754,9 @@ static void replay_entry(struct sp_journal *j, const char *line, size_t n, uint6
         sp->jseq = j->rseq;
     }
     sp->stats.replayed++;
+    sp->replay_ns = recv_ns;
     sp_agent_record(sp, &r);
+    sp->replay_ns = 0;
     sp->jseq = 0;
 }
 

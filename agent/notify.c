@@ -575,9 +575,9 @@ static void log_add(struct notifier *nf, const struct alert_msg *m)
                                       : SP_LOG_WARN,
             NULL, kind_word(m->kind),
             "alertname=%s severity=%s %s%s%s%s value=%s summary=\"%s\" trace_id=%s "
-            "trace_url=\"%s\"",
+            "trace_url=\"%s\"%s",
             m->rule->name, m->rule->severity, sl ? sl : "", sl ? "=\"" : "", sl ? key : "",
-            sl ? "\"" : "", val, summary, tid, url);
+            sl ? "\"" : "", val, summary, tid, url, m->replayed ? " replayed=true" : "");
 }
 
 static void otlp_attr(struct sp_arena *a, struct sp_attrs *as, const char *k, struct sp_str v)
@@ -634,6 +634,12 @@ static void otlp_add(struct notifier *nf, const struct alert_msg *m)
     v->key = (struct sp_str){"alert.value", 11};
     v->val.type = SP_VAL_DOUBLE;
     v->val.u.d = m->value;
+    if (m->replayed) {
+        struct sp_attr *rp = &l->attrs.v[l->attrs.n++];
+        rp->key = (struct sp_str){"alert.replayed", 14};
+        rp->val.type = SP_VAL_BOOL;
+        rp->val.u.b = 1;
+    }
     if (m->cid.len) {
         otlp_attr(a, &l->attrs, "spindle.correlation_id", m->cid);
     }

@@ -43,6 +43,8 @@ struct alert_msg {
     struct sp_str cid;
     uint8_t trace_id[16];
     uint8_t has_trace;
+    uint8_t replayed; /* ALERT_FIRING raised by records replayed from the journal: it may
+                         have been sent before the restart (starts_ns is when they came) */
     double value;
     uint64_t starts_ns, ends_ns;
 };

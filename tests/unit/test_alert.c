@@ -3,12 +3,14 @@
  * merged by name), and the evaluator on a clock the test moves: count, ratio
  * with a minimum denominator, p95, increase, any; for, keep_firing_for, M-of-N;
  * the series cap; the agent's own signals (export failing, journal fill);
- * state across a reload; the webhook signature and template rendering.
+ * state across a reload; replayed records filed at their age; the webhook
+ * signature and template rendering.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "agent.h"
@@ -463,6 +465,74 @@ static void test_workflow_events(void)
     stop(&v);
 }
 
+/* A record replayed from the journal is filed at its age (from its receive
+ * time): what had left the window, or lapsed as an event, counts for nothing,
+ * and an old one never wipes the newer bucket that shares its ring slot. */
+static void replayed(struct env *v, int sig, const char *fn, const char *cid, uint64_t age_ms)
+{
+    struct alert_obs o = {.signal = sig,
+                          .function = S(fn),
+                          .cid = S(cid),
+                          .value = 1,
+                          .replay_ns = sp_now_ns() - age_ms * 1000000u};
+    alert_observe(v->sp.alerts, &o);
+}
+
+static void test_replayed_at_age(void)
+{
+    struct env v;
+    CHECK_EQ_INT(start(&v, "alerts:\n  event_hold: 1s\n  rules:\n    - {name: T, signal: "
+                           "throttles, scope: function, window: 1s, condition: count >= 3}\n"
+                           "    - {name: D, signal: dead_letters, scope: workflow, "
+                           "condition: any}\n"),
+                 0);
+    struct sp_stats *st = &v.sp.stats;
+    for (int i = 0; i < 5; i++) {
+        replayed(&v, ALERT_SIG_THROTTLES, "f", "w", 1500); /* older than the window */
+    }
+    replayed(&v, ALERT_SIG_DEAD_LETTERS, "f", "old", 2000); /* lapsed event */
+    eval(&v);
+    CHECK_EQ_INT(st->alerts_fired, 0);
+    CHECK_EQ_INT(st->alert_series, 0);
+    /* now is a bucket boundary: 999 ms ago is the oldest bucket, in the slot
+     * of the newest one, which holds two live throttles. */
+    obs(&v, ALERT_SIG_THROTTLES, "f", NULL, "w", 1);
+    obs(&v, ALERT_SIG_THROTTLES, "f", NULL, "w", 1);
+    replayed(&v, ALERT_SIG_THROTTLES, "f", "w", 999);
+    eval(&v);
+    CHECK_EQ_INT(st->alerts_fired, 0);
+    obs(&v, ALERT_SIG_THROTTLES, "f", NULL, "w", 1);
+    eval(&v);
+    /* the two live ones were kept */
+    CHECK_EQ_INT(st->alerts_fired, 1);
+    replayed(&v, ALERT_SIG_DEAD_LETTERS, "f", "recent", 300); /* within event_hold: raised */
+    eval(&v);
+    CHECK_EQ_INT(st->alerts_fired, 2);
+    stop(&v);
+}
+
+/* Still growing after event_hold: the alert sent has lapsed where it went (its
+ * endsAt passed), so more of it is a new alert, not a re-send that would
+ * arrive already ended. event_hold runs on the wall clock. */
+static void test_event_lapsed_then_grows(void)
+{
+    struct env v;
+    CHECK_EQ_INT(start(&v, "alerts:\n  event_hold: 200ms\n  rules:\n    - {name: D, signal: "
+                           "dead_letters, scope: workflow, condition: any}\n"),
+                 0);
+    obs(&v, ALERT_SIG_DEAD_LETTERS, "f", "q", "wf", 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_fired, 1);
+    struct timespec pause = {0, 250 * 1000000L};
+    nanosleep(&pause, NULL);
+    now += 100; /* fed within event_hold of loop time: the series stays */
+    obs(&v, ALERT_SIG_DEAD_LETTERS, "f", "q", "wf", 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_fired, 2);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 1);
+    stop(&v);
+}
+
 static void test_series_cap(void)
 {
     struct env v;
@@ -545,6 +615,21 @@ static void test_reload_keeps_state(void)
     alert_reload(v.sp.alerts);
     CHECK_EQ_INT(v.sp.stats.alert_series, 0);
     CHECK_EQ_INT(v.sp.stats.alerts_firing, 0);
+    /* A firing rule switched off: its alert no longer counts as firing. */
+    obs(&v, ALERT_SIG_THROTTLES, "f", NULL, NULL, 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 1);
+    CHECK_EQ_INT(load(&n,
+                      "alerts:\n  rules:\n    - {name: T, signal: throttles, scope: function, "
+                      "window: 2m, condition: count >= 1, enabled: false}\n",
+                      err, sizeof(err)),
+                 0);
+    sp_config_free(&v.sp.cfg);
+    v.sp.cfg = n;
+    alert_reload(v.sp.alerts);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 0);
+    CHECK_EQ_INT(v.sp.stats.alert_series, 0);
     stop(&v);
 }
 
@@ -609,6 +694,8 @@ int main(void)
     test_p95();
     test_increase();
     test_workflow_events();
+    test_replayed_at_age();
+    test_event_lapsed_then_grows();
     test_series_cap();
     test_agent_signals();
     test_reload_keeps_state();

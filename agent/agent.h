@@ -47,6 +47,7 @@ struct sp_req {
     uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
     uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
     uint8_t compressed;       /* the thread pool finished with it */
+    uint8_t orphaned;         /* dropped (shutdown, journal full) while compressing: compress_done frees it */
     uv_work_t work;           /* compression job */
     struct sp_buf zbody;      /* the compressed body, filled on the thread pool */
     int zrc;

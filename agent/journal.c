@@ -39,23 +39,27 @@ struct seg {
     uint64_t seq;
     uint64_t bytes;   /* file size, counting what is appended but not written */
     uint64_t held;    /* export requests whose oldest source is this segment */
-    int fd;           /* the active segment, or a retired one not yet synced; else -1 */
+    int fd;           /* the active segment's; -1 for every other */
     uint64_t aside_pos; /* damaged: set aside once the journal is durable up to here */
     uint8_t replay;   /* left by the previous run and not replayed yet */
     uint8_t dirty;    /* written since its last sync job */
 };
 
 /* One fdatasync() pass on the thread pool over every dirty segment (and the
- * folder when a segment was created or removed). */
+ * folder when a segment was created or removed). The active segment goes by
+ * a dup() of its descriptor; a closed one is opened by name in the worker
+ * (fsync works on the file, whichever descriptor wrote it), so closed
+ * segments never hold descriptors however many fill between two syncs. */
 struct sync_job {
     uv_work_t req;
     struct sp_journal *j;
     int rc;
     uint64_t pos;     /* durable once the job succeeds */
-    int with_dir;     /* the last fd is the folder's */
+    int dir_fd;       /* dup()ed: names are opened under it; closed by the job */
+    int with_dir;     /* the folder itself is synced too */
     size_t n;
-    uint64_t *seqs;   /* segment of each fd (not the folder's) */
-    int fds[];        /* dup()ed: the job closes them */
+    uint64_t *seqs;   /* segment of each entry */
+    int fds[];        /* dup()ed descriptor, or -1: open by name */
 };
 
 struct sp_journal {
@@ -69,7 +73,7 @@ struct sp_journal {
     struct sp_buf pending;      /* framed entries not written yet */
     uint64_t appended, written, durable, want; /* logical positions */
     int dir_dirty;    /* a segment was created or removed since the last sync */
-    size_t open_retired; /* closed segments whose fd waits for a sync */
+    size_t retired_dirty; /* closed segments written since their last sync */
     uv_check_t check; /* end of the loop turn: write */
     uv_timer_t tick;  /* collect delivered segments; retry failed writes */
     uv_idle_t idle;   /* replay */
@@ -124,9 +128,8 @@ static void seg_forget(struct sp_journal *j, size_t i)
 {
     if (j->segs[i].fd >= 0) {
         close(j->segs[i].fd);
-        if (i != j->n - 1) {
-            j->open_retired--;
-        }
+    } else if (j->segs[i].dirty) {
+        j->retired_dirty--;
     }
     j->total -= j->segs[i].bytes;
     memmove(&j->segs[i], &j->segs[i + 1], (j->n - i - 1) * sizeof(struct seg));
@@ -194,11 +197,27 @@ static void sync_work(uv_work_t *req)
     struct sync_job *job = req->data;
     job->rc = 0;
     for (size_t i = 0; i < job->n; i++) {
-        if (fdatasync(job->fds[i]) != 0 && job->rc == 0) {
+        int fd = job->fds[i];
+        if (fd < 0) {
+            char name[64];
+            seg_name(name, sizeof(name), job->seqs[i], "");
+            fd = openat(job->dir_fd, name, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno != ENOENT && job->rc == 0) {
+                    job->rc = -errno; /* ENOENT: collected meanwhile, nothing to keep */
+                }
+                continue;
+            }
+        }
+        if (fdatasync(fd) != 0 && job->rc == 0) {
             job->rc = -errno;
         }
-        close(job->fds[i]);
+        close(fd);
     }
+    if (job->with_dir && fsync(job->dir_fd) != 0 && job->rc == 0) {
+        job->rc = -errno;
+    }
+    close(job->dir_fd);
 }
 
 static void journal_free(struct sp_journal *j);
@@ -209,19 +228,10 @@ static void sync_done(uv_work_t *req, int status)
     struct sync_job *job = req->data;
     struct sp_journal *j = job->j;
     j->job = NULL;
-    size_t nseg = job->n - (size_t)job->with_dir;
-    if (status == 0 && job->rc == 0) {
+    int ok = status == 0 && job->rc == 0;
+    if (ok) {
         if (job->pos > j->durable) {
             j->durable = job->pos;
-        }
-        /* A retired segment synced clean has nothing more to sync. */
-        for (size_t i = 0; i < nseg; i++) {
-            struct seg *sg = seg_find(j, job->seqs[i]);
-            if (sg && sg != active(j) && !sg->dirty && sg->fd >= 0) {
-                close(sg->fd);
-                sg->fd = -1;
-                j->open_retired--;
-            }
         }
         notify(j);
         set_aside_ready(j);
@@ -231,17 +241,17 @@ static void sync_done(uv_work_t *req, int status)
          * dropped the pages; the retry is the best left, and it is logged.) */
         SP_LOG_RL(SP_LOG_ERROR, "journal sync failed; acks wait", "path=\"%s\" error=\"%s\"",
                   j->dir, strerror(job->rc ? -job->rc : EIO));
-        for (size_t i = 0; i < nseg; i++) {
+        for (size_t i = 0; i < job->n; i++) {
             struct seg *sg = seg_find(j, job->seqs[i]);
-            if (sg && sg->fd >= 0) {
+            if (sg && !sg->dirty) {
                 sg->dirty = 1;
+                j->retired_dirty += sg != active(j);
             }
         }
         if (job->with_dir) {
             j->dir_dirty = 1;
         }
     }
-    int ok = status == 0 && job->rc == 0;
     free(job->seqs);
     free(job);
     if (j->closing) {
@@ -254,7 +264,8 @@ static void sync_done(uv_work_t *req, int status)
 }
 
 /* Starts a sync job when acks wait (batch), after every write (always), or
- * when closed segments still hold descriptors (so they stay few). */
+ * when closed segments were written since their last sync (so that a crash
+ * loses as little as the policy allows, and the job stays small). */
 static void maybe_sync(struct sp_journal *j)
 {
     struct spindle *sp = j->sp;
@@ -267,59 +278,61 @@ static void maybe_sync(struct sp_journal *j)
         set_aside_ready(j);
         return;
     }
-    if (sp->cfg.storage_fsync == SP_FSYNC_BATCH && j->want <= j->durable && !j->open_retired) {
+    if (sp->cfg.storage_fsync == SP_FSYNC_BATCH && j->want <= j->durable && !j->retired_dirty) {
         return;
     }
-    size_t cap = j->n + 1;
+    size_t cap = j->n;
     struct sync_job *job = calloc(1, sizeof(*job) + cap * sizeof(int));
-    uint64_t *seqs = malloc(cap * sizeof(uint64_t));
-    if (job == NULL || seqs == NULL) {
+    uint64_t *seqs = malloc((cap ? cap : 1) * sizeof(uint64_t));
+    int dir_fd = dup(j->dir_fd);
+    if (job == NULL || seqs == NULL || dir_fd < 0) {
         free(job);
         free(seqs);
+        if (dir_fd >= 0) {
+            close(dir_fd);
+        }
         return; /* the tick tries again */
     }
     job->j = j;
     job->pos = j->written;
     job->req.data = job;
     job->seqs = seqs;
+    job->dir_fd = dir_fd;
+    job->with_dir = j->dir_dirty;
     int failed = 0;
-    for (size_t i = 0; i < j->n && !failed; i++) {
+    for (size_t i = 0; i < j->n; i++) {
         struct seg *sg = &j->segs[i];
-        if (sg->fd < 0 || !sg->dirty) {
+        if (!sg->dirty) {
             continue;
         }
-        int fd = dup(sg->fd);
-        if (fd < 0) {
+        int fd = -1;
+        if (sg->fd >= 0 && (fd = dup(sg->fd)) < 0) {
             failed = 1;
             break;
         }
         job->seqs[job->n] = sg->seq;
         job->fds[job->n++] = fd;
     }
-    if (!failed && j->dir_dirty) {
-        int fd = dup(j->dir_fd);
-        if (fd < 0) {
-            failed = 1;
-        } else {
-            job->fds[job->n++] = fd;
-            job->with_dir = 1;
-        }
-    }
     if (failed || uv_queue_work(sp->loop, &job->req, sync_work, sync_done) != 0) {
         for (size_t i = 0; i < job->n; i++) {
-            close(job->fds[i]);
+            if (job->fds[i] >= 0) {
+                close(job->fds[i]);
+            }
         }
+        close(job->dir_fd);
         free(job->seqs);
         free(job);
         return; /* nothing was marked clean: the tick tries again */
     }
     /* Clean from here; a write meanwhile marks the active one dirty again. */
-    for (size_t i = 0; i < job->n - (size_t)job->with_dir; i++) {
-        seg_find(j, job->seqs[i])->dirty = 0;
+    for (size_t i = 0; i < job->n; i++) {
+        struct seg *sg = seg_find(j, job->seqs[i]);
+        sg->dirty = 0;
+        if (sg != active(j)) {
+            j->retired_dirty--;
+        }
     }
-    if (job->with_dir) {
-        j->dir_dirty = 0;
-    }
+    j->dir_dirty = 0;
     j->job = job;
 }
 
@@ -380,11 +393,12 @@ static void roll(struct sp_journal *j)
         return;
     }
     struct seg *old = &j->segs[j->n - 2];
-    if (!old->dirty || j->sp->cfg.storage_fsync == SP_FSYNC_NEVER) {
-        close(old->fd);
-        old->fd = -1;
+    close(old->fd); /* a sync job opens it by name when it needs syncing */
+    old->fd = -1;
+    if (old->dirty && j->sp->cfg.storage_fsync != SP_FSYNC_NEVER) {
+        j->retired_dirty++;
     } else {
-        j->open_retired++; /* the next sync job takes it, then it is closed */
+        old->dirty = 0;
     }
 }
 
@@ -1000,8 +1014,21 @@ void sp_journal_close(struct sp_journal *j, int all_delivered)
     int synced = 1;
     if (sp->cfg.storage_fsync != SP_FSYNC_NEVER) {
         for (size_t i = 0; i < j->n; i++) {
-            if (j->segs[i].fd >= 0 && fdatasync(j->segs[i].fd) != 0) {
+            struct seg *sg = &j->segs[i];
+            if (!sg->dirty) {
+                continue;
+            }
+            int fd = sg->fd;
+            if (fd < 0) {
+                char name[64];
+                seg_name(name, sizeof(name), sg->seq, "");
+                fd = openat(j->dir_fd, name, O_RDONLY | O_CLOEXEC);
+            }
+            if (fd < 0 || fdatasync(fd) != 0) {
                 synced = 0;
+            }
+            if (fd >= 0 && fd != sg->fd) {
+                close(fd);
             }
         }
     }

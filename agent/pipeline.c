@@ -462,15 +462,8 @@ static void compress_done(uv_work_t *w, int status)
         r->zrc = status;
     }
     e->open_handles--;
-    if (sp->stopping == 2) {
-        /* The agent finished while this ran: nothing sends it any more. */
-        struct sp_req **pp = &q->zhead;
-        while (*pp != r) {
-            pp = &(*pp)->next;
-        }
-        *pp = r->next;
-        q->compressing--;
-        count_left(sp, r, q->signal);
+    if (r->orphaned) {
+        /* Counted and unlinked by sp_pipe_abandon(): only the memory is left. */
         req_free(sp, r);
         exporter_free_if_done(e);
         return;
@@ -674,6 +667,30 @@ uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq)
             while (*q->tail) {
                 q->tail = &(*q->tail)->next;
             }
+            /* Being compressed: dropped alike; a job still running frees
+             * its request when it ends (compress_done). */
+            for (pp = &q->zhead; *pp;) {
+                struct sp_req *r = *pp;
+                if (r->jseq == 0 || r->jseq > seq) {
+                    pp = &r->next;
+                    continue;
+                }
+                *pp = r->next;
+                q->compressing--;
+                q->bytes -= r->body.len;
+                items += r->items;
+                sp->stats.drop_journal_full += r->items;
+                if (r->compressed) {
+                    req_free(sp, r);
+                } else {
+                    r->orphaned = 1;
+                    uv_cancel((uv_req_t *)&r->work);
+                }
+            }
+            q->ztail = &q->zhead;
+            while (*q->ztail) {
+                q->ztail = &(*q->ztail)->next;
+            }
         }
     }
     return items;
@@ -693,6 +710,22 @@ void sp_pipe_abandon(struct spindle *sp)
                 req_free(sp, r);
             }
             q->tail = &q->head;
+            /* Being compressed: counted now (the journal still decides how),
+             * freed here when done, else by compress_done(). */
+            while (q->zhead) {
+                struct sp_req *r = q->zhead;
+                q->zhead = r->next;
+                q->compressing--;
+                q->bytes -= r->body.len;
+                count_left(sp, r, s);
+                if (r->compressed) {
+                    req_free(sp, r);
+                } else {
+                    r->orphaned = 1;
+                    uv_cancel((uv_req_t *)&r->work); /* not started: never runs */
+                }
+            }
+            q->ztail = &q->zhead;
             uv_timer_stop(&q->timer);
         }
     }

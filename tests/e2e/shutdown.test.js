@@ -9,7 +9,9 @@ const { connect } = require('./lib/client');
 const { testConfig, needBinary } = require('./lib/harness');
 const r = require('./lib/records');
 const ids = require('./lib/ids');
-const { uid, sleep } = require('./lib/util');
+const { uid, sleep, makeTempDir } = require('./lib/util');
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
 const { workflowSpans, spanById, logsWithBody, metricPoints } = require('./lib/find');
 const { pointValue } = require('./lib/otlp');
 
@@ -82,4 +84,45 @@ describe('shutdown', needBinary, () => {
     assert.ok(!exit.timedOut);
     assert.ok(took < 4000, `exited soon after the 1 s shutdown timeout (${took} ms)`);
   });
+
+  test('batches still being compressed at the shutdown deadline are counted (or kept in the journal), and exit is clean',
+    { timeout: 30000 }, async () => {
+      // The first deflate() sleeps 1.5 s: six one-item batches wait on the thread pool.
+      const shim = path.join(makeTempDir(), 'slow_deflate.so');
+      execFileSync('cc', ['-shared', '-fPIC', '-o', shim, path.join(__dirname, 'fixtures/slow_deflate.c'), '-ldl']);
+      for (const journal of [false, true]) {
+        const sink = await startSink();
+        sinks.push(sink);
+        const extra = { export: { batch_delay: '30s', batch_max_items: 1, shutdown_timeout: '300ms' },
+          metrics: { interval: '1h' } };
+        const a = await startAgent({
+          config: (dir) => testConfig(sink.url, journal ? { ...extra, storage: { path: `${dir}/journal` } } : extra)(dir),
+          env: { LD_PRELOAD: shim, SLOW_DEFLATE_MS: '1500' },
+        });
+        agents.push(a);
+        const c = await connect(a.socketPath);
+        const cid = uid('zip');
+        const recs = [];
+        for (let i = 0; i < 6; i++) recs.push(r.log(cid, `zip ${i}`));
+        await c.sendAll(recs);
+        await c.flush();
+        await sleep(100);
+        const exit = await a.stop('SIGTERM', 10000);
+        assert.equal(exit.code, 0, `exit 0; stderr:\n${a.stderr().slice(-2000)}`);
+        const summary = a.stderr().split('\n').find((l) => /spindle stopped/.test(l));
+        const dropped = Number(/dropped_shutdown=(\d+)/.exec(summary)[1]);
+        const delivered = logsWithBody(sink, 'zip 0').length + [1, 2, 3, 4, 5]
+          .reduce((n, i) => n + logsWithBody(sink, `zip ${i}`).length, 0);
+        if (journal) {
+          assert.equal(dropped, 0, 'kept in the journal, not counted as dropped');
+          assert.match(a.stderr(), /journal kept for the next start/);
+        } else {
+          assert.equal(dropped + delivered, 6, `every batch delivered or counted (${delivered} delivered, ${dropped} dropped)`);
+          assert.ok(dropped >= 1, 'some were still being compressed at the deadline');
+        }
+        assert.doesNotMatch(a.stderr().split('spindle stopped')[1] || '', /export batch dropped/,
+          'nothing is counted after the summary');
+        c.destroy();
+      }
+    });
 });

@@ -683,29 +683,31 @@ static int same_identity(const struct rs *r, const struct alert_rule *n)
            r->scope == n->scope && r->cond == n->cond && r->window_ms == n->window_ms;
 }
 
-/* Builds the rule states of sp->cfg, taking over the series of `old` rules
- * with the same identity. */
+/* Binds the configuration's rules, keeping the state of a rule whose
+ * identity did not change (moved out of `old`). Failure-atomic: everything
+ * that can fail is allocated before anything is moved, so on -ENOMEM `old`
+ * is as it was. */
 static int rules_bind(struct alert_engine *e, struct rs *old, size_t n_old)
 {
     const struct sp_config *c = &e->sp->cfg;
-    struct rs *rs = calloc(c->n_alert_rules ? c->n_alert_rules : 1, sizeof(*rs));
-    if (rs == NULL) {
-        return -ENOMEM;
-    }
-    memset(e->n_by_signal, 0, sizeof(e->n_by_signal));
-    for (size_t i = 0; i < c->n_alert_rules; i++) {
+    size_t n = c->n_alert_rules;
+    struct rs *rs = calloc(n ? n : 1, sizeof(*rs));
+    size_t *from = calloc(n ? n : 1, sizeof(*from)); /* old index + 1, 0: new */
+    int rc = rs && from ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct alert_rule *rule = &c->alert_rules[i];
-        struct rs *r = &rs[i];
-        struct rs *prev = NULL;
         for (size_t j = 0; j < n_old; j++) {
             if (old[j].name && same_identity(&old[j], rule)) {
-                prev = &old[j];
+                from[i] = j + 1;
             }
         }
-        if (prev) {
-            *r = *prev;
-            memset(prev, 0, sizeof(*prev)); /* moved */
-        } else {
+        for (size_t k = 0; k < i && from[i]; k++) {
+            if (from[k] == from[i]) {
+                from[i] = 0; /* one old state per new rule */
+            }
+        }
+        if (from[i] == 0) {
+            struct rs *r = &rs[i];
             r->name = strdup(rule->name);
             r->signal = rule->signal;
             r->den = rule->cond == ALERT_COND_RATIO ? rule->denominator : ALERT_SIG_NONE;
@@ -714,9 +716,29 @@ static int rules_bind(struct alert_engine *e, struct rs *old, size_t n_old)
             r->window_ms = rule->window_ms;
             if (r->name == NULL || sp_hmap_init(&r->map, 64)) {
                 free(r->name);
-                free(rs);
-                return -ENOMEM;
+                r->name = NULL;
+                rc = -ENOMEM;
             }
+        }
+    }
+    if (rc) {
+        for (size_t i = 0; rs && i < n; i++) {
+            if (rs[i].name) {
+                sp_hmap_free(&rs[i].map);
+                free(rs[i].name);
+            }
+        }
+        free(rs);
+        free(from);
+        return rc;
+    }
+    memset(e->n_by_signal, 0, sizeof(e->n_by_signal));
+    for (size_t i = 0; i < n; i++) {
+        const struct alert_rule *rule = &c->alert_rules[i];
+        struct rs *r = &rs[i];
+        if (from[i]) {
+            *r = old[from[i] - 1];
+            memset(&old[from[i] - 1], 0, sizeof(*old)); /* moved */
         }
         r->rule = rule;
         if (!rule->enabled) {
@@ -727,6 +749,7 @@ static int rules_bind(struct alert_engine *e, struct rs *old, size_t n_old)
             e->by_signal[r->den][e->n_by_signal[r->den]++] = (struct role){(uint16_t)i, 1};
         }
     }
+    free(from);
     for (size_t j = 0; j < n_old; j++) {
         if (old[j].name) {
             rs_clear(e, &old[j]);
@@ -734,7 +757,7 @@ static int rules_bind(struct alert_engine *e, struct rs *old, size_t n_old)
     }
     free(old);
     e->rs = rs;
-    e->n_rs = c->n_alert_rules;
+    e->n_rs = n;
     return 0;
 }
 
@@ -775,9 +798,17 @@ void alert_reload(struct alert_engine *e)
     e->rs = NULL;
     e->n_rs = 0;
     if (rules_bind(e, old, n_old)) {
-        SP_LOG(SP_LOG_ERROR, "alert rules not reloaded: out of memory", "rules=%zu", n_old);
-        e->rs = old;
-        e->n_rs = n_old;
+        /* The old rules point into the configuration the reload replaced,
+         * so they cannot stay: alerting stops until the next reload. */
+        SP_LOG(SP_LOG_ERROR, "alert rules dropped: out of memory while reloading them",
+               "rules=%zu", n_old);
+        for (size_t j = 0; j < n_old; j++) {
+            if (old[j].name) {
+                rs_clear(e, &old[j]);
+            }
+        }
+        free(old);
+        memset(e->n_by_signal, 0, sizeof(e->n_by_signal));
         return;
     }
     notify_reload(e->notify);

@@ -786,6 +786,9 @@ static int auth_setup(struct notify *n)
         }
         strcpy(n->auth_header, "Authorization: Basic ");
         base64(plain, ul + 1 + pl, n->auth_header + 21, cap - 21);
+    } else {
+        free(n->auth_header); /* never sent half-made */
+        n->auth_header = NULL;
     }
     secret_free(plain, ul + 1 + pl + 1);
     secret_free(pw, len);

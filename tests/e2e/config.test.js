@@ -64,6 +64,11 @@ service:
   resource_attributes:
     deployment.environment: test
   state_dir: ""
+storage:
+  path: ""
+  fsync: always
+  max_bytes: 64MiB
+  segment_bytes: 1MiB
 `;
 
 function writeConfig(text, name = 'config.yaml') {
@@ -105,6 +110,24 @@ describe('command line', needBinary, () => {
     assert.equal(chk.code, 0, output(chk));
   });
 
+  test('a journal too small to hold four segments is refused with the minimum', { timeout: 10000 }, async () => {
+    const { file } = writeConfig('storage:\n  max_bytes: 64KiB\n');
+    const res = await runSpindle(['--check-config', file]);
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /storage\.max_bytes must be at least 256KiB/);
+  });
+
+  test('an unusable journal folder stops start-up with the reason, before the socket is bound', { timeout: 10000 }, async () => {
+    const dir = makeTempDir();
+    const notDir = path.join(dir, 'a-file');
+    fs.writeFileSync(notDir, 'x');
+    const sock = path.join(dir, 's.sock');
+    const res = await runSpindle(['--socket', sock, '--storage-path', path.join(notDir, 'journal')]);
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /cannot create the journal folder/);
+    assert.ok(!fs.existsSync(sock), 'the socket was never bound');
+  });
+
   test('an unknown key exits 1 naming the key and its line', { timeout: 10000 }, async () => {
     const { file } = writeConfig('correlation:\n  grace_period: 2s\n  idel_timeout: 5s\n');
     const res = await runSpindle(['--check-config', file]);
@@ -119,6 +142,8 @@ describe('command line', needBinary, () => {
     ['a bad log level', 'log:\n  level: loud\n', 'log.level'],
     ['a bad boolean', 'correlation:\n  root_without_start: perhaps\n', 'correlation.root_without_start'],
     ['a bad protocol', 'otlp:\n  protocol: carrier-pigeon\n', 'otlp.protocol'],
+    ['a bad fsync policy', 'storage:\n  fsync: sometimes\n', 'storage.fsync'],
+    ['a bad journal size', 'storage:\n  max_bytes: lots\n', 'storage.max_bytes'],
   ]) {
     test(`${label} exits 1 naming its key`, { timeout: 10000 }, async () => {
       const { file } = writeConfig(text);

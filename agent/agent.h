@@ -46,6 +46,7 @@ struct sp_req {
     uint64_t first_try_ms;    /* loop time of the first attempt, 0 before */
     uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
     uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
+    uint8_t submitted;        /* its compression job was handed to the thread pool */
     uint8_t compressed;       /* the thread pool finished with it */
     uint8_t orphaned;         /* dropped (shutdown, journal full) while compressing: compress_done frees it */
     uv_work_t work;           /* compression job */
@@ -92,7 +93,8 @@ struct sp_queue {
     int signal;
     struct sp_req *head, **tail;
     struct sp_req *zhead, **ztail; /* being compressed, in seal order */
-    uint32_t compressing;
+    uint32_t compressing;     /* requests in the compression list */
+    uint32_t zrunning;        /* ... of which handed to the thread pool, not done */
     size_t bytes;             /* encoded bytes waiting + in flight + being compressed */
     uint32_t waiting;
     uint32_t inflight;

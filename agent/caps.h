@@ -51,6 +51,7 @@
 #define SP_DEF_BATCH_DELAY_MS 1000u             /* issue: at most 1 s by default */
 #define SP_DEF_QUEUE_MAX_BYTES (64u * 1024u * 1024u) /* encoded bytes waiting per exporter+signal */
 #define SP_DEF_MAX_INFLIGHT 2u                  /* requests in flight per exporter+signal */
+#define SP_MAX_COMPRESS_JOBS 1u                 /* gzip jobs on the thread pool per exporter+signal */
 #define SP_DEF_EXPORT_TIMEOUT_MS 10000u         /* OTEL_EXPORTER_OTLP_TIMEOUT default */
 #define SP_DEF_SHUTDOWN_TIMEOUT_MS 2000u        /* a Lambda extension's shutdown budget */
 #define SP_DEF_RETRY_INITIAL_MS 1000u

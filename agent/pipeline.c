@@ -449,6 +449,35 @@ static void compress_work(uv_work_t *w)
     r->zrc = r->q->e->ops->compress(&r->body, &r->zbody);
 }
 
+static void compress_done(uv_work_t *w, int status);
+
+/* Starts the next waiting request of the queue's compression list while
+ * fewer than SP_MAX_COMPRESS_JOBS of its jobs run. The cap keeps threads of
+ * libuv's pool (4) free for the journal's syncs, which acks wait for, and
+ * keeps one output buffer per job in memory, not one per queued batch. The
+ * list is in seal order and jobs start in that order, so the unstarted ones
+ * are a suffix of it. */
+static void compress_kick(struct spindle *sp, struct sp_queue *q)
+{
+    struct sp_req *r = q->zhead;
+    while (q->zrunning < SP_MAX_COMPRESS_JOBS) {
+        while (r && r->submitted) {
+            r = r->next;
+        }
+        if (r == NULL) {
+            return;
+        }
+        r->submitted = 1;
+        q->zrunning++;
+        q->e->open_handles++;
+        if (uv_queue_work(sp->loop, &r->work, compress_work, compress_done) != 0) {
+            compress_work(&r->work); /* cannot queue: do it here rather than lose it */
+            compress_done(&r->work, 0);
+            return; /* compress_done() kicked the rest */
+        }
+    }
+}
+
 /* Requests leave the compression list in seal order, whatever order the
  * pool finishes them in, so a signal's batches are sent in order. */
 static void compress_done(uv_work_t *w, int status)
@@ -462,10 +491,16 @@ static void compress_done(uv_work_t *w, int status)
         r->zrc = status;
     }
     e->open_handles--;
+    q->zrunning--;
     if (r->orphaned) {
-        /* Counted and unlinked by sp_pipe_abandon(): only the memory is left. */
+        /* Counted and unlinked by sp_pipe_abandon() or the journal's eviction:
+         * only the memory is left. */
         req_free(sp, r);
-        exporter_free_if_done(e);
+        if (sp->stopping == 2) {
+            exporter_free_if_done(e);
+        } else {
+            compress_kick(sp, q);
+        }
         return;
     }
     while (q->zhead && q->zhead->compressed) {
@@ -488,27 +523,40 @@ static void compress_done(uv_work_t *w, int status)
         sp_buf_init(&x->zbody, 0);
         queue_push(sp, q, x);
     }
+    compress_kick(sp, q);
     sp_backpressure_check(sp);
 }
 
-/* Hands an encoded request to the thread pool; its bytes count in the queue
- * (and the memory budget) meanwhile. */
+/* Hands an encoded request to the thread pool (now, or when a job of its
+ * queue ends); its bytes count in the queue (and the memory budget)
+ * meanwhile. */
 static void compress_start(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
 {
     r->q = q;
     r->next = NULL;
     r->compressed = 0;
+    r->submitted = 0;
     sp_buf_init(&r->zbody, SP_MAX_REQUEST_BYTES);
     r->work.data = r;
     *q->ztail = r;
     q->ztail = &r->next;
     q->compressing++;
     q->bytes += r->body.len;
-    q->e->open_handles++;
-    if (uv_queue_work(sp->loop, &r->work, compress_work, compress_done) != 0) {
-        r->work.data = r;
-        compress_work(&r->work); /* cannot queue: do it here rather than lose it */
-        compress_done(&r->work, 0);
+    compress_kick(sp, q);
+}
+
+/* Takes `r` out of the compression list's accounting for a drop: freed now
+ * unless its job is running, in which case compress_done() frees it (and a
+ * job not yet picked up by a thread is cancelled). */
+static void compress_drop(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
+{
+    q->compressing--;
+    q->bytes -= r->body.len;
+    if (!r->submitted || r->compressed) {
+        req_free(sp, r);
+    } else {
+        r->orphaned = 1;
+        uv_cancel((uv_req_t *)&r->work);
     }
 }
 
@@ -676,16 +724,9 @@ uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq)
                     continue;
                 }
                 *pp = r->next;
-                q->compressing--;
-                q->bytes -= r->body.len;
                 items += r->items;
                 sp->stats.drop_journal_full += r->items;
-                if (r->compressed) {
-                    req_free(sp, r);
-                } else {
-                    r->orphaned = 1;
-                    uv_cancel((uv_req_t *)&r->work);
-                }
+                compress_drop(sp, q, r);
             }
             q->ztail = &q->zhead;
             while (*q->ztail) {
@@ -715,15 +756,8 @@ void sp_pipe_abandon(struct spindle *sp)
             while (q->zhead) {
                 struct sp_req *r = q->zhead;
                 q->zhead = r->next;
-                q->compressing--;
-                q->bytes -= r->body.len;
                 count_left(sp, r, s);
-                if (r->compressed) {
-                    req_free(sp, r);
-                } else {
-                    r->orphaned = 1;
-                    uv_cancel((uv_req_t *)&r->work); /* not started: never runs */
-                }
+                compress_drop(sp, q, r);
             }
             q->ztail = &q->zhead;
             uv_timer_stop(&q->timer);

@@ -393,6 +393,8 @@ int sp_agent_reload(struct spindle *sp)
     return 0;
 }
 
+static int init_rest(struct spindle *sp, uv_loop_t *loop);
+
 int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
 {
     sp->loop = loop;
@@ -406,7 +408,27 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
         return rc;
     }
     if ((rc = corr_init(sp, &sp->corr)) || (rc = sp_metrics_init(sp, &sp->metrics)) ||
-        (rc = sp_pipe_init(sp)) || (rc = alert_init(sp, &sp->alerts))) {
+        (rc = sp_pipe_init(sp))) {
+        return rc;
+    }
+    /* Listening as early as this makes the socket connectable while the rest
+     * starts (loading libcurl takes milliseconds): clients' first records
+     * wait in the kernel until the loop runs. A failure from here on removes
+     * the socket again. */
+    if ((rc = col_socket_start(sp, &sp->sock))) {
+        return rc;
+    }
+    if ((rc = init_rest(sp, loop))) {
+        col_socket_stop_accepting(sp->sock);
+    }
+    return rc;
+}
+
+/* What sp_agent_init() sets up once the socket listens. */
+static int init_rest(struct spindle *sp, uv_loop_t *loop)
+{
+    int rc = alert_init(sp, &sp->alerts);
+    if (rc) {
         return rc;
     }
     if (sp_config_otlp_enabled(&sp->cfg)) {
@@ -442,10 +464,6 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
 
 int sp_agent_start(struct spindle *sp)
 {
-    int rc = col_socket_start(sp, &sp->sock);
-    if (rc) {
-        return rc;
-    }
     if (sp->journal) {
         /* New records are taken (and journaled) while the old ones replay. */
         sp_journal_replay_start(sp->journal);

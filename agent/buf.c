@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan.h"
+
 void sp_buf_init(struct sp_buf *b, size_t cap)
 {
     b->p = NULL;
@@ -113,11 +115,8 @@ int sp_buf_printf(struct sp_buf *b, const char *fmt, ...)
     return 0;
 }
 
-/* 1 for the bytes JSON strings must escape: controls, '"' and '\\'. */
-static const unsigned char json_esc[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['\\'] = 1};
-
+/* The bytes JSON strings must escape: controls, '"' and '\\' (found by
+ * sp_scan_json_plain, eight bytes at a time). */
 int sp_buf_add_json_str(struct sp_buf *b, const char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -133,10 +132,11 @@ int sp_buf_add_json_str(struct sp_buf *b, const char *p, size_t n)
     }
     size_t run = 0; /* start of the pending run of bytes that need no escape */
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (!json_esc[c]) {
-            continue;
+        i += sp_scan_json_plain(p + i, n - i, 0);
+        if (i == n) {
+            break;
         }
+        unsigned char c = (unsigned char)p[i];
         if ((rc = sp_buf_add(b, p + run, i - run))) {
             return rc;
         }

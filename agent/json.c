@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "caps.h"
+#include "scan.h"
 
 struct parser {
     const char *p;
@@ -127,23 +128,13 @@ static size_t put_utf8(char *d, unsigned cp)
     return 4;
 }
 
-/* Bytes a string scan must stop at: controls, '"', '\\' and every non-ASCII
- * byte (validated as UTF-8 on the slow path). The plain-ASCII run between them
- * is skipped with one table load per byte. */
-static const unsigned char str_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    ['"'] = 1, ['\\'] = 1,
-    [0x80 ... 0xff] = 1};
-
 /* At the opening quote. Strings without escapes point into the input. */
 static int parse_string(struct parser *ps, struct sp_str *out)
 {
     const char *start = ++ps->p;
     int escaped = 0;
     while (ps->p < ps->end) {
-        while (ps->p < ps->end && !str_stop[(unsigned char)*ps->p]) {
-            ps->p++;
-        }
+        ps->p += sp_scan_json_plain(ps->p, (size_t)(ps->end - ps->p), 1);
         if (ps->p >= ps->end) {
             break;
         }

@@ -70,14 +70,29 @@ int sp_buf_add_slow(struct sp_buf *b, const void *p, size_t n)
     return 0;
 }
 
+/* "00" .. "99": two digits per division; timestamps are 19 digits and the
+ * JSON encoder writes several per item. */
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 int sp_buf_add_u64(struct sp_buf *b, uint64_t v)
 {
     char tmp[20];
     size_t i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        tmp[--i] = digits2[d + 1];
+        tmp[--i] = digits2[d];
+    }
+    if (v >= 10) {
+        tmp[--i] = digits2[v * 2 + 1];
+        tmp[--i] = digits2[v * 2];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     return sp_buf_add(b, tmp + i, sizeof(tmp) - i);
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_scan.c - the word-at-a-time JSON string scanner (agent/scan.h) against
  * a byte-at-a-time reference, at every length and alignment, with every byte
- * value; and sp_buf_add_json_str (which uses it) against a plain escaper.
+ * value; sp_buf_add_json_str (which uses it) against a plain escaper; and the
+ * two-digits-at-a-time integer writer against printf.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -107,6 +108,37 @@ int main(void)
     buf[6] = 0x5d;
     buf[7] = 0x7f;
     CHECK_EQ_INT(sp_scan_json_plain(buf, 16, 1), 16);
+    /* sp_buf_add_u64 / _i64 against printf, at every power of ten and randomly. */
+    int ints = 1;
+    for (int k = 0; k < 20000; k++) {
+        uint64_t v;
+        if (k < 64) {
+            v = k < 20 ? (uint64_t)k : 0;
+            for (int p = 0; k >= 20 && p < (k - 20) % 20; p++) {
+                v = v * 10 + 9;
+            }
+        } else {
+            x = x * 1103515245u + 12345u;
+            v = ((uint64_t)x << 32 | (x * 2654435761u)) >> (k % 64);
+        }
+        char want2[32];
+        sp_buf_reset(&b);
+        ints &= sp_buf_add_u64(&b, v) == 0;
+        int wn = snprintf(want2, sizeof(want2), "%llu", (unsigned long long)v);
+        ints &= b.len == (size_t)wn && memcmp(b.p, want2, b.len) == 0;
+        int64_t sv = (int64_t)v * (k % 2 ? -1 : 1);
+        sp_buf_reset(&b);
+        ints &= sp_buf_add_i64(&b, sv) == 0;
+        wn = snprintf(want2, sizeof(want2), "%lld", (long long)sv);
+        ints &= b.len == (size_t)wn && memcmp(b.p, want2, b.len) == 0;
+    }
+    sp_buf_reset(&b);
+    ints &= sp_buf_add_u64(&b, UINT64_MAX) == 0 && b.len == 20 &&
+            memcmp(b.p, "18446744073709551615", 20) == 0;
+    sp_buf_reset(&b);
+    ints &= sp_buf_add_i64(&b, INT64_MIN) == 0 && b.len == 20 &&
+            memcmp(b.p, "-9223372036854775808", 20) == 0;
+    CHECK(ints);
     sp_buf_free(&b);
     return th_report("test_scan");
 }

@@ -411,6 +411,18 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
         (rc = sp_pipe_init(sp))) {
         return rc;
     }
+    /* Signals are caught from before the socket is connectable: a client or
+     * supervisor that sees the socket may signal at once, and the default
+     * action would kill the agent. libuv holds them until the loop runs. */
+    uv_signal_init(loop, &sp->sig_term);
+    sp->sig_term.data = sp;
+    uv_signal_init(loop, &sp->sig_int);
+    sp->sig_int.data = sp;
+    uv_signal_init(loop, &sp->sig_hup);
+    sp->sig_hup.data = sp;
+    uv_signal_start(&sp->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sp->sig_int, on_signal, SIGINT);
+    uv_signal_start(&sp->sig_hup, on_signal, SIGHUP);
     /* Listening as early as this makes the socket connectable while the rest
      * starts (loading libcurl takes milliseconds): clients' first records
      * wait in the kernel until the loop runs. A failure from here on removes
@@ -453,12 +465,6 @@ static int init_rest(struct spindle *sp, uv_loop_t *loop)
     sp->shutdown_timer.data = sp;
     uv_timer_init(loop, &sp->drain_timer);
     sp->drain_timer.data = sp;
-    uv_signal_init(loop, &sp->sig_term);
-    sp->sig_term.data = sp;
-    uv_signal_init(loop, &sp->sig_int);
-    sp->sig_int.data = sp;
-    uv_signal_init(loop, &sp->sig_hup);
-    sp->sig_hup.data = sp;
     return 0;
 }
 
@@ -470,9 +476,6 @@ int sp_agent_start(struct spindle *sp)
     }
     uv_timer_start(&sp->metrics_timer, metrics_tick, sp->cfg.metrics_interval_ms,
                    sp->cfg.metrics_interval_ms);
-    uv_signal_start(&sp->sig_term, on_signal, SIGTERM);
-    uv_signal_start(&sp->sig_int, on_signal, SIGINT);
-    uv_signal_start(&sp->sig_hup, on_signal, SIGHUP);
     return 0;
 }
 

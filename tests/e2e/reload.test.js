@@ -43,4 +43,24 @@ describe('reload on SIGHUP', needBinary, () => {
       await h.close();
     }
   });
+
+  test('a signal the moment the socket is connectable is handled, not fatal', { timeout: 30000 }, async () => {
+    // The socket listens before libcurl and the rest start; SIGHUP's default action would kill
+    // an agent that did not catch it yet. Several rounds: the window is milliseconds wide.
+    for (let round = 0; round < 5; round++) {
+      const h = await setup({ config: { export: { batch_delay: '100ms' } } });
+      try {
+        h.agent.proc.kill('SIGHUP');
+        await sleep(200);
+        assert.equal(h.agent.proc.exitCode, null, `round ${round}: still running after SIGHUP`);
+        assert.equal(h.agent.proc.signalCode, null, `round ${round}: not killed by the signal`);
+        const c = await h.connect();
+        const st = await c.stats(uid('s'));
+        assert.ok(st.version);
+        await h.agent.waitForStderr(/configuration reloaded/, 3000);
+      } finally {
+        await h.close();
+      }
+    }
+  });
 });

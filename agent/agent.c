@@ -411,6 +411,24 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
         (rc = sp_pipe_init(sp))) {
         return rc;
     }
+    /* What the configuration can make fail (exporters, the journal's folder
+     * and lock) comes before the socket listens, so that a connectable socket
+     * means an agent that is starting, not one about to exit. */
+    if (sp_config_otlp_enabled(&sp->cfg) && (rc = sp_exporter_new(sp, &exp_otlp_http_ops))) {
+        return rc;
+    }
+    if (sp->cfg.file_enabled && (rc = sp_exporter_new(sp, &exp_otlp_file_ops))) {
+        return rc;
+    }
+    if (sp->cfg.storage_path[0] && (rc = sp_journal_open(sp, &sp->journal))) {
+        return rc;
+    }
+    uv_timer_init(loop, &sp->metrics_timer);
+    sp->metrics_timer.data = sp;
+    uv_timer_init(loop, &sp->shutdown_timer);
+    sp->shutdown_timer.data = sp;
+    uv_timer_init(loop, &sp->drain_timer);
+    sp->drain_timer.data = sp;
     /* Signals are caught from before the socket is connectable: a client or
      * supervisor that sees the socket may signal at once, and the default
      * action would kill the agent. libuv holds them until the loop runs. */
@@ -423,10 +441,10 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
     uv_signal_start(&sp->sig_term, on_signal, SIGTERM);
     uv_signal_start(&sp->sig_int, on_signal, SIGINT);
     uv_signal_start(&sp->sig_hup, on_signal, SIGHUP);
-    /* Listening as early as this makes the socket connectable while the rest
-     * starts (loading libcurl takes milliseconds): clients' first records
-     * wait in the kernel until the loop runs. A failure from here on removes
-     * the socket again. */
+    /* Listening before the slow part (loading libcurl takes milliseconds)
+     * makes the socket connectable sooner: clients' first records wait in
+     * the kernel until the loop runs. A failure from here on (libcurl
+     * missing, a notifier's secret file unreadable) removes the socket again. */
     if ((rc = col_socket_start(sp, &sp->sock))) {
         return rc;
     }
@@ -436,36 +454,15 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
     return rc;
 }
 
-/* What sp_agent_init() sets up once the socket listens. */
+/* What sp_agent_init() sets up once the socket listens: the parts that load
+ * libcurl (the OTLP exporter's HTTP client, the alert notifiers). */
 static int init_rest(struct spindle *sp, uv_loop_t *loop)
 {
     int rc = alert_init(sp, &sp->alerts);
-    if (rc) {
-        return rc;
+    if (rc == 0 && sp_config_otlp_enabled(&sp->cfg)) {
+        rc = sp_http_init(&sp->http, loop, "spindle/" SP_VERSION);
     }
-    if (sp_config_otlp_enabled(&sp->cfg)) {
-        if ((rc = sp_http_init(&sp->http, loop, "spindle/" SP_VERSION))) {
-            return rc;
-        }
-        if ((rc = sp_exporter_new(sp, &exp_otlp_http_ops))) {
-            return rc;
-        }
-    }
-    if (sp->cfg.file_enabled) {
-        if ((rc = sp_exporter_new(sp, &exp_otlp_file_ops))) {
-            return rc;
-        }
-    }
-    if (sp->cfg.storage_path[0] && (rc = sp_journal_open(sp, &sp->journal))) {
-        return rc;
-    }
-    uv_timer_init(loop, &sp->metrics_timer);
-    sp->metrics_timer.data = sp;
-    uv_timer_init(loop, &sp->shutdown_timer);
-    sp->shutdown_timer.data = sp;
-    uv_timer_init(loop, &sp->drain_timer);
-    sp->drain_timer.data = sp;
-    return 0;
+    return rc;
 }
 
 int sp_agent_start(struct spindle *sp)

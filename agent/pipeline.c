@@ -450,6 +450,7 @@ static void compress_work(uv_work_t *w)
 }
 
 static void compress_done(uv_work_t *w, int status);
+static void compress_pop(struct spindle *sp, struct sp_queue *q);
 
 /* Starts the next waiting request of the queue's compression list while
  * fewer than SP_MAX_COMPRESS_JOBS of its jobs run. The cap keeps threads of
@@ -468,13 +469,19 @@ static void compress_kick(struct spindle *sp, struct sp_queue *q)
             return;
         }
         r->submitted = 1;
+        int rc = uv_queue_work(sp->loop, &r->work, compress_work, compress_done);
+        if (rc != 0) {
+            /* Only a broken call fails (libuv checks its arguments); the
+             * request is dropped as an encoding failure, in order. */
+            r->zrc = rc;
+            r->compressed = 1;
+            continue;
+        }
         q->zrunning++;
         q->e->open_handles++;
-        if (uv_queue_work(sp->loop, &r->work, compress_work, compress_done) != 0) {
-            compress_work(&r->work); /* cannot queue: do it here rather than lose it */
-            compress_done(&r->work, 0);
-            return; /* compress_done() kicked the rest */
-        }
+    }
+    if (q->zhead && q->zhead->compressed) {
+        compress_pop(sp, q);
     }
 }
 
@@ -503,6 +510,15 @@ static void compress_done(uv_work_t *w, int status)
         }
         return;
     }
+    compress_pop(sp, q);
+    compress_kick(sp, q);
+    sp_backpressure_check(sp);
+}
+
+/* Hands the finished head of the compression list to the send queue. */
+static void compress_pop(struct spindle *sp, struct sp_queue *q)
+{
+    struct sp_exporter *e = q->e;
     while (q->zhead && q->zhead->compressed) {
         struct sp_req *x = q->zhead;
         q->zhead = x->next;
@@ -523,8 +539,6 @@ static void compress_done(uv_work_t *w, int status)
         sp_buf_init(&x->zbody, 0);
         queue_push(sp, q, x);
     }
-    compress_kick(sp, q);
-    sp_backpressure_check(sp);
 }
 
 /* Hands an encoded request to the thread pool (now, or when a job of its

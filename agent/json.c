@@ -156,10 +156,6 @@ static int parse_string(struct parser *ps, struct sp_str *out)
             ps->p += 2;
             continue;
         }
-        if (c < 0x80) {
-            ps->p++;
-            continue;
-        }
         size_t l = utf8_seq((const unsigned char *)ps->p, (const unsigned char *)ps->end);
         if (l == 0) {
             return SPJ_EUTF8;

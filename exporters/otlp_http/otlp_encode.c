@@ -70,14 +70,20 @@ static inline void tag(struct w *w, uint32_t field, int wt)
     varint(w, (uint64_t)field << 3 | (uint64_t)wt);
 }
 
-static inline void fixed64(struct w *w, uint32_t field, uint64_t v)
+/* Eight bytes, little-endian: fixed64 fields and packed fixed64/double arrays. */
+static inline void le64(struct w *w, uint64_t v)
 {
     uint8_t t[8];
     for (int i = 0; i < 8; i++) {
         t[i] = (uint8_t)(v >> (8 * i));
     }
-    tag(w, field, WT_I64);
     put(w, t, 8);
+}
+
+static inline void fixed64(struct w *w, uint32_t field, uint64_t v)
+{
+    tag(w, field, WT_I64);
+    le64(w, v);
 }
 
 static inline void f64(struct w *w, uint32_t field, double d)
@@ -363,11 +369,7 @@ static void histogram_point(struct w *w, const struct sp_metric *m)
         tag(w, 6, WT_LEN);
         varint(w, (uint64_t)nb * 8);
         for (uint32_t i = 0; i < nb; i++) {
-            uint8_t t[8];
-            for (int k = 0; k < 8; k++) {
-                t[k] = (uint8_t)(m->bucket_counts[i] >> (8 * k));
-            }
-            put(w, t, 8);
+            le64(w, m->bucket_counts[i]);
         }
         if (m->bounds != NULL && m->n_bounds > 0) {
             tag(w, 7, WT_LEN);
@@ -375,11 +377,7 @@ static void histogram_point(struct w *w, const struct sp_metric *m)
             for (uint32_t i = 0; i < m->n_bounds; i++) {
                 uint64_t v;
                 memcpy(&v, &m->bounds[i], 8);
-                uint8_t t[8];
-                for (int k = 0; k < 8; k++) {
-                    t[k] = (uint8_t)(v >> (8 * k));
-                }
-                put(w, t, 8);
+                le64(w, v);
             }
         }
     }

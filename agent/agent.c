@@ -18,16 +18,9 @@
 #include "agent.h"
 #include "alert.h"
 #include "caps.h"
-#include "http.h"
+#include "http_client.h"
 #include "journal.h"
 #include "log.h"
-
-uint64_t sp_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 const char *sp_env_get(const char *name)
 {
@@ -68,25 +61,6 @@ void sp_agent_record(struct spindle *sp, const struct sp_record *r)
     } else {
         corr_record(sp->corr, r);
     }
-}
-
-int sp_mkdirs(const char *dir, unsigned mode)
-{
-    char p[4096];
-    snprintf(p, sizeof(p), "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *s = '/';
-        }
-    }
-    if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
 }
 
 /* service.instance.id: a random UUID kept in the state directory, so the same

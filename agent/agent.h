@@ -13,11 +13,13 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "clock.h"
+#include "fs.h"
 #include "config.h"
 #include "ids.h"
 #include "record.h"
 #include "stats.h"
-#include "telemetry.h"
+#include "model.h"
 
 struct spindle;
 struct corr;
@@ -270,10 +272,6 @@ struct spindle {
     int exit_code;
 };
 
-/* mkdir -p: missing parents get 0755, `dir` itself `mode`. 0 or -errno. */
-int sp_mkdirs(const char *dir, unsigned mode);
-/* Wall-clock now in ns (record receive times). */
-uint64_t sp_now_ns(void);
 /* Handles one accepted record: correlator or metrics. */
 void sp_agent_record(struct spindle *sp, const struct sp_record *r);
 

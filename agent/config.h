@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "telemetry.h"
+#include "model.h"
 
 enum sp_protocol { SP_PROTO_HTTP_PROTOBUF = 0, SP_PROTO_HTTP_JSON = 1 };
 /* storage.fsync: what an ack waits for (docs/internals/journal.md). */
@@ -83,7 +83,7 @@ struct sp_config {
     int storage_fsync;                   /* enum sp_fsync */
     uint64_t storage_max_bytes;
     uint64_t storage_segment_bytes;
-    /* alerts (agent/alert.h, agent/notify.h) */
+    /* alerts (alert/alert.h, alert/notify.h) */
     struct alert_rule *alert_rules;      /* merged by name: defaults, then the file */
     size_t n_alert_rules;
     uint64_t alert_eval_ms;

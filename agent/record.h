@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "telemetry.h"
+#include "model.h"
 
 /* The closed list of rejection reasons (a new one is a protocol change). */
 #define SP_REASONS(X)                                                                           \

@@ -10,7 +10,7 @@
 
 #include "buf.h"
 #include "record.h"
-#include "telemetry.h"
+#include "model.h"
 
 /* group, field, JSON name */
 #define SP_STATS_FIELDS(X)                                                                      \

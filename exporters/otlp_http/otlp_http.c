@@ -21,7 +21,7 @@
 
 #include "agent.h"
 #include "caps.h"
-#include "http.h"
+#include "http_client.h"
 #include "log.h"
 #include "otlp_encode.h"
 #include "otlp_json.h"

@@ -6,8 +6,8 @@
  * test test_replay_jformat.
  *
  * Build and run (clang):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent \
- *     tests/fuzz/fuzz_jformat.c agent/jformat.c agent/crc32c.c agent/buf.c -o /tmp/fuzz_jformat
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent -Ilib -Ialert \
+ *     tests/fuzz/fuzz_jformat.c agent/jformat.c lib/crc32c.c lib/buf.c -o /tmp/fuzz_jformat
  *   /tmp/fuzz_jformat -max_total_time=60 tests/fuzz/corpus_jformat
  */
 #include <stddef.h>

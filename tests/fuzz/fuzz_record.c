@@ -5,8 +5,8 @@
  * interesting stays a regression test.
  *
  * Build and run (clang):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent \
- *     tests/fuzz/fuzz_record.c agent/record.c agent/json.c agent/ids.c agent/arena.c \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent -Ilib -Ialert \
+ *     tests/fuzz/fuzz_record.c agent/record.c lib/json.c lib/ids.c lib/arena.c \
  *     -lcrypto -lm -o /tmp/fuzz_record
  *   /tmp/fuzz_record -max_total_time=60 tests/fuzz/corpus_record
  */

@@ -1,7 +1,7 @@
 /*
  * otlp_ref.c - the reference OTLP protobuf encoder for the tests: builds the
  * protobuf-c message tree of a request and packs it. This was spindle's
- * encoder until the direct writer (exporters/otlp_http/otlp_encode.c)
+ * encoder until the direct writer (otlp/otlp_encode.c)
  * replaced it; test_otlp_encode checks the two agree byte for byte.
  */
 #include "otlp_ref.h"

@@ -6,7 +6,7 @@
 #define SP_OTLP_REF_H
 
 #include "buf.h"
-#include "telemetry.h"
+#include "model.h"
 
 int otlp_ref_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
                        struct sp_buf *out);

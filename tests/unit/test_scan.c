@@ -1,5 +1,5 @@
 /*
- * test_scan.c - the word-at-a-time JSON string scanner (agent/scan.h) against
+ * test_scan.c - the word-at-a-time JSON string scanner (lib/scan.h) against
  * a byte-at-a-time reference, at every length and alignment, with every byte
  * value; sp_buf_add_json_str (which uses it) against a plain escaper; and the
  * two-digits-at-a-time integer writer against printf.

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "telemetry.h"
+#include "model.h"
 
 enum sp_json_type { SPJ_NULL, SPJ_FALSE, SPJ_TRUE, SPJ_NUMBER, SPJ_STRING, SPJ_ARRAY, SPJ_OBJECT };
 

@@ -1,5 +1,5 @@
 /*
- * http.c - asynchronous HTTP POST client. See http.h.
+ * http_client.c - asynchronous HTTP POST client. See http_client.h.
  *
  * libcurl's multi interface driven by the agent's one libuv loop, the standard socket-action
  * integration:
@@ -19,7 +19,7 @@
  * Single-threaded: everything runs on the loop's thread. The only global is the
  * curl_global_init() flag.
  */
-#include "http.h"
+#include "http_client.h"
 
 #include "caps.h"
 #include "log.h"

@@ -1,5 +1,5 @@
 /*
- * telemetry.h - what the correlator and the metric aggregator hand to the
+ * model.h - the telemetry data model: what the correlator and the metric aggregator hand to the
  * exporters: spans, log records and metric points, gathered in batches.
  *
  * Ownership: a batch owns an arena; every item, string and array reachable
@@ -8,8 +8,8 @@
  * Items of one batch are all of the batch's signal and form a singly linked
  * list in the order they were produced.
  */
-#ifndef SP_TELEMETRY_H
-#define SP_TELEMETRY_H
+#ifndef SP_MODEL_H
+#define SP_MODEL_H
 
 #include <stddef.h>
 #include <stdint.h>

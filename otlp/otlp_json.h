@@ -6,7 +6,7 @@
 #define SP_OTLP_JSON_H
 
 #include "buf.h"
-#include "telemetry.h"
+#include "model.h"
 
 /* Appends the Export*ServiceRequest of the batch as one line of JSON, without
  * the trailing newline. Grouping is the same as otlp_encode_pb(). Rules:

@@ -1,7 +1,7 @@
 /*
- * telemetry.c - batches and the per-function resource. See telemetry.h.
+ * model.c - batches and the per-function resource. See model.h.
  */
-#include "telemetry.h"
+#include "model.h"
 
 #include <string.h>
 

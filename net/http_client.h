@@ -1,5 +1,5 @@
 /*
- * http.h - asynchronous HTTP POST client: libcurl's multi interface driven by
+ * http_client.h - asynchronous HTTP POST client: libcurl's multi interface driven by
  * the agent's one libuv loop (CURLMOPT_SOCKETFUNCTION + uv_poll_t,
  * CURLMOPT_TIMERFUNCTION + uv_timer_t). No thread per request, no polling.
  *

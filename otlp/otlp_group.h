@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "telemetry.h"
+#include "model.h"
 
 /*
  * The items as an array, grouped by function. Group g holds

@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "telemetry.h"
+#include "model.h"
 
 struct spindle;
 struct notify;

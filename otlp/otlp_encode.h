@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "telemetry.h"
+#include "model.h"
 
 /* Appends the Export{Trace,Logs,Metrics}ServiceRequest for the batch's signal
  * to `out`. Items are grouped by function into ResourceSpans/ResourceLogs/

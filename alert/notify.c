@@ -30,7 +30,7 @@
 #include "alert.h"
 #include "caps.h"
 #include "hmap.h"
-#include "http.h"
+#include "http_client.h"
 #include "ids.h"
 #include "log.h"
 

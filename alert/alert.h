@@ -2,7 +2,7 @@
  * alert.h - the alert engine (docs/internals/alerting.md): rules from the
  * configuration, per-series sliding windows fed by the correlator, the metric
  * aggregator and the agent's own counters, evaluation on a timer, and the
- * alerts handed to the notifiers (agent/notify.h).
+ * alerts handed to the notifiers (alert/notify.h).
  *
  * Ownership: a struct sp_config owns its rules (alert_rules_free()). The
  * engine (struct alert_engine, owned by struct spindle) owns its series and
@@ -17,7 +17,7 @@
 #include <yaml.h>
 
 #include "config.h"
-#include "telemetry.h"
+#include "model.h"
 
 struct spindle;
 struct alert_engine;

@@ -210,6 +210,11 @@ static const char *scope_label(int scope)
     }
 }
 
+/* Labels are what the alert is about and nothing else: the rule, the scope
+ * key and, for a workflow alert, the function and queue of the record that
+ * raised it (fixed for the alert's life). All of it comes from that record,
+ * so every agent that sees it sends the same label set; workflow state that
+ * one agent may know and another not (its name, counts) is an annotation. */
 static void add_labels(struct sp_buf *b, const struct alert_msg *m)
 {
     const struct alert_rule *r = m->rule;
@@ -221,8 +226,20 @@ static void add_labels(struct sp_buf *b, const struct alert_msg *m)
     if (sl) {
         add_kv(b, &first, sl, m->scope_key.p, m->scope_key.len);
     }
+    if (m->label_function.len) {
+        add_kv(b, &first, "function", m->label_function.p, m->label_function.len);
+    }
+    if (m->label_queue.len) {
+        add_kv(b, &first, "queue", m->label_queue.p, m->label_queue.len);
+    }
     for (size_t i = 0; i < r->n_labels; i++) {
         const char *k = r->labels[i].key;
+        if (m->label_function.len && strcmp(k, "function") == 0) {
+            continue;
+        }
+        if (m->label_queue.len && strcmp(k, "queue") == 0) {
+            continue;
+        }
         if (strcmp(k, "alertname") && strcmp(k, "severity") && (!sl || strcmp(k, sl))) {
             add_kv(b, &first, k, r->labels[i].value, strlen(r->labels[i].value));
         }
@@ -245,6 +262,9 @@ static void add_annotations(struct notify *n, struct sp_buf *b, const struct ale
         render(&t, m->rule->description, m);
         add_kv(b, &first, "description", t.p ? t.p : "", t.len);
         sp_buf_reset(&t);
+    }
+    if (m->workflow.len) {
+        add_kv(b, &first, "workflow", m->workflow.p, m->workflow.len);
     }
     if (m->has_trace) {
         sp_buf_add_hex(&t, m->trace_id, 16);
@@ -483,6 +503,12 @@ static void am_flush(struct notifier *nf)
 static void wh_add(struct notifier *nf, const struct alert_msg *m)
 {
     if (!wants(nf->n, m)) {
+        return;
+    }
+    if (m->kind == ALERT_RESEND && m->rule->scope == ALERT_SCOPE_WORKFLOW) {
+        /* Alertmanager merges a workflow alert's re-sends into one alert; a
+         * webhook receiver cannot (its endsAt does not move), so it gets the
+         * firing and each growth, each retried, and not the re-sends. */
         return;
     }
     if (nf->pending.len > SP_NOTIFY_SPLIT_BYTES) {

@@ -600,6 +600,27 @@ describe('notifier delivery', needBinary, () => {
     }
   });
 
+  test('the same Alertmanager in the file and on the command line (however spelled) gets each alert once', { timeout: 20000 }, async () => {
+    const am = await fakeAm();
+    // In the file as given; twice more on the command line, once with a trailing slash.
+    const a = await agentWith([am.url, `${am.url}/`], { resend_interval: '30s', alertmanager: { urls: [am.url] } });
+    try {
+      const cid = uid('wf');
+      a.c.send(r.event(cid, 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      await waitUntil(() => am.reqs.length > 0, { timeoutMs: 3000, what: 'the alert' });
+      await sleep(1000); // 10 evaluations: any second notifier would have posted by now
+      assert.equal(am.reqs.length, 1, `one request, not one per spelling (${am.reqs.length})`);
+      assert.equal(JSON.parse(am.reqs[0].body).filter((x) => x.labels.correlation_id === cid).length, 1, 'the alert once');
+      const st = await a.c.stats(uid('s'));
+      assert.equal(st.alerts.notifications_sent, 1);
+      assert.equal(a.agent.stderr().match(/alert notifier ready.*notifier=alertmanager/g).length, 1, 'one Alertmanager notifier');
+    } finally {
+      await a.close();
+      await am.close();
+    }
+  });
+
   test('many alerts at once go in several requests, each valid JSON under the body cap', { timeout: 30000 }, async () => {
     const am = await fakeAm();
     const a = await agentWith([am.url], { evaluation_interval: '1s', resend_interval: '30s' });

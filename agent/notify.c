@@ -904,8 +904,9 @@ static void am_url_key(const char *url, char *out, size_t cap)
     if (colon) {
         const char *port = colon + 1;
         size_t pl = (size_t)(end - port);
-        int dflt = pl == 0 || (b.len >= 7 && memcmp(b.p, "http://", 7) == 0 && pl == 2 &&
-                               memcmp(port, "80", 2) == 0) ||
+        int dflt = pl == 0 ||
+                   (b.len >= 7 && memcmp(b.p, "http://", 7) == 0 && pl == 2 &&
+                    memcmp(port, "80", 2) == 0) ||
                    (b.len >= 8 && memcmp(b.p, "https://", 8) == 0 && pl == 3 &&
                     memcmp(port, "443", 3) == 0);
         if (!dflt) {
@@ -997,8 +998,8 @@ int notify_init(struct spindle *sp, struct notify **out)
         if (am_url_repeated(c, i)) {
             char o[256];
             url_origin(u, o, sizeof(o));
-            SP_LOG(SP_LOG_INFO, "Alertmanager URL given twice; alerts go to it once",
-                   "url=\"%s\"", o);
+            SP_LOG(SP_LOG_INFO, "Alertmanager URL given twice; alerts go to it once", "url=\"%s\"",
+                   o);
             continue;
         }
         size_t l = strlen(u);
@@ -1063,8 +1064,8 @@ void notify_reload(struct notify *n)
         log |= n->nf[i]->ops == &log_ops;
         otlp |= n->nf[i]->ops == &otlp_ops;
     }
-    if (urls != want || webhook != (c->webhook_url[0] != 0) ||
-        log != (c->alert_log != 0) || otlp != (c->alert_otlp_log != 0)) {
+    if (urls != want || webhook != (c->webhook_url[0] != 0) || log != (c->alert_log != 0) ||
+        otlp != (c->alert_otlp_log != 0)) {
         SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
                "key=%s", "alerts.alertmanager|alerts.webhook|alerts.log|alerts.otlp_log");
     }

@@ -246,6 +246,10 @@ struct spindle {
     /* While a journaled record is replayed: the wall time it was first
      * received, so the alert engine files it at its age. 0 otherwise. */
     uint64_t replay_ns;
+    /* While a live record is handled: the wall time the socket received it
+     * (what the journal keeps), so a workflow alert it raises starts then,
+     * as it does when the record is replayed. 0 otherwise. */
+    uint64_t recv_ns;
     struct alert_engine *alerts;
 
     /* pipeline */

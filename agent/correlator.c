@@ -214,9 +214,11 @@ static void derive(struct corr *c, int sig, const char *name, const char *unit, 
         .signal = sig,
         .function = function,
         .cid = {w->cid, w->cid_len},
+        .workflow = w->name,
         .trace_id = w->trace_id,
         .value = value,
         .replay_ns = c->sp->replay_ns,
+        .recv_ns = c->sp->recv_ns,
     };
     if (sig == ALERT_SIG_DEAD_LETTERS && attrs && attrs->n) {
         o.queue = attrs->v[0].val.u.s;

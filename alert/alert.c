@@ -53,6 +53,17 @@ struct series {
     struct series *prev, *next;       /* LRU of its rule, by last observation */
     struct kstr key;                  /* function, queue or correlation id; "" for the agent */
     struct kstr function, queue, cid; /* last contributing workflow (the exemplar) */
+    struct kstr workflow;             /* workflow rules: its name, once known */
+    /* Workflow rules. The record that raises an alert (the contribution with
+     * which the condition became true) gives its labels (function, queue) and
+     * its start (that record's receive time): every agent that sees the record
+     * sends the same alert, and a replay of it re-sends that alert unchanged.
+     * raise_*: latched for the next firing, until it fires (raise_ns 0: none);
+     * lab_*: of the alert firing now. */
+    struct kstr raise_function, raise_queue;
+    struct kstr lab_function, lab_queue;
+    uint64_t raise_ns;
+    uint8_t raise_replayed, replayed;
     uint8_t trace_id[16];
     uint8_t has_trace;
     uint64_t last_obs_ms;
@@ -65,8 +76,6 @@ struct series {
     uint32_t hist; /* last evaluations, newest in bit 0 */
     uint64_t pending_ms, cleared_ms, sent_ms;
     uint64_t starts_ns;
-    uint64_t replay_ns; /* workflow rules, until fired: the earliest receive time of a
-                           contribution replayed from the journal (0: none) */
     double value, sent_value;
 };
 
@@ -153,6 +162,11 @@ static void series_free(struct series *s)
     free(s->function.p);
     free(s->queue.p);
     free(s->cid.p);
+    free(s->workflow.p);
+    free(s->raise_function.p);
+    free(s->raise_queue.p);
+    free(s->lab_function.p);
+    free(s->lab_queue.p);
     free(s->b);
     free(s->s);
     free(s);
@@ -313,6 +327,27 @@ static void feed(struct rs *r, struct series *s, const struct alert_obs *o, int 
     }
 }
 
+/* Workflow rules: latches the record that makes the condition true as the
+ * raiser of the next alert, unless one is latched already or the alert
+ * firing now still runs at the record's time (then the record grows it). */
+static void raise_latch(struct alert_engine *e, const struct rs *r, struct series *s,
+                        const struct alert_obs *o, uint64_t rx_ns)
+{
+    const struct alert_rule *rule = r->rule;
+    int cond = rule->cond == ALERT_COND_ANY ? s->total > 0 : s->total >= rule->threshold;
+    if (!cond || s->raise_ns) {
+        return;
+    }
+    if (s->state == ST_FIRING &&
+        rx_ns < s->starts_ns + e->sp->cfg.alert_event_hold_ms * 1000000ull) {
+        return;
+    }
+    kstr_set(&s->raise_function, o->function);
+    kstr_set(&s->raise_queue, o->queue);
+    s->raise_ns = rx_ns;
+    s->raise_replayed = o->replay_ns != 0;
+}
+
 void alert_observe(struct alert_engine *e, const struct alert_obs *o)
 {
     if (e == NULL || o->signal < 0 || o->signal >= ALERT_SIG_COUNT) {
@@ -381,11 +416,16 @@ void alert_observe(struct alert_engine *e, const struct alert_obs *o)
                 s->has_trace = 1;
             }
         }
-        if (o->replay_ns && r->scope == ALERT_SCOPE_WORKFLOW && s->state != ST_FIRING &&
-            (s->replay_ns == 0 || o->replay_ns < s->replay_ns)) {
-            s->replay_ns = o->replay_ns;
-        }
         feed(r, s, o, ro.den, now_ms - age_ms);
+        if (r->scope == ALERT_SCOPE_WORKFLOW && !ro.den) {
+            if (o->workflow.len) {
+                kstr_set(&s->workflow, o->workflow);
+            }
+            /* The receive time: the journal's for a replayed record, the
+             * socket's for a live one, so both give the same startsAt. */
+            uint64_t rx_ns = o->replay_ns ? o->replay_ns : o->recv_ns ? o->recv_ns : sp_now_ns();
+            raise_latch(e, r, s, o, rx_ns);
+        }
     }
 }
 
@@ -496,8 +536,13 @@ static void emit(struct alert_engine *e, struct rs *r, struct series *s, int kin
         .has_trace = s->has_trace,
         .value = s->value,
         .starts_ns = s->starts_ns,
-        .replayed = kind == ALERT_FIRING && s->replay_ns != 0,
+        .replayed = kind == ALERT_FIRING && s->replayed,
     };
+    if (r->scope == ALERT_SCOPE_WORKFLOW) {
+        m.label_function = kstr_str(&s->lab_function);
+        m.label_queue = kstr_str(&s->lab_queue);
+        m.workflow = kstr_str(&s->workflow);
+    }
     memcpy(m.trace_id, s->trace_id, 16);
     uint64_t resend_ns = e->sp->cfg.alert_resend_ms * 1000000ull;
     if (kind == ALERT_RESOLVED) {
@@ -514,17 +559,32 @@ static void fire(struct alert_engine *e, struct rs *r, struct series *s, uint64_
                  uint64_t now_ns)
 {
     s->state = ST_FIRING;
-    /* A workflow event raised by replayed records started when they were
-     * first received: re-sent with that start (and so the same endsAt), it
-     * merges into the alert the previous run sent instead of paging anew. */
-    s->starts_ns = s->replay_ns ? s->replay_ns : now_ns;
+    s->starts_ns = now_ns;
+    s->replayed = 0;
+    if (r->scope == ALERT_SCOPE_WORKFLOW) {
+        /* A workflow event starts when the record that raised it was
+         * received, live or replayed: a replay re-sends it with that start
+         * (and so the same endsAt), merged into the alert the previous run
+         * sent instead of paging anew. Without a latched record (a reload
+         * lowered the threshold, or growth just before a lapse), the last
+         * contribution stands in, starting now. */
+        if (s->raise_ns) {
+            s->starts_ns = s->raise_ns;
+            s->replayed = s->raise_replayed;
+            kstr_set(&s->lab_function, kstr_str(&s->raise_function));
+            kstr_set(&s->lab_queue, kstr_str(&s->raise_queue));
+        } else {
+            kstr_set(&s->lab_function, kstr_str(&s->function));
+            kstr_set(&s->lab_queue, kstr_str(&s->queue));
+        }
+        s->raise_ns = 0;
+    }
     s->cleared_ms = 0;
     s->sent_ms = now_ms;
     s->sent_value = s->value;
     e->sp->stats.alerts_firing++;
     e->sp->stats.alerts_fired++;
     emit(e, r, s, ALERT_FIRING, now_ns);
-    s->replay_ns = 0;
 }
 
 static void stop_firing(struct alert_engine *e, struct rs *r, struct series *s, uint64_t now_ns)
@@ -544,24 +604,32 @@ static void eval_series(struct alert_engine *e, struct rs *r, struct series *s, 
     int raw = condition(r, rule, s, now_ms, &v);
     s->value = v;
     if (r->scope == ALERT_SCOPE_WORKFLOW) {
-        /* An event: sent once, and again only when its count grows. */
-        if (!raw) {
-            return;
-        }
-        if (s->state == ST_FIRING && v > s->sent_value &&
+        /* An event: fired once, sent again when its count grows, and re-sent
+         * every resend_interval until its endsAt (as Prometheus re-sends a
+         * firing alert), so an Alertmanager that was down when it fired (or
+         * restarted since) gets it once it is back. */
+        if (s->state == ST_FIRING &&
             now_ns >= s->starts_ns + e->sp->cfg.alert_event_hold_ms * 1000000ull) {
             /* The alert lapsed at its endsAt where it was sent: a re-send
              * with that endsAt would arrive resolved. More of it now is a
-             * new event, with a new start. */
+             * new event, with a new start (raise_latch saw to that). */
             s->state = ST_INACTIVE;
             e->sp->stats.alerts_firing--;
         }
+        if (!raw) {
+            return;
+        }
         if (s->state != ST_FIRING) {
-            fire(e, r, s, now_ms, now_ns);
+            if (s->raise_ns || v > s->sent_value) {
+                fire(e, r, s, now_ms, now_ns);
+            }
         } else if (v > s->sent_value) {
             s->sent_value = v;
             s->sent_ms = now_ms;
             emit(e, r, s, ALERT_GREW, now_ns);
+        } else if (now_ms - s->sent_ms >= e->sp->cfg.alert_resend_ms) {
+            s->sent_ms = now_ms;
+            emit(e, r, s, ALERT_RESEND, now_ns);
         }
         return;
     }

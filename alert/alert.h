@@ -109,10 +109,13 @@ struct alert_obs {
     struct sp_str function;
     struct sp_str queue;
     struct sp_str cid;       /* the workflow, when known */
+    struct sp_str workflow;  /* the workflow's name, when known (an annotation) */
     const uint8_t *trace_id; /* 16 bytes or NULL */
     double value;            /* 1 for counts; seconds for durations; the gauge value */
     uint64_t replay_ns;      /* replayed from the journal: when it was first received (wall
                                 clock); 0 for a live record */
+    uint64_t recv_ns;        /* a live record: when the agent received it (wall clock); 0:
+                                unknown, the time of the call stands in */
 };
 
 int alert_init(struct spindle *sp, struct alert_engine **out);

@@ -210,6 +210,11 @@ static const char *scope_label(int scope)
     }
 }
 
+/* Labels are what the alert is about and nothing else: the rule, the scope
+ * key and, for a workflow alert, the function and queue of the record that
+ * raised it (fixed for the alert's life). All of it comes from that record,
+ * so every agent that sees it sends the same label set; workflow state that
+ * one agent may know and another not (its name, counts) is an annotation. */
 static void add_labels(struct sp_buf *b, const struct alert_msg *m)
 {
     const struct alert_rule *r = m->rule;
@@ -221,8 +226,20 @@ static void add_labels(struct sp_buf *b, const struct alert_msg *m)
     if (sl) {
         add_kv(b, &first, sl, m->scope_key.p, m->scope_key.len);
     }
+    if (m->label_function.len) {
+        add_kv(b, &first, "function", m->label_function.p, m->label_function.len);
+    }
+    if (m->label_queue.len) {
+        add_kv(b, &first, "queue", m->label_queue.p, m->label_queue.len);
+    }
     for (size_t i = 0; i < r->n_labels; i++) {
         const char *k = r->labels[i].key;
+        if (m->label_function.len && strcmp(k, "function") == 0) {
+            continue;
+        }
+        if (m->label_queue.len && strcmp(k, "queue") == 0) {
+            continue;
+        }
         if (strcmp(k, "alertname") && strcmp(k, "severity") && (!sl || strcmp(k, sl))) {
             add_kv(b, &first, k, r->labels[i].value, strlen(r->labels[i].value));
         }
@@ -245,6 +262,9 @@ static void add_annotations(struct notify *n, struct sp_buf *b, const struct ale
         render(&t, m->rule->description, m);
         add_kv(b, &first, "description", t.p ? t.p : "", t.len);
         sp_buf_reset(&t);
+    }
+    if (m->workflow.len) {
+        add_kv(b, &first, "workflow", m->workflow.p, m->workflow.len);
     }
     if (m->has_trace) {
         sp_buf_add_hex(&t, m->trace_id, 16);
@@ -483,6 +503,12 @@ static void am_flush(struct notifier *nf)
 static void wh_add(struct notifier *nf, const struct alert_msg *m)
 {
     if (!wants(nf->n, m)) {
+        return;
+    }
+    if (m->kind == ALERT_RESEND && m->rule->scope == ALERT_SCOPE_WORKFLOW) {
+        /* Alertmanager merges a workflow alert's re-sends into one alert; a
+         * webhook receiver cannot (its endsAt does not move), so it gets the
+         * firing and each growth, each retried, and not the re-sends. */
         return;
     }
     if (nf->pending.len > SP_NOTIFY_SPLIT_BYTES) {
@@ -835,6 +861,90 @@ static void url_origin(const char *url, char *out, size_t cap)
     snprintf(out, cap, "%.*s%.*s", p ? (int)(p + 3 - url) : 0, url, (int)(end - host), host);
 }
 
+/* An Alertmanager URL in a form two spellings of one endpoint share: scheme
+ * and host in lower case, the scheme's default port dropped, trailing
+ * slashes of the path dropped (the notifier appends /api/v2/alerts). What
+ * cannot be told without a lookup (a name and its address) stays apart. */
+static void am_url_key(const char *url, char *out, size_t cap)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, 4096);
+    const char *p = strstr(url, "://");
+    const char *scheme = p ? url : "http";
+    size_t sl = p ? (size_t)(p - url) : 4;
+    const char *auth = p ? p + 3 : url;
+    for (size_t i = 0; i < sl; i++) {
+        sp_buf_addc(&b, (char)(scheme[i] >= 'A' && scheme[i] <= 'Z' ? scheme[i] + 32 : scheme[i]));
+    }
+    sp_buf_adds(&b, "://");
+    const char *end = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *q = auth; q < end; q++) {
+        if (*q == '@') {
+            at = q;
+        }
+    }
+    if (at) {
+        sp_buf_add(&b, auth, (size_t)(at + 1 - auth)); /* credentials as given */
+        auth = at + 1;
+    }
+    /* host[:port], the host maybe a bracketed IPv6 address */
+    const char *colon = NULL;
+    for (const char *q = auth; q < end; q++) {
+        if (*q == ']') {
+            colon = NULL;
+        } else if (*q == ':') {
+            colon = q;
+        }
+    }
+    const char *hend = colon ? colon : end;
+    for (const char *q = auth; q < hend; q++) {
+        sp_buf_addc(&b, (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q));
+    }
+    if (colon) {
+        const char *port = colon + 1;
+        size_t pl = (size_t)(end - port);
+        int dflt = pl == 0 ||
+                   (b.len >= 7 && memcmp(b.p, "http://", 7) == 0 && pl == 2 &&
+                    memcmp(port, "80", 2) == 0) ||
+                   (b.len >= 8 && memcmp(b.p, "https://", 8) == 0 && pl == 3 &&
+                    memcmp(port, "443", 3) == 0);
+        if (!dflt) {
+            sp_buf_addc(&b, ':');
+            sp_buf_add(&b, port, pl);
+        }
+    }
+    const char *path = end;
+    size_t plen = strcspn(path, "?#");
+    while (plen && path[plen - 1] == '/') {
+        plen--;
+    }
+    sp_buf_add(&b, path, plen);
+    sp_buf_adds(&b, path + strcspn(path, "?#"));
+    size_t n = b.len < cap - 1 ? b.len : cap - 1;
+    if (n) {
+        memcpy(out, b.p, n);
+    }
+    out[n] = 0;
+    sp_buf_free(&b);
+}
+
+/* The same Alertmanager given twice (in the file and with --alertmanager,
+ * spelled alike or not) would get every alert twice: does URL i repeat an
+ * earlier one? */
+static int am_url_repeated(const struct sp_config *c, size_t i)
+{
+    char a[2048], b[2048];
+    am_url_key(c->alertmanager_urls[i], a, sizeof(a));
+    for (size_t j = 0; j < i; j++) {
+        am_url_key(c->alertmanager_urls[j], b, sizeof(b));
+        if (strcmp(a, b) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static struct notifier *nf_new(struct notify *n, const struct notifier_ops *ops, const char *url)
 {
     struct notifier *nf = calloc(1, sizeof(*nf));
@@ -885,6 +995,13 @@ int notify_init(struct spindle *sp, struct notify **out)
     for (size_t i = 0; !rc && i < c->n_alertmanager_urls; i++) {
         char url[2048];
         const char *u = c->alertmanager_urls[i];
+        if (am_url_repeated(c, i)) {
+            char o[256];
+            url_origin(u, o, sizeof(o));
+            SP_LOG(SP_LOG_INFO, "Alertmanager URL given twice; alerts go to it once", "url=\"%s\"",
+                   o);
+            continue;
+        }
         size_t l = strlen(u);
         snprintf(url, sizeof(url), "%s%sapi/v2/alerts", u, l && u[l - 1] == '/' ? "" : "/");
         if (!nf_new(n, &am_ops, url)) {
@@ -933,19 +1050,22 @@ void notify_flush(struct notify *n)
 void notify_reload(struct notify *n)
 {
     const struct sp_config *c = &n->sp->cfg;
-    size_t urls = 0;
+    size_t urls = 0, want = 0;
     int webhook = 0;
     for (size_t i = 0; i < n->n_nf; i++) {
         urls += n->nf[i]->ops == &am_ops;
         webhook |= n->nf[i]->ops == &wh_ops;
+    }
+    for (size_t i = 0; i < c->n_alertmanager_urls; i++) {
+        want += !am_url_repeated(c, i);
     }
     int log = 0, otlp = 0;
     for (size_t i = 0; i < n->n_nf; i++) {
         log |= n->nf[i]->ops == &log_ops;
         otlp |= n->nf[i]->ops == &otlp_ops;
     }
-    if (urls != c->n_alertmanager_urls || webhook != (c->webhook_url[0] != 0) ||
-        log != (c->alert_log != 0) || otlp != (c->alert_otlp_log != 0)) {
+    if (urls != want || webhook != (c->webhook_url[0] != 0) || log != (c->alert_log != 0) ||
+        otlp != (c->alert_otlp_log != 0)) {
         SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
                "key=%s", "alerts.alertmanager|alerts.webhook|alerts.log|alerts.otlp_log");
     }

@@ -27,7 +27,8 @@ struct alert_rule;
 
 enum alert_kind {
     ALERT_FIRING = 0, /* started firing: every notifier */
-    ALERT_RESEND,     /* still firing (condition rules): Alertmanager and webhook only */
+    ALERT_RESEND,     /* still firing: Alertmanager and webhook only (a workflow alert,
+                         until its endsAt: Alertmanager only) */
     ALERT_GREW,       /* a workflow event's count grew: every notifier */
     ALERT_RESOLVED    /* condition cleared: log and OTLP; Alertmanager/webhook only with
                          alerts.explicit_resolve, else the alert lapses at its endsAt */
@@ -41,6 +42,11 @@ struct alert_msg {
     struct sp_str function;  /* last contributor (the exemplar) */
     struct sp_str queue;
     struct sp_str cid;
+    /* Workflow alerts: the function and queue of the record that raised the
+     * alert (labels, fixed for the alert's life), and the workflow's name. */
+    struct sp_str label_function;
+    struct sp_str label_queue;
+    struct sp_str workflow;
     uint8_t trace_id[16];
     uint8_t has_trace;
     uint8_t replayed; /* ALERT_FIRING raised by records replayed from the journal: it may

@@ -281,7 +281,9 @@ static void handle_line(struct conn *c, const char *p, size_t n)
         sp_journal_append(sp->journal, p, n, now_ns);
         sp->jseq = sp_journal_seq(sp->journal);
     }
+    sp->recv_ns = now_ns;
     sp_agent_record(sp, &r);
+    sp->recv_ns = 0;
     sp->jseq = 0;
 }
 

@@ -6,10 +6,12 @@
 
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const { startAgent } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { testConfig, needBinary } = require('./lib/harness');
-const { startReceiver, startAlertmanager, alertsYaml } = require('./lib/alerting');
+const { startReceiver, startAlertmanager, alertsYaml, freePort } = require('./lib/alerting');
 const ids = require('./lib/ids');
 const r = require('./lib/records');
 const { uid, sleep, waitUntil } = require('./lib/util');
@@ -34,7 +36,7 @@ describe('Alertmanager (real, prometheus-alertmanager)', needBinary, () => {
     try {
       const cid = uid('order');
       const fn = uid('charge');
-      a.c.send(r.workflowStart(cid));
+      a.c.send(r.workflowStart(cid, { workflow: 'checkout' }));
       a.c.send(r.event(cid, 'dead_letter', { function: fn, queue: 'orders-dlq' }));
       await a.c.flush(uid('f'));
       const t0 = Date.now();
@@ -44,7 +46,9 @@ describe('Alertmanager (real, prometheus-alertmanager)', needBinary, () => {
       assert.equal(list.length, 1);
       const x = list[0];
       const trace = ids.traceIdFor(cid);
-      assert.deepEqual(x.labels, { alertname: 'DeadLetter', severity: 'critical', correlation_id: cid }, 'nothing agent-specific');
+      assert.deepEqual(x.labels, { alertname: 'DeadLetter', severity: 'critical', correlation_id: cid, function: fn, queue: 'orders-dlq' },
+        "the record's function and queue, nothing agent-specific");
+      assert.equal(x.annotations.workflow, 'checkout', "the workflow's name is an annotation");
       assert.equal(x.annotations.summary, `workflow ${cid} ended in dead-letter queue orders-dlq`);
       assert.equal(x.annotations.trace_id, trace);
       assert.equal(x.annotations.trace_url, `http://jaeger.test/trace/${trace}`);
@@ -58,8 +62,66 @@ describe('Alertmanager (real, prometheus-alertmanager)', needBinary, () => {
       const st = await a.c.stats(uid('s'));
       assert.ok(st.alerts.notifications_sent >= 1);
       assert.equal(st.alerts.dropped_rejected, 0, 'Alertmanager accepted what spindle sent');
+      // A second dead letter of the workflow, from another function and queue, grows the same
+      // alert: its labels are those of the record that raised it, for the alert's life.
+      a.c.send(r.event(cid, 'dead_letter', { function: `${fn}-b`, queue: 'other-dlq' }));
+      await a.c.flush(uid('f'));
+      const grown = await waitUntil(async () => {
+        const l = (await am.alerts()).filter((y) => y.labels.alertname === 'DeadLetter' && y.labels.correlation_id === cid);
+        return l.some((y) => y.annotations.value === '2') ? l : null;
+      }, { timeoutMs: 3000, what: 'the count grown to 2' });
+      assert.equal(grown.length, 1, 'still one alert');
+      assert.equal(grown[0].labels.function, fn);
+      assert.equal(grown[0].labels.queue, 'orders-dlq');
+      assert.equal(grown[0].startsAt, x.startsAt);
     } finally {
       await a.close();
+      await am.stop();
+      await rec.close();
+    }
+  });
+
+  test("the README's alert is what Alertmanager gets: the trace id, and a link only with alerts.trace_url", { timeout: 30000 }, async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Alerts'), readme.indexOf('\n## ', readme.indexOf('\n## Alerts') + 1));
+    const json = /```json\n([\s\S]*?)```/.exec(section);
+    assert.ok(json, "the README's Alerts section shows an alert as Alertmanager receives it");
+    const yaml = /```yaml\n[\s\S]*?trace_url: (\S+)[\s\S]*?```/.exec(section.slice(json.index));
+    assert.ok(yaml, 'and how to set the trace link');
+    const rec = await startReceiver();
+    const am = await startAlertmanager({ webhookUrl: rec.url });
+    const plain = await agentFor(am.url, { settings: { trace_url: '' } });
+    const linked = await agentFor(am.url, { settings: { trace_url: yaml[1] } });
+    try {
+      const send = async (a, cid, fn) => {
+        a.c.send(r.workflowStart(cid, { workflow: 'checkout' }));
+        a.c.send(r.event(cid, 'dead_letter', { function: fn, queue: 'orders-dlq' }));
+        await a.c.flush(uid('f'));
+        const [x] = await waitUntil(async () => { const l = amFind(await am.alerts(), 'DeadLetter', 'correlation_id', cid); return l.length ? l : null; },
+          { timeoutMs: 3000, what: 'the alert' });
+        return x;
+      };
+      const cid = uid('order');
+      const fn = uid('charge');
+      const trace = ids.traceIdFor(cid);
+      const doc = JSON.parse(json[1].replaceAll('order-7731', cid).replaceAll('"charge', `"${fn}`)
+        .replaceAll('4bf92f3577b34da6a3ce929d0e0e4736', trace));
+      const x = await send(plain, cid, fn);
+      assert.deepEqual(x.labels, doc.labels, 'labels as the README shows them');
+      assert.deepEqual(x.annotations, doc.annotations, 'annotations as the README shows them: the trace id, no link');
+      assert.equal(Date.parse(x.endsAt) - Date.parse(x.startsAt), Date.parse(doc.endsAt) - Date.parse(doc.startsAt));
+      assert.equal('generatorURL' in doc, false);
+      assert.ok(!x.generatorURL, `no generatorURL without alerts.trace_url (${x.generatorURL})`);
+      // With the README's setting: the link, as generatorURL and as an annotation.
+      const cid2 = uid('order');
+      const trace2 = ids.traceIdFor(cid2);
+      const y = await send(linked, cid2, fn);
+      const link = yaml[1].replace('{{trace_id}}', trace2);
+      assert.equal(y.generatorURL, link);
+      assert.equal(y.annotations.trace_url, link);
+    } finally {
+      await plain.close();
+      await linked.close();
       await am.stop();
       await rec.close();
     }
@@ -108,6 +170,35 @@ describe('Alertmanager (real, prometheus-alertmanager)', needBinary, () => {
     } finally {
       await a.close();
       await am.stop();
+      await rec.close();
+    }
+  });
+
+  test('a DeadLetter fired while Alertmanager is down reaches it once it is back: re-sent until its endsAt', { timeout: 60000 }, async () => {
+    const rec = await startReceiver();
+    const port = await freePort(); // Alertmanager will listen here; nothing does yet
+    const a = await agentFor(`http://127.0.0.1:${port}`, { settings: { resend_interval: '500ms' } });
+    let am;
+    try {
+      const cid = uid('order');
+      const fn = uid('charge');
+      a.c.send(r.event(cid, 'dead_letter', { function: fn, queue: 'orders-dlq' }));
+      await a.c.flush(uid('f'));
+      const firedAt = Date.now();
+      // The first request's 5 attempts (250 ms + 500 ms + 1 s + 2 s apart) run out in about 4 s.
+      await waitUntil(async () => (await a.c.stats(uid('s'))).alerts.dropped_retries_exhausted >= 1,
+        { timeoutMs: 15000, intervalMs: 200, what: "the first request's retries exhausted" });
+      await sleep(Math.max(0, 5500 - (Date.now() - firedAt)));
+      am = await startAlertmanager({ webhookUrl: rec.url, port });
+      const [x] = await waitUntil(async () => { const l = amFind(await am.alerts(), 'DeadLetter', 'correlation_id', cid); return l.length ? l : null; },
+        { timeoutMs: 10000, intervalMs: 100, what: 'the alert in Alertmanager once it is back' });
+      assert.ok(Date.parse(x.startsAt) <= firedAt, `it started when the record came (${x.startsAt}), not when it was delivered`);
+      assert.equal(Date.parse(x.endsAt) - Date.parse(x.startsAt), 3600 * 1000, 'endsAt = startsAt + event_hold');
+      assert.equal(x.labels.function, fn);
+      await waitUntil(() => received(rec, 'DeadLetter', 'correlation_id', cid).length > 0, { timeoutMs: 5000, what: "Alertmanager's webhook: on-call is paged" });
+    } finally {
+      await a.close();
+      if (am) await am.stop();
       await rec.close();
     }
   });

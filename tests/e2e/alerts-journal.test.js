@@ -216,11 +216,14 @@ describe('alerts and journal replay', needBinary, () => {
         await sleep(1000); // 10 evaluations after the replay
         const again = dl(newCid);
         assert.equal(again.length, 2, 'the replayed dead letter is re-sent (it may not have been sent before the crash)');
-        const t0 = Date.parse(first.startsAt);
-        const t1 = Date.parse(again[1].startsAt);
-        assert.ok(t1 <= t0 && t0 - t1 < 1000,
+        // Live and replayed, the alert starts at the dead letter's receive time (the journal keeps
+        // it): the same startsAt to the millisecond, so the same endsAt, and the same labels.
+        assert.equal(again[1].startsAt, first.startsAt,
           `re-sent with the start of the first run (${again[1].startsAt} vs ${first.startsAt}), not the restart's time`);
-        assert.ok(Date.parse(again[1].endsAt) <= Date.parse(first.endsAt), 'its endsAt is not pushed out');
+        assert.equal(again[1].endsAt, first.endsAt, 'the same endsAt, as the docs promise');
+        assert.deepEqual(again[1].labels, first.labels, 'the same label set');
+        assert.equal(first.labels.function, fn);
+        assert.equal(first.labels.queue, 'orders-dlq');
         const line = a2.stderr().split('\n').find((l) => l.includes('alert firing') && l.includes(newCid));
         assert.ok(line && line.includes('replayed=true'), `the log line says it was replayed: ${line}`);
         assert.equal(dl(oldCid).length, 1, 'an event that had lapsed is not raised again');

@@ -118,7 +118,7 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       const [a] = named(h.rec, 'DeadLetter', 'correlation_id', cid);
       assert.ok(Date.now() - t0 < 2000);
       const trace = ids.traceIdFor(cid);
-      assert.deepEqual(a.labels, { alertname: 'DeadLetter', severity: 'critical', correlation_id: cid });
+      assert.deepEqual(a.labels, { alertname: 'DeadLetter', severity: 'critical', correlation_id: cid, function: fn, queue: 'orders-dlq' });
       assert.equal(a.status, 'firing');
       assert.equal(a.annotations.summary, `workflow ${cid} ended in dead-letter queue orders-dlq`);
       assert.ok(a.annotations.description.includes(fn) && a.annotations.description.includes(trace), a.annotations.description);
@@ -128,8 +128,8 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       const hold = Date.parse(a.endsAt) - Date.parse(a.startsAt);
       assert.equal(hold, 3600 * 1000, 'an event: endsAt = startsAt + event_hold (1 h)');
 
-      await sleep(800); // 8 evaluations: still one notification
-      assert.equal(named(h.rec, 'DeadLetter', 'correlation_id', cid).length, 1, 'sent once');
+      await sleep(800); // 8 evaluations, 2 re-send intervals: still one notification at a webhook
+      assert.equal(named(h.rec, 'DeadLetter', 'correlation_id', cid).length, 1, 'sent once (re-sends go to Alertmanager only)');
       assert.equal(firingLines(h.agent, 'DeadLetter').filter((l) => l.includes(cid)).length, 1, 'one log line');
 
       c.send(r.event(cid, 'dead_letter', { invocation_id: 'i1', function: fn, queue: 'orders-dlq' }));
@@ -171,7 +171,8 @@ describe('alert rules (default rules, shortened timers)', needBinary, () => {
       await c.flush(uid('f'));
       await waitUntil(() => named(h.rec, 'WorkflowRetries', 'correlation_id', cid).length > 0, { timeoutMs: 2000, what: 'WorkflowRetries within 2 s' });
       const [a] = named(h.rec, 'WorkflowRetries', 'correlation_id', cid);
-      assert.deepEqual(a.labels, { alertname: 'WorkflowRetries', severity: 'warning', correlation_id: cid });
+      assert.deepEqual(a.labels, { alertname: 'WorkflowRetries', severity: 'warning', correlation_id: cid, function: fn },
+        'the function of the retry that raised it (no queue: a retry names none)');
       assert.equal(a.annotations.value, '3');
       assert.equal(a.annotations.summary, `workflow ${cid} retried 3 times`);
       assert.equal(a.annotations.trace_id, ids.traceIdFor(cid));
@@ -578,7 +579,8 @@ describe('notifier delivery', needBinary, () => {
   test('retries on 503 then delivers; a 400 is dropped at once; both counted', { timeout: 20000 }, async () => {
     const flaky = await fakeAm([503, 503]);
     const refusing = await fakeAm([400, 400, 400, 400]);
-    const a = await agentWith([flaky.url, refusing.url], { notify_max_attempts: 5 });
+    // resend_interval 30 s: the requests counted here are the first one and its retries.
+    const a = await agentWith([flaky.url, refusing.url], { notify_max_attempts: 5, resend_interval: '30s' });
     try {
       a.c.send(r.event(uid('wf'), 'dead_letter', { function: 'f', queue: 'q' }));
       await a.c.flush(uid('f'));
@@ -598,9 +600,30 @@ describe('notifier delivery', needBinary, () => {
     }
   });
 
+  test('the same Alertmanager in the file and on the command line (however spelled) gets each alert once', { timeout: 20000 }, async () => {
+    const am = await fakeAm();
+    // In the file as given; twice more on the command line, once with a trailing slash.
+    const a = await agentWith([am.url, `${am.url}/`], { resend_interval: '30s', alertmanager: { urls: [am.url] } });
+    try {
+      const cid = uid('wf');
+      a.c.send(r.event(cid, 'dead_letter', { function: 'f', queue: 'q' }));
+      await a.c.flush(uid('f'));
+      await waitUntil(() => am.reqs.length > 0, { timeoutMs: 3000, what: 'the alert' });
+      await sleep(1000); // 10 evaluations: any second notifier would have posted by now
+      assert.equal(am.reqs.length, 1, `one request, not one per spelling (${am.reqs.length})`);
+      assert.equal(JSON.parse(am.reqs[0].body).filter((x) => x.labels.correlation_id === cid).length, 1, 'the alert once');
+      const st = await a.c.stats(uid('s'));
+      assert.equal(st.alerts.notifications_sent, 1);
+      assert.equal(a.agent.stderr().match(/alert notifier ready.*notifier=alertmanager/g).length, 1, 'one Alertmanager notifier');
+    } finally {
+      await a.close();
+      await am.close();
+    }
+  });
+
   test('many alerts at once go in several requests, each valid JSON under the body cap', { timeout: 30000 }, async () => {
     const am = await fakeAm();
-    const a = await agentWith([am.url], { evaluation_interval: '1s' });
+    const a = await agentWith([am.url], { evaluation_interval: '1s', resend_interval: '30s' });
     try {
       const n = 3000;
       for (let i = 0; i < n; i++) a.c.send(r.event(`many-${i}-${'x'.repeat(100)}`, 'dead_letter', { function: 'f', queue: 'q' }));

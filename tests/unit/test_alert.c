@@ -533,6 +533,28 @@ static void test_event_lapsed_then_grows(void)
     stop(&v);
 }
 
+/* A workflow event is firing until its endsAt (start + event_hold, wall
+ * clock), not until its series goes: --stats' alerts.firing says what is
+ * live in Alertmanager. */
+static void test_event_firing_until_ends(void)
+{
+    struct env v;
+    CHECK_EQ_INT(start(&v, "alerts:\n  event_hold: 200ms\n  rules:\n    - {name: D, signal: "
+                           "dead_letters, scope: workflow, condition: any}\n"),
+                 0);
+    obs(&v, ALERT_SIG_DEAD_LETTERS, "f", "q", "wf", 1);
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 1);
+    struct timespec pause = {0, 250 * 1000000L};
+    nanosleep(&pause, NULL);
+    now += 100; /* loop time: fed within event_hold, the series stays */
+    eval(&v);
+    CHECK_EQ_INT(v.sp.stats.alert_series, 1);
+    CHECK_EQ_INT(v.sp.stats.alerts_firing, 0);
+    CHECK_EQ_INT(v.sp.stats.alerts_fired, 1);
+    stop(&v);
+}
+
 static void test_series_cap(void)
 {
     struct env v;
@@ -696,6 +718,7 @@ int main(void)
     test_workflow_events();
     test_replayed_at_age();
     test_event_lapsed_then_grows();
+    test_event_firing_until_ends();
     test_series_cap();
     test_agent_signals();
     test_reload_keeps_state();

@@ -76,11 +76,12 @@ async function getJson(url) {
 }
 
 /**
- * startAlertmanager({webhookUrl}) → {url, alerts(), stderr(), stop()}
+ * startAlertmanager({webhookUrl, port}) → {url, alerts(), stderr(), stop()}
  * A fresh config (one webhook receiver, send_resolved: true, short group timers), a fresh
  * storage dir, no clustering. alerts(): GET /api/v2/alerts (active, not silenced/inhibited).
+ * port: listen there (an agent already points at it); default a free port chosen now.
  */
-async function startAlertmanager({ webhookUrl }) {
+async function startAlertmanager({ webhookUrl, port: fixedPort }) {
   if (!fs.existsSync(AM_BIN)) throw new Error(`${AM_BIN} not found: ./test.sh installs prometheus-alertmanager`);
   const dir = makeTempDir('spindle-am-');
   const cfg = path.join(dir, 'alertmanager.yml');
@@ -100,7 +101,7 @@ async function startAlertmanager({ webhookUrl }) {
   ].join('\n'));
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = fixedPort || await freePort();
     const proc = spawn(AM_BIN, [
       `--config.file=${cfg}`, `--storage.path=${path.join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=',

@@ -104,6 +104,21 @@
 #define SP_NOTIFY_SPLIT_BYTES (512u * 1024u)     /* an evaluation's alerts go in requests of this size */
 #define SP_NOTIFY_MAX_SECRET_BYTES 4096u
 
+/* --- HTTP server (net/http_server.c) ------------------------------------ */
+#define SP_DEF_HTTP_MAX_HEADER_BYTES (16u * 1024u) /* request line + headers (+ trailers) stored */
+#define SP_DEF_HTTP_MAX_BODY_BYTES (4u * 1024u * 1024u) /* per request; a route may set its own */
+#define SP_DEF_HTTP_MAX_CONNECTIONS 256u         /* per server; more are closed at accept */
+#define SP_DEF_HTTP_MAX_PIPELINE 16u             /* unanswered requests per connection, then reading stops */
+#define SP_DEF_HTTP_HEADER_TIMEOUT_MS 10000u     /* first byte of a request -> end of headers */
+#define SP_DEF_HTTP_IDLE_TIMEOUT_MS 60000u       /* silence from a client we wait for */
+#define SP_HTTP_MAX_REQUEST_HEADERS 64u          /* header lines per request, then 431 */
+#define SP_HTTP_MAX_ROUTES 32u                   /* method + path pairs per server */
+#define SP_HTTP_READ_BUF_BYTES (16u * 1024u)     /* per connection; bodies are copied out */
+#define SP_HTTP_MAX_PENDING_WRITE_BYTES (1u * 1024u * 1024u) /* unread answers: stop reading */
+#define SP_HTTP_LINGER_MS 2000u                  /* reading after an error answer, before close */
+#define SP_HTTP_RETRY_AFTER_S 1u                 /* Retry-After of a 503 while paused */
+#define SP_HTTP_LISTEN_BACKLOG 511
+
 /* --- logging ------------------------------------------------------------ */
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
 #define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */

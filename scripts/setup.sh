@@ -6,7 +6,7 @@
 
 SP_PACKAGES=(build-essential meson ninja-build pkg-config libuv1-dev libprotobuf-c-dev
              protobuf-c-compiler libcurl4-openssl-dev libcjson-dev libyaml-dev zlib1g-dev
-             libssl-dev socat)
+             libssl-dev libhttp-parser-dev universal-ctags socat)
 
 sp_missing_packages() {
     local p missing=()

@@ -119,6 +119,7 @@ static int build_resource(struct spindle *sp)
         }
     }
     res->service_name_default = arena_str(a, svc[0] ? svc : "unknown_function");
+    res->service_name_set = svc[0] != 0;
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     res->host_name = arena_str(a, host);
@@ -141,6 +142,7 @@ static int build_resource(struct spindle *sp)
      * service.name "spindle" (items carry no function, so no faas.name). */
     sp->res_agent = *res;
     sp->res_agent.service_name_default = arena_str(a, "spindle");
+    sp->res_agent.service_name_set = 1;
     return 0;
 }
 

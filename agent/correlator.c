@@ -95,6 +95,7 @@ struct corr {
 };
 
 #define WF_ARENA_CHUNK 2048u
+#define EVENT_MAX_EXTRA 4 /* attributes a lifecycle event adds from its own fields */
 
 /* --- lists ----------------------------------------------------------------- */
 
@@ -371,6 +372,12 @@ static void emit_root_now(struct corr *c, struct wf *w)
     }
     struct sp_arena *a = &b->arena;
     s->function = sp_str_dup(a, w->function);
+    /* A workflow is not a function: without a function on workflow_start and
+     * without a configured service.name, its span's resource is named after
+     * the workflow rather than unknown_function. */
+    if (w->function.len == 0 && !c->sp->res.service_name_set) {
+        s->service = sp_str_dup(a, w->name);
+    }
     memcpy(s->trace_id, w->trace_id, 16);
     memcpy(s->span_id, w->root_id, 8);
     if (w->has_root_parent) {
@@ -407,9 +414,6 @@ static void emit_root_now(struct corr *c, struct wf *w)
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 256 + w->cid_len + w->n_events * 64u);
 }
 
-/* An event that has no span left to live on here (its span was emitted
- * already, or is another agent's) travels as a log record of the same trace,
- * on that span's id, with the event's attributes and `extra` ones. */
 /* The deferred spans derive from every record the workflow kept (its jseq),
  * not only from the record that triggers them. */
 static void emit_invocation(struct corr *c, struct wf *w, struct inv *iv)
@@ -428,6 +432,10 @@ static void emit_root(struct corr *c, struct wf *w)
     c->sp->jseq = outer_jseq;
 }
 
+/* An event that has no span left to live on here (its span is another
+ * agent's, or was emitted here and the workflow span is not this agent's to
+ * emit) travels as a log record of the same trace, on that span's id, with
+ * the event's attributes and `extra` ones. */
 static void event_log(struct corr *c, struct wf *w, struct sp_str function, struct sp_str name,
                       uint64_t ts_ns, const struct sp_attrs *attrs, const struct sp_attr *extra,
                       uint32_t n_extra, struct sp_str inv, const uint8_t span_id[8])
@@ -449,6 +457,7 @@ static void event_log(struct corr *c, struct wf *w, struct sp_str function, stru
     l->severity_text = cstr(bad ? "WARN" : "INFO");
     l->body.type = SP_VAL_STR;
     l->body.u.s = sp_str_dup(a, name);
+    l->event_name = l->body.u.s; /* OTLP LogRecord.event_name; event.name stays for older backends */
     for (uint32_t i = 0; i < n_extra; i++) {
         l->attrs.v[l->attrs.n].key = sp_str_dup(a, extra[i].key);
         sp_value_dup(a, &l->attrs.v[l->attrs.n++].val, &extra[i].val);
@@ -686,23 +695,31 @@ static struct inv *inv_get(struct wf *w, const struct sp_record *r)
 }
 
 /* Records a span event on the invocation (if still open), else on the root
- * (if this agent emits it), else as a log record. */
+ * (if this agent emits it), else as a log record. An event of an invocation
+ * whose span already went out (a dead_letter after its invocation_end) goes
+ * on the root too, naming its invocation, so the trace shows it. `extra`
+ * holds at most EVENT_MAX_EXTRA attributes. */
 static void add_event(struct corr *c, struct wf *w, struct inv *iv, const struct sp_record *r,
                       const struct sp_attr *extra, uint32_t n_extra)
 {
     struct sp_span_event **evp;
     uint32_t *n, *cap, *dropped;
+    struct sp_attr more[EVENT_MAX_EXTRA + 1];
     if (iv && !iv->emitted) {
         evp = &iv->events;
         n = &iv->n_events;
         cap = &iv->cap_events;
         dropped = &iv->dropped_events;
-    } else if (!w->root_emitted && (w->saw_start || c->sp->cfg.root_without_start) &&
-               iv == NULL && r->invocation_id.len == 0) {
+    } else if (!w->root_emitted && (w->saw_start || c->sp->cfg.root_without_start)) {
         evp = &w->events;
         n = &w->n_events;
         cap = &w->cap_events;
         dropped = &w->dropped_events;
+        if (r->invocation_id.len && n_extra <= EVENT_MAX_EXTRA) {
+            memcpy(more, extra, n_extra * sizeof(*extra));
+            set_str(&more[n_extra++], "faas.invocation_id", r->invocation_id);
+            extra = more;
+        }
     } else {
         uint8_t sid[8];
         if (r->invocation_id.len) {
@@ -775,7 +792,7 @@ static void count_cold_start(struct corr *c, struct wf *w, struct inv *iv,
 
 static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct sp_record *r)
 {
-    struct sp_attr extra[4];
+    struct sp_attr extra[EVENT_MAX_EXTRA];
     uint32_t n = 0;
     switch (r->event) {
     case SP_EV_WORKFLOW_START:

@@ -650,7 +650,8 @@ static void otlp_add(struct notifier *nf, const struct alert_msg *m)
     l->body.type = SP_VAL_STR;
     l->body.u.s = sp_str_dup(a, (struct sp_str){text, strlen(text)});
     l->attrs.v = attrs;
-    otlp_attr(a, &l->attrs, "event.name", (struct sp_str){"spindle.alert", 13});
+    l->event_name = (struct sp_str){"spindle.alert", 13};
+    otlp_attr(a, &l->attrs, "event.name", l->event_name);
     otlp_attr(a, &l->attrs, "alert.name", (struct sp_str){m->rule->name, strlen(m->rule->name)});
     otlp_attr(a, &l->attrs, "alert.severity",
               (struct sp_str){m->rule->severity, strlen(m->rule->severity)});

@@ -43,10 +43,16 @@ static void put_str(struct sp_attr *a, const char *key, struct sp_str v)
 }
 
 uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn,
-                           struct sp_attr *out)
+                           struct sp_str svc, struct sp_attr *out)
 {
     uint32_t n = 0;
-    put_str(&out[n++], "service.name", fn.len ? fn : info->service_name_default);
+    /* A configured service.name names everything without a function; without
+     * one, an item that knows better than unknown_function (the workflow span
+     * knows its workflow) names its own service. */
+    struct sp_str name = fn.len                              ? fn
+                         : info->service_name_set || !svc.len ? info->service_name_default
+                                                              : svc;
+    put_str(&out[n++], "service.name", name);
     if (fn.len) {
         put_str(&out[n++], "faas.name", fn);
     }

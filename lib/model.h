@@ -87,10 +87,13 @@ struct sp_span_link {
     struct sp_attrs attrs;
 };
 
-/* Items that share `function` share one OTLP Resource (see sp_resource). */
+/* Items that share `function` (and `service`) share one OTLP Resource (see
+ * sp_resource_attrs). */
 struct sp_span {
     struct sp_span *next;
     struct sp_str function; /* len 0: no function known */
+    struct sp_str service;  /* no function: service.name unless one is configured
+                             * (the workflow span: the workflow's name) */
     uint8_t trace_id[16];
     uint8_t span_id[8];
     uint8_t parent_span_id[8];
@@ -121,6 +124,7 @@ struct sp_logrec {
     uint8_t has_trace;       /* trace_id/span_id are set */
     uint8_t trace_id[16];
     uint8_t span_id[8];
+    struct sp_str event_name; /* an event exported as a log record: its name */
 };
 
 enum sp_metric_kind { SP_METRIC_COUNTER = 0, SP_METRIC_GAUGE = 1, SP_METRIC_HISTOGRAM = 2 };
@@ -171,6 +175,7 @@ struct sp_batch {
  * once per function name; encoders look it up by the item's function. */
 struct sp_resource_info {
     struct sp_str service_name_default; /* OTEL_SERVICE_NAME, else unknown_function */
+    uint8_t service_name_set;           /* the default was configured, not unknown_function */
     struct sp_str host_name;
     struct sp_str instance_id;          /* service.instance.id */
     struct sp_attrs extra;              /* OTEL_RESOURCE_ATTRIBUTES and config */
@@ -178,12 +183,14 @@ struct sp_resource_info {
     struct sp_str scope_version;
 };
 
-/* Fills `out` with the resource attributes of items whose function is `fn`:
- * service.name (fn, else the default), faas.name (when fn is known),
- * host.name, service.instance.id, then the extra attributes whose keys are not
- * already present. `out` must have room for 4 + info->extra.n entries. */
+/* Fills `out` with the resource attributes of items whose function is `fn`
+ * and whose service is `svc` (sp_span.service; empty for other items):
+ * service.name (fn, else the configured default, else svc, else
+ * unknown_function), faas.name (when fn is known), host.name,
+ * service.instance.id, then the extra attributes whose keys are not already
+ * present. `out` must have room for 4 + info->extra.n entries. */
 uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn,
-                           struct sp_attr *out);
+                           struct sp_str svc, struct sp_attr *out);
 
 void sp_batch_init(struct sp_batch *b, int signal);
 void sp_batch_append(struct sp_batch *b, void *item, size_t approx_bytes);

@@ -244,13 +244,13 @@ static void attrs(struct w *w, uint32_t field, const struct sp_attrs *a)
 /* Field 1 of ResourceSpans/Logs/Metrics, then field 2 opened: the ScopeX
  * with its scope; the caller writes the items and closes it. */
 static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
-                              struct sp_str fn, size_t *scope_x)
+                              struct sp_str fn, struct sp_str svc, size_t *scope_x)
 {
     struct sp_attr *ra = sp_arena_alloc(a, sizeof(*ra) * (4 + (size_t)res->extra.n));
     if (ra == NULL) {
         return -ENOMEM;
     }
-    uint32_t n = sp_resource_attrs(res, fn, ra);
+    uint32_t n = sp_resource_attrs(res, fn, svc, ra);
     size_t r = begin(w, 1);
     attr_list(w, 1, ra, n);
     opt_varint(w, 2, res->extra.dropped);
@@ -323,6 +323,7 @@ static void log_record(struct w *w, const struct sp_logrec *l)
         bytes(w, 10, l->span_id, sizeof(l->span_id));
     }
     opt_fixed64(w, 11, l->observed_ns);
+    opt_str(w, 12, l->event_name);
 }
 
 /* ---- metrics ---- */
@@ -428,6 +429,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
     struct otlp_grouped g;
     struct otlp_metric_groups mg;
     struct w w = {.b = out};
+    const struct sp_str none = {NULL, 0};
     int rc = otlp_group_by_function(&a, b, &g);
     if (rc == 0 && b->signal == SP_SIG_METRICS) {
         rc = otlp_group_metrics(&a, &g, &mg);
@@ -438,18 +440,20 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
         uint32_t n = g.start[r + 1] - g.start[r];
         size_t rx = begin(&w, 1), sx;
         switch (b->signal) {
-        case SP_SIG_TRACES:
-            rc = resource_and_scope(&w, &a, res, ((const struct sp_span *)g.items[idx[0]])->function,
-                                    &sx);
+        case SP_SIG_TRACES: {
+            const struct sp_span *s0 = g.items[idx[0]];
+            rc = resource_and_scope(&w, &a, res, s0->function, s0->service, &sx);
             for (uint32_t i = 0; rc == 0 && i < n; i++) {
                 size_t s = begin(&w, 2);
                 span(&w, g.items[idx[i]]);
                 end(&w, s);
             }
             break;
+        }
         case SP_SIG_LOGS:
             rc = resource_and_scope(&w, &a, res,
-                                    ((const struct sp_logrec *)g.items[idx[0]])->function, &sx);
+                                    ((const struct sp_logrec *)g.items[idx[0]])->function, none,
+                                    &sx);
             for (uint32_t i = 0; rc == 0 && i < n; i++) {
                 size_t l = begin(&w, 2);
                 log_record(&w, g.items[idx[i]]);
@@ -458,7 +462,8 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
             break;
         default:
             rc = resource_and_scope(&w, &a, res,
-                                    ((const struct sp_metric *)g.items[idx[0]])->function, &sx);
+                                    ((const struct sp_metric *)g.items[idx[0]])->function, none,
+                                    &sx);
             for (uint32_t j = mg.mstart[r]; rc == 0 && j < mg.mstart[r + 1]; j++) {
                 uint32_t k = mg.morder[j];
                 size_t m = begin(&w, 2);

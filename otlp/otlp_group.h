@@ -1,6 +1,6 @@
 /*
  * otlp_group.h - the grouping every OTLP encoding of a batch starts with:
- * items by function (one ResourceX each, first-seen order), and for metrics,
+ * items by function and service (one ResourceX each, first-seen order), and for metrics,
  * points by (resource, name, unit, kind) into one Metric each. Shared by the
  * encoder and its reference test, so both group alike.
  */

@@ -38,8 +38,8 @@ struct jw {
     int rc; /* first error, 0 while all appends succeeded */
 };
 
-/* Items of the batch, ordered for output: by resource (function, first-seen
- * order), and for metrics by Metric (name, unit, kind; first-seen order)
+/* Items of the batch, ordered for output: by resource (function and service,
+ * first-seen order), and for metrics by Metric (name, unit, kind; first-seen order)
  * within the resource. */
 struct groups {
     void *mem;          /* one allocation behind all the arrays */
@@ -300,6 +300,10 @@ static void put_logrec(struct jw *w, const struct sp_logrec *r)
         put_id(w, ",\"traceId\":", r->trace_id, sizeof(r->trace_id));
         put_id(w, ",\"spanId\":", r->span_id, sizeof(r->span_id));
     }
+    if (r->event_name.len) {
+        put_raw(w, ",\"eventName\":");
+        put_str(w, r->event_name);
+    }
     put_raw(w, "}");
 }
 
@@ -414,9 +418,9 @@ static void close_metric(struct jw *w, const struct sp_metric *m)
 
 /* {"resource":{..},"scopeX":[{"scope":{..},"items":[ -- closed by close_resource(). */
 static void open_resource(struct jw *w, int signal, const struct sp_resource_info *res,
-                          struct sp_str fn, struct sp_attr *tmp)
+                          struct sp_str fn, struct sp_str svc, struct sp_attr *tmp)
 {
-    uint32_t n = sp_resource_attrs(res, fn, tmp);
+    uint32_t n = sp_resource_attrs(res, fn, svc, tmp);
     put_raw(w, "{\"resource\":{\"attributes\":");
     put_kvs(w, tmp, n, 0);
     put_dropped(w, ",\"droppedAttributesCount\":", res->extra.dropped);
@@ -462,6 +466,15 @@ static struct sp_str item_function(int signal, const void *it)
     default:
         return ((const struct sp_metric *)it)->function;
     }
+}
+
+/* The workflow span's resource also depends on its service (telemetry.h). */
+static struct sp_str item_service(int signal, const void *it)
+{
+    if (signal == SP_SIG_TRACES) {
+        return ((const struct sp_span *)it)->service;
+    }
+    return (struct sp_str){NULL, 0};
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -554,8 +567,14 @@ static int group_items(const struct sp_batch *b, struct groups *g)
     uint32_t nres = 0;
     for (i = 0; i < n; i++) {
         struct sp_str fn = item_function(signal, g->items[i]);
-        size_t s = (size_t)fnv_str(FNV_OFFSET, fn) & mask;
-        while (table[s] && !str_eq(item_function(signal, g->items[table[s] - 1]), fn)) {
+        struct sp_str svc = item_service(signal, g->items[i]);
+        uint64_t h = fnv_str(FNV_OFFSET, fn);
+        if (svc.len) { /* only a workflow span has one: keep the common case as it was */
+            h = fnv_str(h, svc);
+        }
+        size_t s = (size_t)h & mask;
+        while (table[s] && !(str_eq(item_function(signal, g->items[table[s] - 1]), fn) &&
+                             str_eq(item_service(signal, g->items[table[s] - 1]), svc))) {
             s = (s + 1) & mask;
         }
         if (table[s]) {
@@ -647,7 +666,8 @@ int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *re
                 close_resource(&w);
                 put_raw(&w, ",");
             }
-            open_resource(&w, signal, res, item_function(signal, it), res_attrs);
+            open_resource(&w, signal, res, item_function(signal, it), item_service(signal, it),
+                          res_attrs);
         }
         switch (signal) {
         case SP_SIG_TRACES:

@@ -225,7 +225,7 @@ static int attrs(struct enc *e, const struct sp_attrs *a, pb_kv ***out, size_t *
 
 /* ---- resource and scope ---- */
 
-static int make_resource(struct enc *e, struct sp_str fn, pb_resource **out)
+static int make_resource(struct enc *e, struct sp_str fn, struct sp_str svc, pb_resource **out)
 {
     const struct sp_resource_info *res = e->res;
     struct sp_attr *ra = alloc_n(e, 4 + (size_t)res->extra.n, sizeof(*ra));
@@ -234,7 +234,7 @@ static int make_resource(struct enc *e, struct sp_str fn, pb_resource **out)
         return -ENOMEM;
     }
     *r = (pb_resource)OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    uint32_t n = sp_resource_attrs(res, fn, ra);
+    uint32_t n = sp_resource_attrs(res, fn, svc, ra);
     int rc = kv_list(e, ra, n, &r->attributes, &r->n_attributes, 0);
     if (rc < 0) {
         return rc;
@@ -384,7 +384,7 @@ static int encode_traces(struct enc *e, const struct otlp_grouped *g, struct sp_
     for (uint32_t r = 0; r < g->nres; r++) {
         const struct sp_span *s0 = g->items[g->order[g->start[r]]];
         rs[r] = (pb_rspans)OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-        int rc = make_resource(e, s0->function, &rs[r].resource);
+        int rc = make_resource(e, s0->function, s0->service, &rs[r].resource);
         if (rc < 0) {
             return rc;
         }
@@ -437,6 +437,10 @@ static int make_logrec(struct enc *e, const struct sp_logrec *l, pb_logrec *pl)
         pl->trace_id = bytes(l->trace_id, sizeof(l->trace_id));
         pl->span_id = bytes(l->span_id, sizeof(l->span_id));
     }
+    pl->event_name = str(e, l->event_name);
+    if (pl->event_name == NULL) {
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -461,7 +465,7 @@ static int encode_logs(struct enc *e, const struct otlp_grouped *g, struct sp_bu
     for (uint32_t r = 0; r < g->nres; r++) {
         const struct sp_logrec *l0 = g->items[g->order[g->start[r]]];
         rl[r] = (pb_rlogs)OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-        int rc = make_resource(e, l0->function, &rl[r].resource);
+        int rc = make_resource(e, l0->function, (struct sp_str){NULL, 0}, &rl[r].resource);
         if (rc < 0) {
             return rc;
         }
@@ -665,7 +669,7 @@ static int encode_metrics(struct enc *e, const struct otlp_grouped *g, struct sp
     for (uint32_t r = 0; r < g->nres; r++) {
         const struct sp_metric *m0 = g->items[g->order[g->start[r]]];
         rm[r] = (pb_rmetrics)OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
-        rc = make_resource(e, m0->function, &rm[r].resource);
+        rc = make_resource(e, m0->function, (struct sp_str){NULL, 0}, &rm[r].resource);
         if (rc < 0) {
             return rc;
         }

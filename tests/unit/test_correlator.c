@@ -42,6 +42,7 @@ struct cap_attrs {
 
 struct cap_span {
     char function[64];
+    char service[64];
     uint8_t trace_id[16], span_id[8], parent[8];
     int has_parent;
     int kind, status;
@@ -57,6 +58,7 @@ struct cap_span {
 
 struct cap_log {
     char function[64];
+    char event_name[64];
     int has_trace;
     uint8_t trace_id[16], span_id[8];
     int severity_number;
@@ -149,6 +151,7 @@ static int cap_encode(struct sp_exporter *e, const struct sp_batch *b, struct sp
             struct cap_span *c = &SPANS[N_SPANS++];
             memset(c, 0, sizeof(*c));
             cpy(c->function, sizeof(c->function), s->function);
+            cpy(c->service, sizeof(c->service), s->service);
             memcpy(c->trace_id, s->trace_id, 16);
             memcpy(c->span_id, s->span_id, 8);
             memcpy(c->parent, s->parent_span_id, 8);
@@ -180,6 +183,7 @@ static int cap_encode(struct sp_exporter *e, const struct sp_batch *b, struct sp
             struct cap_log *c = &LOGS[N_LOGS++];
             memset(c, 0, sizeof(*c));
             cpy(c->function, sizeof(c->function), l->function);
+            cpy(c->event_name, sizeof(c->event_name), l->event_name);
             c->has_trace = l->has_trace;
             memcpy(c->trace_id, l->trace_id, 16);
             memcpy(c->span_id, l->span_id, 8);
@@ -1059,6 +1063,8 @@ static void test_rule2_no_root_without_start(void)
         if (str_attr_is(&LOGS[i].attrs, "event.name", "cache_miss")) {
             found = 1;
             CHECK(memcmp(LOGS[i].trace_id, t, 16) == 0);
+            /* OTLP LogRecord.event_name, beside the attribute */
+            CHECK(strcmp(LOGS[i].event_name, "cache_miss") == 0);
         }
     }
     CHECK(found);
@@ -1095,6 +1101,16 @@ static void test_close_all(void)
     agent_down();
 }
 
+static struct cap_metric *metric_named_(const char *name)
+{
+    for (int i = N_METRICS - 1; i >= 0; i--) {
+        if (strcmp(METRICS[i].name, name) == 0) {
+            return &METRICS[i];
+        }
+    }
+    return NULL;
+}
+
 /* The complete example of docs/protocol.md, end to end. */
 static void test_docs_example(void)
 {
@@ -1102,14 +1118,14 @@ static void test_docs_example(void)
     agent_up(&tw);
     FEED("{'type':'event','name':'workflow_start','correlation_id':'order-7731','workflow':'checkout','ts':'2025-03-01T12:00:00Z'}");
     FEED("{'type':'event','name':'invocation_start','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','trigger':'http','cold_start':true,'ts':'2025-03-01T12:00:00.010Z'}");
-    FEED("{'type':'event','name':'cold_start','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','init_duration_ms':312.4}");
+    FEED("{'type':'event','name':'cold_start','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','init_duration_ms':312.4,'ts':'2025-03-01T12:00:00.010Z'}");
     FEED("{'type':'span','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','name':'POST /v1/charges','kind':'client','start':'2025-03-01T12:00:00.120Z','end':'2025-03-01T12:00:00.204Z','status':'error','status_message':'502 from issuer','span_id':'5f1c0a2b3c4d5e6f'}");
-    FEED("{'type':'log','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','span_id':'5f1c0a2b3c4d5e6f','severity':'error','msg':'issuer returned 502'}");
-    FEED("{'type':'event','name':'invocation_end','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','status':'error','error':'IssuerUnavailable'}");
-    FEED("{'type':'event','name':'retry','correlation_id':'order-7731','invocation_id':'inv-0002','function':'charge-card','attempt':2,'reason':'IssuerUnavailable'}");
-    FEED("{'type':'event','name':'invocation_start','correlation_id':'order-7731','invocation_id':'inv-0002','function':'charge-card','trigger':'http','attempt':2}");
-    FEED("{'type':'metric','function':'charge-card','name':'charges.amount','kind':'histogram','unit':'{EUR}','value':42.5,'correlation_id':'order-7731'}");
-    FEED("{'type':'event','name':'invocation_end','correlation_id':'order-7731','invocation_id':'inv-0002','function':'charge-card','status':'ok'}");
+    FEED("{'type':'log','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','span_id':'5f1c0a2b3c4d5e6f','severity':'error','msg':'issuer returned 502','ts':'2025-03-01T12:00:00.205Z'}");
+    FEED("{'type':'event','name':'invocation_end','correlation_id':'order-7731','invocation_id':'inv-0001','function':'charge-card','status':'error','error':'IssuerUnavailable','ts':'2025-03-01T12:00:00.250Z'}");
+    FEED("{'type':'event','name':'retry','correlation_id':'order-7731','invocation_id':'inv-0002','function':'charge-card','attempt':2,'reason':'IssuerUnavailable','ts':'2025-03-01T12:00:00.900Z'}");
+    FEED("{'type':'event','name':'invocation_start','correlation_id':'order-7731','invocation_id':'inv-0002','function':'charge-card','trigger':'http','attempt':2,'ts':'2025-03-01T12:00:01Z'}");
+    FEED("{'type':'metric','function':'charge-card','name':'charges.amount','kind':'histogram','unit':'{EUR}','value':42.5,'correlation_id':'order-7731','ts':'2025-03-01T12:00:01.100Z'}");
+    FEED("{'type':'event','name':'invocation_end','correlation_id':'order-7731','invocation_id':'inv-0002','function':'charge-card','status':'ok','ts':'2025-03-01T12:00:01.400Z'}");
     FEED("{'type':'event','name':'workflow_end','correlationId':'order-7731','status':'ok','ts':1740830401.5}");
     sp_metrics_export(SP.metrics);
 
@@ -1139,8 +1155,13 @@ static void test_docs_example(void)
         CHECK(root->start_ns == UINT64_C(1740830400000000000));
         CHECK(root->end_ns == UINT64_C(1740830401500000000));
         CHECK(!root->has_parent);
+        /* no function on workflow_start, no service.name configured */
+        CHECK(strcmp(root->function, "") == 0 && strcmp(root->service, "checkout") == 0);
     }
     struct cap_span *s1 = span_by_id(inv1), *s2 = span_by_id(inv2), *p = span_by_id(post);
+    /* Every record has its time: the durations the docs give. */
+    CHECK(s1 && s1->end_ns - s1->start_ns == UINT64_C(240000000));
+    CHECK(s2 && s2->end_ns - s2->start_ns == UINT64_C(400000000));
     CHECK(s1 && memcmp(s1->parent, root_id, 8) == 0 && s1->status == SP_STATUS_ERROR);
     CHECK(s2 && memcmp(s2->parent, root_id, 8) == 0 && s2->status == SP_STATUS_OK);
     CHECK(p && memcmp(p->parent, inv1, 8) == 0);
@@ -1156,6 +1177,8 @@ static void test_docs_example(void)
     }
     CHECK(m && strcmp(m->name, "charges.amount") == 0 && m->kind == SP_METRIC_HISTOGRAM);
     CHECK(m && m->n_ex == 1 && memcmp(m->ex_trace[0], trace, 16) == 0);
+    struct cap_metric *d = metric_named_("faas.invoke_duration");
+    CHECK(d && d->count == 2 && d->sum > 0.639 && d->sum < 0.641);
     agent_down();
 }
 
@@ -1361,6 +1384,47 @@ static void test_event_not_lost_without_root(void)
     agent_down();
 }
 
+/* An event of an invocation whose span already went out (a dead_letter after
+ * invocation_end) lands on the workflow span this agent will emit, naming its
+ * invocation: the trace opened from a DeadLetter alert shows it. */
+static void test_event_after_invocation_end(void)
+{
+    agent_up(NULL);
+    uint8_t w[8], i1[8];
+    wid("wf-dl", w);
+    iid("wf-dl", "inv-1", i1);
+    FEED("{'type':'event','name':'workflow_start','correlation_id':'wf-dl','workflow':'orders'}");
+    FEED("{'type':'event','name':'invocation_start','correlation_id':'wf-dl','invocation_id':'inv-1','function':'ship'}");
+    FEED("{'type':'event','name':'invocation_end','correlation_id':'wf-dl','invocation_id':'inv-1','function':'ship','status':'error'}");
+    CHECK(run_until(p_span_id, i1));
+    FEED("{'type':'event','name':'dead_letter','correlation_id':'wf-dl','invocation_id':'inv-1','function':'ship',"
+         "'queue':'orders-dlq','reason':'gave up','message_id':'m-1'}");
+    FEED("{'type':'event','name':'cache_miss','correlation_id':'wf-dl','invocation_id':'inv-1','attributes':{'key':'k'}}");
+    FEED("{'type':'event','name':'workflow_end','correlation_id':'wf-dl'}");
+    CHECK(run_until(p_span_id, w));
+    run_for(30);
+    struct cap_span *root = span_by_id(w);
+    CHECK(root && count_events(root, "dead_letter") == 1 && count_events(root, "cache_miss") == 1);
+    for (uint32_t i = 0; root && i < root->n_events && i < MAX_EVENTS; i++) {
+        const struct cap_attrs *ea = &root->event_attrs[i];
+        CHECK(str_attr_is(ea, "faas.invocation_id", "inv-1"));
+        if (strcmp(root->event_names[i], "dead_letter") == 0) {
+            CHECK(str_attr_is(ea, "messaging.destination.name", "orders-dlq"));
+            CHECK(str_attr_is(ea, "spindle.reason", "gave up"));
+            CHECK(str_attr_is(ea, "messaging.message.id", "m-1"));
+        } else {
+            CHECK(str_attr_is(ea, "key", "k"));
+        }
+    }
+    CHECK(root && int_attr(&root->attrs, "spindle.workflow.dead_letters") == 1);
+    CHECK(root && root->status == SP_STATUS_ERROR);
+    CHECK_EQ_INT(count_span_id(i1), 1);
+    for (int i = 0; i < N_LOGS; i++) {
+        CHECK(strcmp(LOGS[i].body, "dead_letter") != 0 && strcmp(LOGS[i].body, "cache_miss") != 0);
+    }
+    agent_down();
+}
+
 static void test_workflow_level_counts(void)
 {
     agent_up(NULL);
@@ -1427,6 +1491,7 @@ int main(void)
     test_metrics();
     test_rule6_reopen_respects_cap();
     test_event_not_lost_without_root();
+    test_event_after_invocation_end();
     test_workflow_level_counts();
     test_metric_series_limit();
     return th_report("test_correlator");

@@ -119,6 +119,7 @@ static void rbatch(struct sp_batch *b, int signal, uint32_t n)
         if (signal == SP_SIG_TRACES) {
             struct sp_span *s = sp_arena_calloc(a, sizeof(*s));
             s->function = s_(a, fns[below(4)]);
+            s->service = s_(a, below(3) ? "" : fns[below(4)]); /* a workflow span's */
             rid(s->trace_id, 16);
             rid(s->span_id, 8);
             s->has_parent = (uint8_t)below(2);
@@ -158,6 +159,7 @@ static void rbatch(struct sp_batch *b, int signal, uint32_t n)
             l->has_trace = (uint8_t)below(2);
             rid(l->trace_id, 16);
             rid(l->span_id, 8);
+            l->event_name = below(3) ? (struct sp_str){"", 0} : rstr(a);
             sp_batch_append(b, l, 100);
         } else {
             struct sp_metric *m = sp_arena_calloc(a, sizeof(*m));

@@ -11,7 +11,9 @@
  *
  * With the journal on, accepted records are appended to it as they are
  * handled, and a flush ack waits (in the connection's `acks` list, in order)
- * until the journal is durable up to the position it covers.
+ * until the journal is durable up to the position it covers. A client that
+ * half-closes (EOF) is not read any more but is closed only once every reply
+ * it is owed has been written.
  *
  * Ownership: struct col_socket owns the listener and every connection; a
  * connection's memory (and its waiting acks) is freed in its handle's close
@@ -53,6 +55,7 @@ struct conn {
     int handles;             /* open uv handles; the last close frees the conn */
     int paused;              /* reading stopped for unread replies */
     int in_process;          /* inside process(): never re-entered */
+    int half_closed;         /* the client sent EOF: close once every owed reply is written */
     long pid;                /* peer pid from SO_PEERCRED, -1 unknown */
     size_t pending_write;    /* reply bytes not yet written */
     uint64_t accepted;       /* since the previous flush */
@@ -106,8 +109,8 @@ static void idle_cb(uv_timer_t *t);
 
 static void conn_update_reading(struct conn *c)
 {
-    if (c->closing) {
-        return;
+    if (c->closing || c->half_closed) {
+        return; /* after EOF libuv has stopped reading; starting again would only repeat EOF */
     }
     int want = !c->paused && !c->s->paused;
     if (want) {
@@ -124,6 +127,15 @@ static void conn_update_reading(struct conn *c)
     }
 }
 
+/* A half-closed connection is closed once it is owed nothing: no reply
+ * waiting for the journal and none still being written. */
+static void conn_finish_if_done(struct conn *c)
+{
+    if (c->half_closed && c->pending_write == 0) {
+        conn_close(c);
+    }
+}
+
 static void write_done(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
@@ -131,6 +143,7 @@ static void write_done(uv_write_t *req, int status)
     c->pending_write -= w->len;
     free(w);
     (void)status;
+    conn_finish_if_done(c);
     if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
         c->paused = 0;
         conn_update_reading(c);
@@ -364,6 +377,15 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
                   uv_strerror((int)nread));
     }
     count_partial(c); /* the client went away in the middle of a record */
+    if (nread == UV_EOF) {
+        /* A half-close (socat, shutdown(SHUT_WR), a node socket.end()) still
+         * reads every reply it is owed, acks waiting for the journal included:
+         * the connection closes once they are written. */
+        c->len = 0;
+        c->half_closed = 1;
+        conn_finish_if_done(c);
+        return;
+    }
     conn_close(c);
 }
 
@@ -634,6 +656,7 @@ void col_socket_durable(struct col_socket *s, uint64_t pos)
             conn_reply(c, a->data, a->len);
             free(a);
         }
+        conn_finish_if_done(c); /* a write that failed to start owes nothing more */
         if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
             c->paused = 0;
             conn_update_reading(c);

@@ -4,10 +4,12 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
 const { setup, needBinary } = require('./lib/harness');
 const r = require('./lib/records');
 const ids = require('./lib/ids');
-const { uid } = require('./lib/util');
+const { uid, makeTempDir, withTimeout } = require('./lib/util');
 const { logsOfTrace, delta } = require('./lib/find');
 
 describe('flush acks', needBinary, () => {
@@ -96,3 +98,48 @@ describe('flush acks', needBinary, () => {
     c.destroy();
   });
 });
+
+/** Runs socat with `input` on stdin (then EOF: socat half-closes), resolves with its stdout. */
+function socat(sock, input, args = []) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const p = execFile('socat', [...args, '-', `UNIX-CONNECT:${sock}`], { timeout: 8000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    p.stdin.end(input);
+  }), 10000, 'socat');
+}
+
+// A client that half-closes right after its flush (socat's way, shutdown(SHUT_WR), node's
+// socket.end()) still gets every ack it is owed, also when acks wait for the journal's sync;
+// then the agent closes the connection.
+for (const fsync of ['batch', 'always', 'never']) {
+  describe(`half-closed connections with the journal (fsync: ${fsync})`, needBinary, () => {
+    let h;
+    before(async () => {
+      h = await setup({ config: { storage: { path: path.join(makeTempDir(), 'journal'), fsync } } });
+    });
+    after(async () => { if (h) await h.close(); });
+
+    test('socat, with the protocol\'s own recipe, prints the ack', { timeout: 15000 }, async () => {
+      const cid = uid('socat');
+      const input = `${JSON.stringify(r.log(cid, 'one'))}\n{"type":"log"}\n{"type":"flush","id":"f1"}\n`;
+      const out = await socat(h.agent.socketPath, input);
+      assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l)),
+        [{ ack: 'f1', accepted: 1, rejected: 1, first_error: 'missing_field' }]);
+    });
+
+    test('node socket.end() after two flushes: both acks, then the agent closes', { timeout: 15000 }, async () => {
+      const cid = uid('end');
+      const c = await h.connect();
+      const lines = [];
+      for (let i = 0; i < 200; i++) lines.push(r.log(cid, `end ${i}`));
+      lines.push({ type: 'flush', id: 'e1' }, r.log(cid, 'last'), { type: 'flush', id: 'e2' });
+      await c.sendAll(lines);
+      c.socket.end();
+      await withTimeout(c.closed, 5000, 'the agent closes the half-closed connection');
+      assert.deepEqual(c.lines, [
+        { ack: 'e1', accepted: 200, rejected: 0, first_error: null },
+        { ack: 'e2', accepted: 1, rejected: 0, first_error: null },
+      ]);
+    });
+  });
+}

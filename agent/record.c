@@ -789,7 +789,10 @@ int sp_record_parse(const char *line, size_t n, struct sp_arena *a,
             return rc;
         }
         if (r->id.len > SP_MAX_ACK_ID_BYTES) {
-            FAIL(SP_R_BAD_VALUE, "id");
+            /* Still a control record (never counted): it is answered with
+             * an error reply, since an echo of the id would be unbounded. */
+            r->id = (struct sp_str){0};
+            r->id_too_long = 1;
         }
         return SP_R_OK;
     }

@@ -170,6 +170,33 @@ static void conn_reply(struct conn *c, const char *p, size_t n)
     c->pending_write += n;
 }
 
+/* Replies go out in the order they were asked for. An ack (`durable`) also
+ * waits until the journal holds every record before it; any reply asked for
+ * after such an ack waits behind it (see col_socket_durable()). */
+static void reply_in_order(struct conn *c, const char *p, size_t n, int durable)
+{
+    struct sp_journal *j = c->s->sp->journal;
+    uint64_t pos = durable && j ? sp_journal_pos(j) : 0;
+    if (c->acks == NULL && (pos == 0 || sp_journal_durable(j) >= pos)) {
+        conn_reply(c, p, n);
+        return;
+    }
+    struct ack_wait *a = malloc(sizeof(*a) + n);
+    if (a == NULL) {
+        return;
+    }
+    a->next = NULL;
+    a->pos = pos;
+    a->len = n;
+    memcpy(a->data, p, n);
+    *c->acks_tail = a;
+    c->acks_tail = &a->next;
+    c->pending_write += a->len; /* a client flooding flushes is paused like one not reading */
+    if (pos) {
+        sp_journal_want(j, pos);
+    }
+}
+
 static void reply_ack(struct conn *c, struct sp_str id)
 {
     struct sp_buf b;
@@ -183,28 +210,27 @@ static void reply_ack(struct conn *c, struct sp_str id)
     } else {
         rc |= sp_buf_adds(&b, "null}\n");
     }
-    struct sp_journal *j = c->s->sp->journal;
-    if (rc == 0 && j && (c->acks || sp_journal_durable(j) < sp_journal_pos(j))) {
-        /* Durability first: the ack goes out once the journal holds every
-         * record before it (see col_socket_durable()). */
-        struct ack_wait *a = malloc(sizeof(*a) + b.len);
-        if (a) {
-            a->next = NULL;
-            a->pos = sp_journal_pos(j);
-            a->len = b.len;
-            memcpy(a->data, b.p, b.len);
-            *c->acks_tail = a;
-            c->acks_tail = &a->next;
-            c->pending_write += a->len; /* a client flooding flushes is paused like one not reading */
-            sp_journal_want(j, a->pos);
-        }
-    } else if (rc == 0) {
-        conn_reply(c, b.p, b.len);
+    if (rc == 0) {
+        reply_in_order(c, b.p, b.len, 1);
     }
     sp_buf_free(&b);
     c->accepted = 0;
     c->rejected = 0;
     c->first_error = 0;
+}
+
+/* A control record whose id cannot be echoed still gets its one reply line,
+ * so the client never waits for ever; it is not counted and a flush's window
+ * (accepted, rejected, first_error) goes on to the next flush untouched. */
+static void reply_id_too_long(struct conn *c, int type)
+{
+    if (type == SP_REC_FLUSH) {
+        static const char line[] = "{\"ack\":null,\"error\":\"id_too_long\"}\n";
+        reply_in_order(c, line, sizeof(line) - 1, 0);
+    } else {
+        static const char line[] = "{\"stats\":null,\"error\":\"id_too_long\"}\n";
+        reply_in_order(c, line, sizeof(line) - 1, 0);
+    }
 }
 
 static void reply_stats(struct conn *c, struct sp_str id)
@@ -214,7 +240,7 @@ static void reply_stats(struct conn *c, struct sp_str id)
     sp_buf_init(&b, 64 * 1024);
     uint64_t up = (uv_now(sp->loop) - sp->started_ms) / 1000u;
     if (sp_stats_json(&sp->stats, id, up, &b) == 0 && sp_buf_addc(&b, '\n') == 0) {
-        conn_reply(c, b.p, b.len);
+        reply_in_order(c, b.p, b.len, 0);
     }
     sp_buf_free(&b);
 }
@@ -267,6 +293,10 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     int reason = sp_record_parse(p, n, &c->arena, &sp->limits, now_ns, &r, &field);
     if (reason) {
         reject(c, reason, field);
+        return;
+    }
+    if (r.id_too_long) {
+        reply_id_too_long(c, r.type);
         return;
     }
     if (r.type == SP_REC_FLUSH) {

@@ -46,6 +46,28 @@ describe('flush acks', needBinary, () => {
     c.destroy();
   });
 
+  test('a flush or stats id over 256 bytes: an error reply, nothing counted, the window kept', { timeout: 10000 }, async () => {
+    const cid = uid('longid');
+    const c = await h.connect();
+    const before = await c.stats();
+    await c.sendAll([r.log(cid, 'a'), '{"type":"log"}\n', { type: 'flush', id: 'x'.repeat(257) }]);
+    const e = await c.waitForLine((v) => v.error !== undefined, 5000, 'the error reply');
+    assert.deepEqual(e, { ack: null, error: 'id_too_long' });
+    await c.send({ type: 'stats', id: 's'.repeat(300) });
+    const es = await c.waitForLine((v) => v.stats === null, 5000, 'the stats error reply');
+    assert.deepEqual(es, { stats: null, error: 'id_too_long' });
+    await c.send(r.log(cid, 'b'));
+    const a = await c.flush('f-after-long');
+    assert.deepEqual(a, { ack: 'f-after-long', accepted: 2, rejected: 1, first_error: 'missing_field' },
+      'the error reply neither reset nor changed the window');
+    const after = await c.stats();
+    assert.equal(delta(before, after, 'records.rejected'), 1, 'only the log without correlation_id');
+    assert.equal(delta(before, after, 'records.accepted'), 2);
+    const idOf256 = 'y'.repeat(256);
+    assert.deepEqual(await c.flush(idOf256), { ack: idOf256, accepted: 0, rejected: 0, first_error: null });
+    c.destroy();
+  });
+
   test('an ack comes only after every earlier record of the connection', { timeout: 20000 }, async () => {
     const cid = uid('bulk');
     const T = ids.traceIdFor(cid);
@@ -125,6 +147,20 @@ for (const fsync of ['batch', 'always', 'never']) {
       const out = await socat(h.agent.socketPath, input);
       assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l)),
         [{ ack: 'f1', accepted: 1, rejected: 1, first_error: 'missing_field' }]);
+    });
+
+    test('replies come back in the order asked, behind acks waiting for the journal', { timeout: 15000 }, async () => {
+      const cid = uid('order');
+      const c = await h.connect();
+      const lines = [];
+      for (let i = 0; i < 50; i++) lines.push(r.log(cid, `order ${i}`));
+      lines.push({ type: 'flush', id: 'o1' }, { type: 'flush', id: 'z'.repeat(257) }, { type: 'stats', id: 'so' },
+        r.log(cid, 'more'), { type: 'flush', id: 'o2' });
+      await c.sendAll(lines);
+      await c.waitForLine((v) => v.ack === 'o2', 5000, 'the last ack');
+      assert.deepEqual(c.lines.map((v) => (v.stats !== undefined ? `stats ${v.stats}` : `ack ${v.ack} ${v.error || v.accepted}`)),
+        ['ack o1 50', 'ack null id_too_long', 'stats so', 'ack o2 1']);
+      c.destroy();
     });
 
     test('node socket.end() after two flushes: both acks, then the agent closes', { timeout: 15000 }, async () => {

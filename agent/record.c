@@ -433,7 +433,13 @@ static int parse_span(struct ctx *c, const struct sp_json *o, struct sp_record *
         if (dur->d < 0 || dur->d > 1e12) {
             FAIL(SP_R_BAD_VALUE, "duration_ms");
         }
-        r->end_ns = r->start_ns + (uint64_t)llround(dur->d * 1e6);
+        /* The end is a time too: past the end of time it would wrap around
+         * 2^64 ns and land before its start. */
+        uint64_t dur_ns = (uint64_t)llround(dur->d * 1e6);
+        if (dur_ns >= SP_MAX_TIME_S * 1000000000ull - r->start_ns) {
+            FAIL(SP_R_BAD_VALUE, "duration_ms");
+        }
+        r->end_ns = r->start_ns + dur_ns;
     } else {
         FAIL(SP_R_MISSING_FIELD, "end");
     }

@@ -42,6 +42,7 @@ struct inv {
     uint8_t cold_start;         /* counted once per invocation */
     uint8_t counted;            /* in faas.invocations */
     uint8_t status;             /* enum sp_inv_status */
+    uint8_t untracked;          /* past the per-workflow cap: a one-record stand-in */
     struct sp_span_event *events;
     uint32_t n_events, cap_events, dropped_events;
     struct sp_span_link *links;
@@ -68,7 +69,8 @@ struct wf {
     uint64_t deadline_ms;   /* closing: end of grace; closed: forget time */
     uint64_t touched_ms;    /* open: last activity, loop time */
     uint64_t jseq;          /* open: oldest journal segment of its records, 0 none */
-    uint32_t n_inv;         /* distinct invocations seen here */
+    uint32_t n_inv;         /* distinct invocations tracked here (at most the cap) */
+    uint32_t n_untracked;   /* invocations past the cap, counted by their invocation_start */
     uint32_t retries, throttles, cold_starts, dead_letters;
     struct sp_str name, function;
     struct inv *invs;
@@ -319,12 +321,15 @@ static void emit_invocation_now(struct corr *c, struct wf *w, struct inv *iv)
     } else {
         s->status_message = sp_str_dup(a, iv->error);
     }
-    s->attrs.v = sp_arena_alloc(a, sizeof(struct sp_attr) * 6);
+    s->attrs.v = sp_arena_alloc(a, sizeof(struct sp_attr) * 7);
     if (s->attrs.v == NULL) {
         return;
     }
     uint32_t n = 0;
     set_str(&s->attrs.v[n++], "faas.invocation_id", sp_str_dup(a, iv->id));
+    if (iv->untracked) {
+        set_bool(&s->attrs.v[n++], "spindle.invocation.untracked", 1);
+    }
     set_bool(&s->attrs.v[n++], "faas.coldstart", iv->cold_start);
     if (iv->trigger.len) {
         set_str(&s->attrs.v[n++], "faas.trigger", sp_str_dup(a, iv->trigger));
@@ -350,6 +355,9 @@ static void emit_invocation_now(struct corr *c, struct wf *w, struct inv *iv)
     iv->emitted = 1;
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 128 + iv->id.len + iv->function.len +
                                                iv->n_events * 64u);
+    if (iv->untracked) {
+        return; /* nothing kept for it: the cap bounds the workflow's memory */
+    }
     /* Remember it, so a late record for this invocation never emits it twice. */
     if (w->n_emitted == w->cap_emitted) {
         uint32_t nc = w->cap_emitted ? w->cap_emitted * 2 : 4;
@@ -392,7 +400,7 @@ static void emit_root_now(struct corr *c, struct wf *w)
         s->end_ns = s->start_ns;
     }
     s->status = w->error ? SP_STATUS_ERROR : SP_STATUS_UNSET;
-    s->attrs.v = sp_arena_alloc(a, sizeof(struct sp_attr) * 8);
+    s->attrs.v = sp_arena_alloc(a, sizeof(struct sp_attr) * 9);
     if (s->attrs.v == NULL) {
         return;
     }
@@ -402,7 +410,11 @@ static void emit_root_now(struct corr *c, struct wf *w)
     if (w->name.len) {
         set_str(&s->attrs.v[n++], "spindle.workflow", sp_str_dup(a, w->name));
     }
-    set_int(&s->attrs.v[n++], "spindle.workflow.invocations", w->n_inv);
+    set_int(&s->attrs.v[n++], "spindle.workflow.invocations", (int64_t)w->n_inv + w->n_untracked);
+    if (w->n_untracked) {
+        /* Past the cap the count comes from invocation_start records alone. */
+        set_int(&s->attrs.v[n++], "spindle.workflow.invocations_untracked", w->n_untracked);
+    }
     set_int(&s->attrs.v[n++], "spindle.workflow.retries", w->retries);
     set_int(&s->attrs.v[n++], "spindle.workflow.throttles", w->throttles);
     set_int(&s->attrs.v[n++], "spindle.workflow.cold_starts", w->cold_starts);
@@ -649,8 +661,12 @@ static struct wf *wf_get(struct corr *c, const struct sp_record *r)
     return w;
 }
 
-static struct inv *inv_get(struct wf *w, const struct sp_record *r)
+/* The record's invocation, NULL when it names none, when its span was
+ * emitted already, or (`*untracked` set) when the workflow tracks the cap's
+ * worth of invocations already. */
+static struct inv *inv_get(struct wf *w, const struct sp_record *r, int *untracked)
 {
+    *untracked = 0;
     if (r->invocation_id.len == 0) {
         return NULL;
     }
@@ -669,6 +685,7 @@ static struct inv *inv_get(struct wf *w, const struct sp_record *r)
             }
         }
         if (w->n_inv >= SP_MAX_INVOCATIONS_PER_WORKFLOW) {
+            *untracked = 1;
             return NULL;
         }
         iv = sp_arena_calloc(&w->arena, sizeof(*iv));
@@ -933,6 +950,62 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
     add_event(c, w, iv, r, extra, n);
 }
 
+/* The lifecycle of an invocation past SP_MAX_INVOCATIONS_PER_WORKFLOW, from
+ * each record alone (nothing is kept for it). Its span is emitted at once
+ * from its invocation_start, so that its children's parent exists even if no
+ * end comes; it starts and ends at the start (the end is not known yet) and
+ * says it is untracked. Its invocation_end becomes a log record on that span
+ * with the status, and still counts errors and timeouts and marks the
+ * workflow failed. Returns 0 for any other record (handled as usual: events
+ * become log records on the invocation's derived span id). */
+static int on_untracked(struct corr *c, struct wf *w, const struct sp_record *r)
+{
+    if (r->type != SP_REC_EVENT) {
+        return 0;
+    }
+    if (r->event == SP_EV_INVOCATION_START) {
+        struct inv iv = {.id = r->invocation_id, .function = r->function, .trigger = r->trigger,
+                         .first_ns = r->ts_ns, .last_ns = r->ts_ns, .start_ns = r->ts_ns,
+                         .has_start = 1, .attempt = r->attempt, .untracked = 1};
+        sp_id_invocation_span(w->cid, w->cid_len, r->invocation_id.p, r->invocation_id.len,
+                              iv.span_id);
+        w->n_untracked++;
+        count_invocation(c, w, &iv, r->ts_ns);
+        if (r->cold_start == 1) {
+            count_cold_start(c, w, &iv, r);
+        }
+        if (r->attempt > 1 && !retry_seen(w, r->invocation_id, r->attempt)) {
+            w->retries++;
+            derive(c, ALERT_SIG_RETRIES, "spindle.retries", "{retry}", SP_METRIC_COUNTER,
+                   r->function, 1, r->ts_ns, w, r->invocation_id, NULL);
+        }
+        emit_invocation(c, w, &iv);
+        return 1;
+    }
+    if (r->event == SP_EV_INVOCATION_END) {
+        static const char *const names[] = {"unset", "ok", "error", "timeout"};
+        struct sp_attr extra[2];
+        uint32_t n = 0;
+        set_str(&extra[n++], "spindle.invocation.status", cstr(names[r->inv_status & 3]));
+        if (r->error.len) {
+            set_str(&extra[n++], "spindle.invocation.error", r->error);
+        }
+        if (r->inv_status == SP_INV_ERROR || r->inv_status == SP_INV_TIMEOUT) {
+            w->error = 1;
+            derive(c, r->inv_status == SP_INV_ERROR ? ALERT_SIG_ERRORS : ALERT_SIG_TIMEOUTS,
+                   r->inv_status == SP_INV_ERROR ? "faas.errors" : "faas.timeouts",
+                   r->inv_status == SP_INV_ERROR ? "{error}" : "{timeout}", SP_METRIC_COUNTER,
+                   r->function, 1, r->ts_ns, w, r->invocation_id, NULL);
+        }
+        uint8_t sid[8];
+        sp_id_invocation_span(w->cid, w->cid_len, r->invocation_id.p, r->invocation_id.len, sid);
+        event_log(c, w, r->function, r->name, r->ts_ns, &r->attrs, extra, n, r->invocation_id,
+                  sid);
+        return 1;
+    }
+    return 0;
+}
+
 static void conflict_link(struct corr *c, struct wf *w, const struct sp_record *r,
                           struct sp_arena *a, struct sp_span_link **links, uint32_t *n,
                           uint32_t *cap)
@@ -1070,7 +1143,11 @@ static void record_in(struct corr *c, struct wf *w, const struct sp_record *r)
     if (r->workflow.len && w->name.len == 0) {
         w->name = sp_str_dup(&w->arena, r->workflow);
     }
-    struct inv *iv = inv_get(w, r);
+    int untracked;
+    struct inv *iv = inv_get(w, r, &untracked);
+    if (untracked && on_untracked(c, w, r)) {
+        return;
+    }
     if (iv && r->type == SP_REC_SPAN) {
         if (r->start_ns < iv->first_ns) {
             iv->first_ns = r->start_ns;

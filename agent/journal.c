@@ -70,6 +70,8 @@ struct sp_journal {
     struct seg *segs; /* by seq; the last one is active */
     size_t n, cap;
     uint64_t total;   /* bytes of every segment */
+    uint64_t aside_bytes; /* bytes of the *.seg.corrupt files kept; with total, within max_bytes */
+    size_t n_aside;   /* *.seg.corrupt files kept (at most SP_JOURNAL_MAX_SET_ASIDE) */
     struct sp_buf pending;      /* framed entries not written yet */
     uint64_t appended, written, durable, want; /* logical positions */
     int dir_dirty;    /* a segment was created or removed since the last sync */
@@ -117,11 +119,37 @@ static struct seg *seg_find(struct sp_journal *j, uint64_t seq)
     return lo < j->n && j->segs[lo].seq == seq ? &j->segs[lo] : NULL;
 }
 
+/* What the folder holds against storage.max_bytes: segments and the
+ * set-aside files kept for inspection. */
+static uint64_t used(const struct sp_journal *j)
+{
+    return j->total + j->aside_bytes;
+}
+
 static void update_stats(struct sp_journal *j)
 {
-    j->sp->stats.journal_bytes = j->total;
+    j->sp->stats.journal_bytes = used(j);
     j->sp->stats.journal_segments = j->n;
 }
+
+/* A listing of the folder on a descriptor of its own: a dup() of dir_fd
+ * would share (and find at the end) the offset an earlier listing left. */
+static DIR *list_dir(struct sp_journal *j)
+{
+    int fd = openat(j->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return NULL;
+    }
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int err = errno;
+        close(fd);
+        errno = err;
+    }
+    return d;
+}
+
+static void trim_set_aside(struct sp_journal *j, size_t keep);
 
 /* Removes segs[i] from the table; the file is the caller's business. */
 static void seg_forget(struct sp_journal *j, size_t i)
@@ -402,14 +430,22 @@ static void roll(struct sp_journal *j)
     }
 }
 
-/* storage.max_bytes: the oldest segments go first. What is still queued for
- * export from them goes with them, counted journal_full; what open
- * workflows or in-flight requests hold is still delivered, but is no longer
- * crash-safe. Segments not yet replayed are never evicted. */
+/* storage.max_bytes: set-aside segments (already counted lost, kept only
+ * for inspection) go first, oldest first; then the oldest segments. What is
+ * still queued for export from them goes with them, counted journal_full;
+ * what open workflows or in-flight requests hold is still delivered, but is
+ * no longer crash-safe. Segments not yet replayed are never evicted. */
 static void evict(struct sp_journal *j)
 {
     struct spindle *sp = j->sp;
-    while (j->total > sp->cfg.storage_max_bytes && j->n > 1 && !j->segs[0].replay &&
+    while (j->n_aside && used(j) > sp->cfg.storage_max_bytes) {
+        size_t before = j->n_aside;
+        trim_set_aside(j, j->n_aside - 1);
+        if (j->n_aside >= before) {
+            break; /* cannot delete it: live segments are next */
+        }
+    }
+    while (used(j) > sp->cfg.storage_max_bytes && j->n > 1 && !j->segs[0].replay &&
            !j->segs[0].aside_pos && j->segs[0].seq != j->rseq) {
         uint64_t seq = j->segs[0].seq, bytes = j->segs[0].bytes;
         seg_unlink(j, 0);
@@ -445,7 +481,7 @@ int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t re
     if (!uv_is_active((uv_handle_t *)&j->check)) {
         uv_check_start(&j->check, check_cb);
     }
-    if (j->total > j->sp->cfg.storage_max_bytes) {
+    if (used(j) > j->sp->cfg.storage_max_bytes) {
         evict(j);
     }
     update_stats(j);
@@ -662,32 +698,45 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Keeps at most SP_JOURNAL_MAX_SET_ASIDE - 1 older *.seg.corrupt files, so
- * that the next one makes the cap (the names sort by sequence number). */
-static void trim_set_aside(struct sp_journal *j)
+/* Keeps the newest `keep` *.seg.corrupt files (the names sort by sequence
+ * number) and recounts what the kept ones hold. Runs only when a segment is
+ * set aside, at start-up, and when they must make room: a listing is cheap
+ * next to the damage that caused it. */
+static void trim_set_aside(struct sp_journal *j, size_t keep)
 {
-    DIR *d = fdopendir(dup(j->dir_fd));
+    DIR *d = list_dir(j);
     if (d == NULL) {
+        SP_LOG_RL(SP_LOG_ERROR, "cannot list the journal folder", "path=\"%s\" error=\"%s\"",
+                  j->dir, strerror(errno));
         return;
     }
+    /* More than this many is only possible from older versions, which never
+     * trimmed: the rest go at the next trim. */
     char *names[256];
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < 256) {
         size_t l = strlen(e->d_name);
-        if (l > 12 && strcmp(e->d_name + l - 12, ".seg.corrupt") == 0) {
+        if (l == 28 && strcmp(e->d_name + 16, ".seg.corrupt") == 0) {
             names[n] = strdup(e->d_name);
             n += names[n] != NULL;
         }
     }
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_name);
+    j->aside_bytes = 0;
+    j->n_aside = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i + SP_JOURNAL_MAX_SET_ASIDE <= n) {
-            unlinkat(j->dir_fd, names[i], 0);
+        struct stat st;
+        if (i + keep < n && unlinkat(j->dir_fd, names[i], 0) == 0) {
+            j->dir_dirty = 1;
+        } else if (fstatat(j->dir_fd, names[i], &st, 0) == 0) {
+            j->aside_bytes += (uint64_t)st.st_size;
+            j->n_aside++;
         }
         free(names[i]);
     }
+    update_stats(j);
 }
 
 /* Damaged segments whose intact entries are now durable elsewhere (in the
@@ -703,7 +752,6 @@ static void set_aside_ready(struct sp_journal *j)
         char from[64], to[80];
         seg_name(from, sizeof(from), sg->seq, "");
         seg_name(to, sizeof(to), sg->seq, ".corrupt");
-        trim_set_aside(j);
         if (renameat(j->dir_fd, from, j->dir_fd, to) != 0) {
             SP_LOG(SP_LOG_ERROR, "cannot set a corrupt journal segment aside; deleting it",
                    "path=\"%s/%s\" error=\"%s\"", j->dir, from, strerror(errno));
@@ -711,6 +759,7 @@ static void set_aside_ready(struct sp_journal *j)
         }
         j->sp->stats.journal_quarantined++;
         seg_forget(j, i);
+        trim_set_aside(j, SP_JOURNAL_MAX_SET_ASIDE); /* its bytes now count as set aside */
     }
 }
 
@@ -849,7 +898,7 @@ static int cmp_seg(const void *a, const void *b)
 /* Finds the previous run's segments (sorted; all marked for replay). */
 static int scan(struct sp_journal *j, uint64_t *max_seq)
 {
-    DIR *d = fdopendir(dup(j->dir_fd));
+    DIR *d = list_dir(j);
     if (d == NULL) {
         return -errno;
     }
@@ -970,6 +1019,7 @@ int sp_journal_open(struct spindle *sp, struct sp_journal **out)
                strerror(-rc));
         goto fail;
     }
+    trim_set_aside(j, SP_JOURNAL_MAX_SET_ASIDE); /* what earlier runs left, and its bytes */
     uint64_t seq = max_seq + 1;
     if ((rc = seg_create(j, seq))) {
         SP_LOG(SP_LOG_ERROR, "cannot create a journal segment", "path=\"%s\" error=\"%s\"", dir,

@@ -433,7 +433,13 @@ static int parse_span(struct ctx *c, const struct sp_json *o, struct sp_record *
         if (dur->d < 0 || dur->d > 1e12) {
             FAIL(SP_R_BAD_VALUE, "duration_ms");
         }
-        r->end_ns = r->start_ns + (uint64_t)llround(dur->d * 1e6);
+        /* The end is a time too: past the end of time it would wrap around
+         * 2^64 ns and land before its start. */
+        uint64_t dur_ns = (uint64_t)llround(dur->d * 1e6);
+        if (dur_ns >= SP_MAX_TIME_S * 1000000000ull - r->start_ns) {
+            FAIL(SP_R_BAD_VALUE, "duration_ms");
+        }
+        r->end_ns = r->start_ns + dur_ns;
     } else {
         FAIL(SP_R_MISSING_FIELD, "end");
     }
@@ -789,7 +795,10 @@ int sp_record_parse(const char *line, size_t n, struct sp_arena *a,
             return rc;
         }
         if (r->id.len > SP_MAX_ACK_ID_BYTES) {
-            FAIL(SP_R_BAD_VALUE, "id");
+            /* Still a control record (never counted): it is answered with
+             * an error reply, since an echo of the id would be unbounded. */
+            r->id = (struct sp_str){0};
+            r->id_too_long = 1;
         }
         return SP_R_OK;
     }

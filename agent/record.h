@@ -105,6 +105,7 @@ struct sp_record {
     double init_duration_ms;  /* < 0: absent */
     /* flush, stats */
     struct sp_str id;
+    uint8_t id_too_long;      /* id over SP_MAX_ACK_ID_BYTES: not echoed; the reply is an error */
 };
 
 /* Parses one line (without its newline). `now_ns` is the receive time. Returns

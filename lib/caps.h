@@ -36,7 +36,7 @@
 #define SP_DEF_CLOSED_TTL_MS 600000u            /* spec: closed ids remembered 10 min */
 #define SP_DEF_MAX_OPEN_WORKFLOWS 10000u
 #define SP_DEF_MAX_CLOSED_WORKFLOWS 100000u
-#define SP_MAX_INVOCATIONS_PER_WORKFLOW 4096u   /* further invocations are emitted at once */
+#define SP_MAX_INVOCATIONS_PER_WORKFLOW 4096u   /* further ones: span at their invocation_start, untracked */
 #define SP_CORR_TICK_MS 100u                    /* close-timer resolution */
 
 /* --- metrics ------------------------------------------------------------ */

@@ -11,7 +11,9 @@
  *
  * With the journal on, accepted records are appended to it as they are
  * handled, and a flush ack waits (in the connection's `acks` list, in order)
- * until the journal is durable up to the position it covers.
+ * until the journal is durable up to the position it covers. A client that
+ * half-closes (EOF) is not read any more but is closed only once every reply
+ * it is owed has been written.
  *
  * Ownership: struct col_socket owns the listener and every connection; a
  * connection's memory (and its waiting acks) is freed in its handle's close
@@ -53,6 +55,7 @@ struct conn {
     int handles;             /* open uv handles; the last close frees the conn */
     int paused;              /* reading stopped for unread replies */
     int in_process;          /* inside process(): never re-entered */
+    int half_closed;         /* the client sent EOF: close once every owed reply is written */
     long pid;                /* peer pid from SO_PEERCRED, -1 unknown */
     size_t pending_write;    /* reply bytes not yet written */
     uint64_t accepted;       /* since the previous flush */
@@ -106,8 +109,8 @@ static void idle_cb(uv_timer_t *t);
 
 static void conn_update_reading(struct conn *c)
 {
-    if (c->closing) {
-        return;
+    if (c->closing || c->half_closed) {
+        return; /* after EOF libuv has stopped reading; starting again would only repeat EOF */
     }
     int want = !c->paused && !c->s->paused;
     if (want) {
@@ -124,6 +127,15 @@ static void conn_update_reading(struct conn *c)
     }
 }
 
+/* A half-closed connection is closed once it is owed nothing: no reply
+ * waiting for the journal and none still being written. */
+static void conn_finish_if_done(struct conn *c)
+{
+    if (c->half_closed && c->pending_write == 0) {
+        conn_close(c);
+    }
+}
+
 static void write_done(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
@@ -131,6 +143,7 @@ static void write_done(uv_write_t *req, int status)
     c->pending_write -= w->len;
     free(w);
     (void)status;
+    conn_finish_if_done(c);
     if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
         c->paused = 0;
         conn_update_reading(c);
@@ -157,6 +170,33 @@ static void conn_reply(struct conn *c, const char *p, size_t n)
     c->pending_write += n;
 }
 
+/* Replies go out in the order they were asked for. An ack (`durable`) also
+ * waits until the journal holds every record before it; any reply asked for
+ * after such an ack waits behind it (see col_socket_durable()). */
+static void reply_in_order(struct conn *c, const char *p, size_t n, int durable)
+{
+    struct sp_journal *j = c->s->sp->journal;
+    uint64_t pos = durable && j ? sp_journal_pos(j) : 0;
+    if (c->acks == NULL && (pos == 0 || sp_journal_durable(j) >= pos)) {
+        conn_reply(c, p, n);
+        return;
+    }
+    struct ack_wait *a = malloc(sizeof(*a) + n);
+    if (a == NULL) {
+        return;
+    }
+    a->next = NULL;
+    a->pos = pos;
+    a->len = n;
+    memcpy(a->data, p, n);
+    *c->acks_tail = a;
+    c->acks_tail = &a->next;
+    c->pending_write += a->len; /* a client flooding flushes is paused like one not reading */
+    if (pos) {
+        sp_journal_want(j, pos);
+    }
+}
+
 static void reply_ack(struct conn *c, struct sp_str id)
 {
     struct sp_buf b;
@@ -170,28 +210,27 @@ static void reply_ack(struct conn *c, struct sp_str id)
     } else {
         rc |= sp_buf_adds(&b, "null}\n");
     }
-    struct sp_journal *j = c->s->sp->journal;
-    if (rc == 0 && j && (c->acks || sp_journal_durable(j) < sp_journal_pos(j))) {
-        /* Durability first: the ack goes out once the journal holds every
-         * record before it (see col_socket_durable()). */
-        struct ack_wait *a = malloc(sizeof(*a) + b.len);
-        if (a) {
-            a->next = NULL;
-            a->pos = sp_journal_pos(j);
-            a->len = b.len;
-            memcpy(a->data, b.p, b.len);
-            *c->acks_tail = a;
-            c->acks_tail = &a->next;
-            c->pending_write += a->len; /* a client flooding flushes is paused like one not reading */
-            sp_journal_want(j, a->pos);
-        }
-    } else if (rc == 0) {
-        conn_reply(c, b.p, b.len);
+    if (rc == 0) {
+        reply_in_order(c, b.p, b.len, 1);
     }
     sp_buf_free(&b);
     c->accepted = 0;
     c->rejected = 0;
     c->first_error = 0;
+}
+
+/* A control record whose id cannot be echoed still gets its one reply line,
+ * so the client never waits for ever; it is not counted and a flush's window
+ * (accepted, rejected, first_error) goes on to the next flush untouched. */
+static void reply_id_too_long(struct conn *c, int type)
+{
+    if (type == SP_REC_FLUSH) {
+        static const char line[] = "{\"ack\":null,\"error\":\"id_too_long\"}\n";
+        reply_in_order(c, line, sizeof(line) - 1, 0);
+    } else {
+        static const char line[] = "{\"stats\":null,\"error\":\"id_too_long\"}\n";
+        reply_in_order(c, line, sizeof(line) - 1, 0);
+    }
 }
 
 static void reply_stats(struct conn *c, struct sp_str id)
@@ -201,7 +240,7 @@ static void reply_stats(struct conn *c, struct sp_str id)
     sp_buf_init(&b, 64 * 1024);
     uint64_t up = (uv_now(sp->loop) - sp->started_ms) / 1000u;
     if (sp_stats_json(&sp->stats, id, up, &b) == 0 && sp_buf_addc(&b, '\n') == 0) {
-        conn_reply(c, b.p, b.len);
+        reply_in_order(c, b.p, b.len, 0);
     }
     sp_buf_free(&b);
 }
@@ -254,6 +293,10 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     int reason = sp_record_parse(p, n, &c->arena, &sp->limits, now_ns, &r, &field);
     if (reason) {
         reject(c, reason, field);
+        return;
+    }
+    if (r.id_too_long) {
+        reply_id_too_long(c, r.type);
         return;
     }
     if (r.type == SP_REC_FLUSH) {
@@ -366,6 +409,15 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
                   uv_strerror((int)nread));
     }
     count_partial(c); /* the client went away in the middle of a record */
+    if (nread == UV_EOF) {
+        /* A half-close (socat, shutdown(SHUT_WR), a node socket.end()) still
+         * reads every reply it is owed, acks waiting for the journal included:
+         * the connection closes once they are written. */
+        c->len = 0;
+        c->half_closed = 1;
+        conn_finish_if_done(c);
+        return;
+    }
     conn_close(c);
 }
 
@@ -636,6 +688,7 @@ void col_socket_durable(struct col_socket *s, uint64_t pos)
             conn_reply(c, a->data, a->len);
             free(a);
         }
+        conn_finish_if_done(c); /* a write that failed to start owes nothing more */
         if (c->paused && !c->closing && c->pending_write < SP_MAX_PENDING_WRITE_BYTES / 2) {
             c->paused = 0;
             conn_update_reading(c);

@@ -76,6 +76,8 @@ const REJECTED = [
   ['severity 0', good({ severity: 0 }), 'bad_value'],
   ['span kind unknown', goodSpan({ kind: 'weird' }), 'bad_value'],
   ['span status unknown', goodSpan({ status: 'meh' }), 'bad_value'],
+  // start near 2^64 ns: the end would wrap around to 2001, before its start
+  ['span ending past the end of time', goodSpan({ start: 18446744000, end: undefined, duration_ms: 1e12 }), 'bad_value'],
   ['metric kind unknown', goodMetric({ kind: 'summary' }), 'bad_value'],
   ['negative counter increment', goodMetric({ value: -1 }), 'bad_value'],
   ['invocation_end status unknown', goodEvent('invocation_end', { invocation_id: 'i', status: 'crashed' }), 'bad_value'],

@@ -4,10 +4,12 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
+const { execFile } = require('node:child_process');
 const { setup, needBinary } = require('./lib/harness');
 const r = require('./lib/records');
 const ids = require('./lib/ids');
-const { uid } = require('./lib/util');
+const { uid, makeTempDir, withTimeout } = require('./lib/util');
 const { logsOfTrace, delta } = require('./lib/find');
 
 describe('flush acks', needBinary, () => {
@@ -41,6 +43,28 @@ describe('flush acks', needBinary, () => {
     await c.send(r.log(cid, 'b'));
     const a = await c.flush('f-ctl');
     assert.deepEqual(a, { ack: 'f-ctl', accepted: 2, rejected: 0, first_error: null });
+    c.destroy();
+  });
+
+  test('a flush or stats id over 256 bytes: an error reply, nothing counted, the window kept', { timeout: 10000 }, async () => {
+    const cid = uid('longid');
+    const c = await h.connect();
+    const before = await c.stats();
+    await c.sendAll([r.log(cid, 'a'), '{"type":"log"}\n', { type: 'flush', id: 'x'.repeat(257) }]);
+    const e = await c.waitForLine((v) => v.error !== undefined, 5000, 'the error reply');
+    assert.deepEqual(e, { ack: null, error: 'id_too_long' });
+    await c.send({ type: 'stats', id: 's'.repeat(300) });
+    const es = await c.waitForLine((v) => v.stats === null, 5000, 'the stats error reply');
+    assert.deepEqual(es, { stats: null, error: 'id_too_long' });
+    await c.send(r.log(cid, 'b'));
+    const a = await c.flush('f-after-long');
+    assert.deepEqual(a, { ack: 'f-after-long', accepted: 2, rejected: 1, first_error: 'missing_field' },
+      'the error reply neither reset nor changed the window');
+    const after = await c.stats();
+    assert.equal(delta(before, after, 'records.rejected'), 1, 'only the log without correlation_id');
+    assert.equal(delta(before, after, 'records.accepted'), 2);
+    const idOf256 = 'y'.repeat(256);
+    assert.deepEqual(await c.flush(idOf256), { ack: idOf256, accepted: 0, rejected: 0, first_error: null });
     c.destroy();
   });
 
@@ -96,3 +120,62 @@ describe('flush acks', needBinary, () => {
     c.destroy();
   });
 });
+
+/** Runs socat with `input` on stdin (then EOF: socat half-closes), resolves with its stdout. */
+function socat(sock, input, args = []) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const p = execFile('socat', [...args, '-', `UNIX-CONNECT:${sock}`], { timeout: 8000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    p.stdin.end(input);
+  }), 10000, 'socat');
+}
+
+// A client that half-closes right after its flush (socat's way, shutdown(SHUT_WR), node's
+// socket.end()) still gets every ack it is owed, also when acks wait for the journal's sync;
+// then the agent closes the connection.
+for (const fsync of ['batch', 'always', 'never']) {
+  describe(`half-closed connections with the journal (fsync: ${fsync})`, needBinary, () => {
+    let h;
+    before(async () => {
+      h = await setup({ config: { storage: { path: path.join(makeTempDir(), 'journal'), fsync } } });
+    });
+    after(async () => { if (h) await h.close(); });
+
+    test('socat, with the protocol\'s own recipe, prints the ack', { timeout: 15000 }, async () => {
+      const cid = uid('socat');
+      const input = `${JSON.stringify(r.log(cid, 'one'))}\n{"type":"log"}\n{"type":"flush","id":"f1"}\n`;
+      const out = await socat(h.agent.socketPath, input);
+      assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l)),
+        [{ ack: 'f1', accepted: 1, rejected: 1, first_error: 'missing_field' }]);
+    });
+
+    test('replies come back in the order asked, behind acks waiting for the journal', { timeout: 15000 }, async () => {
+      const cid = uid('order');
+      const c = await h.connect();
+      const lines = [];
+      for (let i = 0; i < 50; i++) lines.push(r.log(cid, `order ${i}`));
+      lines.push({ type: 'flush', id: 'o1' }, { type: 'flush', id: 'z'.repeat(257) }, { type: 'stats', id: 'so' },
+        r.log(cid, 'more'), { type: 'flush', id: 'o2' });
+      await c.sendAll(lines);
+      await c.waitForLine((v) => v.ack === 'o2', 5000, 'the last ack');
+      assert.deepEqual(c.lines.map((v) => (v.stats !== undefined ? `stats ${v.stats}` : `ack ${v.ack} ${v.error || v.accepted}`)),
+        ['ack o1 50', 'ack null id_too_long', 'stats so', 'ack o2 1']);
+      c.destroy();
+    });
+
+    test('node socket.end() after two flushes: both acks, then the agent closes', { timeout: 15000 }, async () => {
+      const cid = uid('end');
+      const c = await h.connect();
+      const lines = [];
+      for (let i = 0; i < 200; i++) lines.push(r.log(cid, `end ${i}`));
+      lines.push({ type: 'flush', id: 'e1' }, r.log(cid, 'last'), { type: 'flush', id: 'e2' });
+      await c.sendAll(lines);
+      c.socket.end();
+      await withTimeout(c.closed, 5000, 'the agent closes the half-closed connection');
+      assert.deepEqual(c.lines, [
+        { ack: 'e1', accepted: 200, rejected: 0, first_error: null },
+        { ack: 'e2', accepted: 1, rejected: 0, first_error: null },
+      ]);
+    });
+  });
+}

@@ -293,6 +293,89 @@ describe('journal', needBinary, () => {
       }
     });
 
+  // Segments whose header is garbage are set aside whole: an easy way to make many of them.
+  function plantDamaged(jdir, seqs) {
+    fs.mkdirSync(jdir, { recursive: true });
+    for (const seq of seqs) {
+      fs.writeFileSync(path.join(jdir, `${seq.toString(16).padStart(16, '0')}.seg`), Buffer.alloc(1000 + seq % 97, 0x5a));
+    }
+  }
+  function folderBytes(jdir) {
+    return fs.readdirSync(jdir).filter((f) => /\.seg(\.corrupt)?$/.test(f))
+      .reduce((sum, f) => sum + fs.statSync(path.join(jdir, f)).size, 0);
+  }
+  async function statsWhen(c, pred, what) {
+    let st;
+    for (let i = 0; i < 100; i++) {
+      st = await c.stats(uid('s'));
+      if (pred(st)) return st;
+      await sleep(50);
+    }
+    assert.fail(`${what}: ${JSON.stringify(st.journal)}`);
+  }
+
+  test('set-aside segments: the newest 8 are kept, over several starts, and their bytes count', { timeout: 60000 }, async () => {
+    const sink = await switchableSink();
+    sink.state.up = true;
+    const jdir = path.join(makeTempDir(), 'journal');
+    const planted = [];
+    try {
+      for (const [round, n] of [[1, 12], [2, 5], [3, 5]]) {
+        const seqs = Array.from({ length: n }, (_, i) => round * 0x1000 + i);
+        planted.push(...seqs);
+        plantDamaged(jdir, seqs);
+        const a = await journalAgent(sink, jdir);
+        try {
+          const c = await connect(a.socketPath);
+          const st = await statsWhen(c, (x) => x.journal.segments_set_aside === n && x.journal.segments === 1,
+            `round ${round}: ${n} set aside`);
+          const aside = segments(jdir, '.corrupt');
+          assert.ok(aside.length <= 8, `round ${round}: ${aside.length} set-aside files (at most 8)`);
+          assert.deepEqual(aside, planted.slice(-8).map((q) => `${q.toString(16).padStart(16, '0')}.seg.corrupt`),
+            `round ${round}: the newest 8 are kept`);
+          assert.equal(st.journal.bytes, folderBytes(jdir), `round ${round}: journal.bytes counts the set-aside files`);
+          c.destroy();
+        } finally {
+          await a.stop();
+        }
+      }
+    } finally {
+      await sink.close();
+    }
+  });
+
+  test('set-aside segments count in storage.max_bytes: they go (oldest first) before undelivered data', { timeout: 60000 }, async () => {
+    const sink = await switchableSink(); // down: nothing is delivered, so nothing leaves the journal by itself
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('aside');
+    let a;
+    try {
+      fs.mkdirSync(jdir, { recursive: true });
+      const seqs = [1, 2, 3, 4, 5, 6];
+      for (const seq of seqs) {
+        fs.writeFileSync(path.join(jdir, `${seq.toString(16).padStart(16, '0')}.seg`), Buffer.alloc(60 * 1024, 0x5a));
+      }
+      a = await journalAgent(sink, jdir, { storage: { max_bytes: '256KiB', segment_bytes: '64KiB' } });
+      const c = await connect(a.socketPath);
+      await statsWhen(c, (x) => x.journal.segments_set_aside === 6, 'six set aside');
+      const sent = await sendAcked(c, tag, 0, 20);
+      const st = await c.stats(uid('s'));
+      c.destroy();
+      assert.ok(st.journal.bytes <= 256 * 1024, `journal.bytes ${st.journal.bytes} within storage.max_bytes`);
+      assert.equal(st.journal.bytes, folderBytes(jdir));
+      assert.equal(st.dropped.journal_full, 0, 'no undelivered record made room for inspection copies');
+      const aside = segments(jdir, '.corrupt');
+      assert.ok(aside.length < 6, 'set-aside files were deleted to stay within the bound');
+      assert.deepEqual(aside, seqs.slice(-aside.length).map((q) => `${q.toString(16).padStart(16, '0')}.seg.corrupt`),
+        'the oldest went first');
+      sink.state.up = true;
+      assert.equal((await allArrived(sink, tag, sent)).unique, sent);
+    } finally {
+      if (a) await a.stop();
+      await sink.close();
+    }
+  });
+
   test('a crash while a damaged segment is replayed loses nothing: it is set aside only once its intact entries are durable again',
     { timeout: 60000 }, async () => {
       const sink = await switchableSink();
@@ -393,10 +476,13 @@ describe('journal', needBinary, () => {
       c.sendAll(lines);
       await assert.rejects(c.flush(uid('f'), 2000), /flush ack/, 'no ack for records the journal could not write');
       await a.waitForStderr(/cannot write the journal; acks wait/);
-      const st = await c.stats(uid('s'));
+      // Asked on another connection: on this one, replies come in order, behind the waiting ack.
+      const c2 = await connect(a.socketPath);
+      const st = await c2.stats(uid('s'));
       assert.equal(st.records.accepted, 110, 'the records were accepted (and wait in memory)');
       assert.ok(fs.statSync(path.join(jdir, segments(jdir)[0])).size <= 65536);
       c.destroy();
+      c2.destroy();
     } finally {
       if (a) await a.kill();
       await sink.close();

@@ -82,7 +82,7 @@ describe('stats', needBinary, () => {
   test('the reply has exactly the keys of the example in docs/protocol.md', { timeout: 10000 }, async () => {
     const fs = require('node:fs');
     const doc = fs.readFileSync(path.join(__dirname, '../../docs/protocol.md'), 'utf8');
-    const line = doc.split('\n').find((l) => l.startsWith('{"stats":'));
+    const line = doc.split('\n').find((l) => l.startsWith('{"stats":"'));
     assert.ok(line, 'docs/protocol.md shows a stats reply');
     const shape = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) =>
       [k, v && typeof v === 'object' ? shape(v) : typeof v]));

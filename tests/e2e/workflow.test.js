@@ -249,3 +249,63 @@ describe('one workflow end to end', needBinary, () => {
     c.destroy();
   });
 });
+
+// More invocations than a workflow tracks (4,096): the ones past the cap are still counted and
+// still get a span (from their invocation_start, so that their children's parent exists even
+// when no end comes); their end's status arrives as a log record on that span.
+describe('a workflow with more invocations than the per-workflow cap', needBinary, () => {
+  let h;
+  before(async () => { h = await setup({ config: { correlation: { grace_period: '200ms', idle_timeout: '60s' } } }); });
+  after(async () => { if (h) await h.close(); });
+
+  test('4,096 tracked, 3 past the cap: counted, each with its span, failures kept', { timeout: 60000 }, async () => {
+    const cid = uid('fanout');
+    const T = ids.traceIdFor(cid);
+    const c = await h.connect();
+    const CAP = 4096;
+    let lines = [r.workflowStart(cid, { workflow: 'fanout' })];
+    for (let i = 0; i < CAP; i++) {
+      lines.push(r.invocationStart(cid, `t-${i}`, { function: 'worker' }), r.invocationEnd(cid, `t-${i}`, { function: 'worker' }));
+      if (lines.length >= 1000) { c.sendAll(lines); lines = []; }
+    }
+    const t0 = nowSec();
+    lines.push(
+      r.invocationStart(cid, 'u-ended', { function: 'worker', trigger: 'pubsub', ts: t0 }),
+      r.invocationEnd(cid, 'u-ended', { function: 'worker', status: 'error', error: 'boom', ts: t0 + 0.5 }),
+      r.invocationStart(cid, 'u-open', { function: 'worker', ts: t0 + 1 }), // no end ever comes
+      r.span(cid, 'child of u-open', { invocation_id: 'u-open', function: 'worker' }),
+      r.invocationStart(cid, 'u-third', { function: 'worker', ts: t0 + 2 }),
+      r.invocationEnd(cid, 'u-third', { function: 'worker', ts: t0 + 3 }),
+      r.workflowEnd(cid),
+    );
+    c.sendAll(lines);
+    const ack = await c.flush(uid('f'), 20000);
+    assert.equal(ack.accepted, 1 + 2 * CAP + 7);
+    assert.equal(ack.rejected, 0);
+    const wf = (await h.sink.waitFor((s) => workflowSpans(s, cid)[0], 20000, 'the workflow span')).span;
+    assert.equal(wf.attributes['spindle.workflow.invocations'], BigInt(CAP + 3), 'the true number of invocations');
+    assert.equal(wf.attributes['spindle.workflow.invocations_untracked'], 3n, 'marked: 3 past the cap');
+    assert.equal(wf.status.code, StatusCode.ERROR, 'an untracked invocation failed');
+
+    for (const inv of ['u-ended', 'u-open', 'u-third']) {
+      const id = ids.invocationSpanIdFor(cid, inv);
+      const s = (await h.sink.waitFor((x) => spanById(x, id), 10000, `span of ${inv}`)).span;
+      assert.equal(s.traceId, T);
+      assert.equal(s.parentSpanId, ids.workflowSpanIdFor(cid));
+      assert.equal(s.attributes['faas.invocation_id'], inv);
+      assert.equal(s.attributes['spindle.invocation.untracked'], true);
+      assert.equal(spansOfTrace(h.sink, T).filter((x) => x.span.spanId === id).length, 1, `one span for ${inv}`);
+    }
+    const uEnded = spanById(h.sink, ids.invocationSpanIdFor(cid, 'u-ended')).span;
+    assert.equal(uEnded.attributes['faas.trigger'], 'pubsub');
+    assertNear(nanosToSec(uEnded.startTimeUnixNano), t0, 0.01, 'starts at its invocation_start');
+    const child = spansNamed(h.sink, 'child of u-open').find((s) => s.span.traceId === T);
+    assert.ok(child, 'the child span of an untracked invocation');
+    assert.equal(child.span.parentSpanId, ids.invocationSpanIdFor(cid, 'u-open'), 'its parent exists');
+    const end = await h.sink.waitFor((s) => logsOfTrace(s, T).find((l) => l.log.body === 'invocation_end'
+      && l.log.spanId === ids.invocationSpanIdFor(cid, 'u-ended')), 10000, 'the untracked end as a log record');
+    assert.equal(end.log.attributes['spindle.invocation.status'], 'error');
+    assert.equal(end.log.attributes['spindle.invocation.error'], 'boom');
+    c.destroy();
+  });
+});

@@ -145,6 +145,12 @@ describe('accepted-with-a-counter rows pass', () => {
         assertValid(mutate(base.span, { region: 'eu-west-1', nested: { anything: [null, {}] } }));
         assertValid(mutate(base.flush, { extra: true }));
     });
+    test('a control id of 256 characters is valid, one of 257 is not (the agent answers id_too_long)', () => {
+        assertValid(mutate(base.flush, { id: 'f'.repeat(256) }));
+        assertValid(mutate(base.stats, { id: 's'.repeat(256) }));
+        assertInvalid(mutate(base.flush, { id: 'f'.repeat(257) }));
+        assertInvalid(mutate(base.stats, { id: 's'.repeat(257) }));
+    });
     test('more attributes than the limit (128) are accepted', () => {
         const attributes = {};
         for (let i = 0; i < 200; i++) {
@@ -359,7 +365,7 @@ describe('protocol.md', () => {
     });
 
     test('ack replies have the documented keys', () => {
-        const acks = records.filter((r) => 'ack' in r);
+        const acks = records.filter((r) => 'ack' in r && !('error' in r));
         assert.ok(acks.length >= 1);
         for (const a of acks) {
             assert.deepEqual(Object.keys(a), ['ack', 'accepted', 'rejected', 'first_error']);
@@ -367,8 +373,13 @@ describe('protocol.md', () => {
         }
     });
 
+    test('error replies are documented with their keys and reason', () => {
+        const errors = records.filter((r) => 'error' in r && ('ack' in r || 'stats' in r));
+        assert.deepEqual(errors, [{ ack: null, error: 'id_too_long' }, { stats: null, error: 'id_too_long' }]);
+    });
+
     test('the stats reply has the documented keys', () => {
-        const replies = records.filter((r) => 'stats' in r);
+        const replies = records.filter((r) => 'stats' in r && !('error' in r));
         assert.equal(replies.length, 1);
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',

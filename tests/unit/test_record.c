@@ -356,6 +356,17 @@ static void test_bad_value_times(void)
     /* negative duration */
     EXPECT("{'type':'span','correlation_id':'c','name':'n','start':1,'duration_ms':-1}",
            SP_R_BAD_VALUE, "duration_ms");
+    /* an end past the end of time (2^64 ns would wrap to 1970 + x) */
+    EXPECT("{'type':'span','correlation_id':'c','name':'n','start':18446744000,'duration_ms':1e12}",
+           SP_R_BAD_VALUE, "duration_ms");
+    EXPECT("{'type':'span','correlation_id':'c','name':'n','start':'2554-07-21T23:34:00Z',"
+           "'duration_ms':33000}",
+           SP_R_BAD_VALUE, "duration_ms");
+    /* the last nanosecond before the end of time is still a time */
+    ACCEPT("{'type':'span','correlation_id':'c','name':'n','start':18446744072,'duration_ms':999.999999}");
+    CHECK(R.end_ns == 18446744072999999999ull && R.end_ns > R.start_ns);
+    EXPECT("{'type':'span','correlation_id':'c','name':'n','start':18446744072,'duration_ms':1000}",
+           SP_R_BAD_VALUE, "duration_ms");
 }
 
 static void test_bad_value_other(void)
@@ -486,11 +497,20 @@ static void test_bad_value_other(void)
     ACCEPT(esc);
     CHECK_EQ_INT(R.correlation_id.len, 256);
     free(esc);
-    /* flush id: at most 256 bytes */
+    /* flush id: at most 256 bytes; a longer one is still a control record
+     * (never counted), marked for an error reply */
     memset(cid, 'f', 257);
     cid[257] = 0;
     snprintf(big, sizeof(big), "{'type':'flush','id':'%s'}", cid);
-    EXPECT(big, SP_R_BAD_VALUE, "id");
+    ACCEPT(big);
+    CHECK(R.type == SP_REC_FLUSH && R.id_too_long && R.id.len == 0);
+    snprintf(big, sizeof(big), "{'type':'stats','id':'%s'}", cid);
+    ACCEPT(big);
+    CHECK(R.type == SP_REC_STATS && R.id_too_long && R.id.len == 0);
+    cid[256] = 0;
+    snprintf(big, sizeof(big), "{'type':'flush','id':'%s'}", cid);
+    ACCEPT(big);
+    CHECK(!R.id_too_long && R.id.len == 256);
 }
 
 static void test_unknown_type_and_version(void)

@@ -310,6 +310,7 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
     }
     case SP_SEND_RETRY: {
         sp->stats.req_failed++;
+        sp->stats.req_timed_out += res->timed_out ? 1 : 0;
         uint64_t now = uv_now(sp->loop);
         uint64_t wait = retry_wait_ms(sp, r->attempts, res->retry_after_s);
         if (sp->stopping && sp->abandoning) {
@@ -337,7 +338,6 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
         if (res->timed_out) {
             /* The backend may have taken the batch and answered too late:
              * the retry can deliver it twice (README, "Reliability"). */
-            sp->stats.req_timed_out++;
             SP_LOG_RL(SP_LOG_WARN,
                       "export timed out: the backend answers slower than otlp.timeout; will "
                       "retry with backoff (a duplicate may follow if it took the batch)",

@@ -966,6 +966,14 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
                      "of milliseconds above zero (default 10000)");
             return -EINVAL;
         }
+        if (ms > 1000000000000000ull) {
+            /* The file's bound on a duration (sp_parse_duration_ms); past
+             * LONG_MAX the value would reach libcurl negative and every
+             * request would fail to start. strtoull saturates, so overflow
+             * lands here too. */
+            snprintf(err, errlen, "OTEL_EXPORTER_OTLP_TIMEOUT: '%s' is too large", v);
+            return -EINVAL;
+        }
         c->otlp_timeout_ms = ms;
     }
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_COMPRESSION")) && *v) {

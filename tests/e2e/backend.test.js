@@ -205,7 +205,7 @@ describe('backend answers that must not stop or spin a queue', needBinary, () =>
 });
 
 // Item 6: a timeout of 0 would mean "no timeout at all" to libcurl.
-describe('a timeout of zero is refused', needBinary, () => {
+describe('a timeout of zero (or past any bound) is refused', needBinary, () => {
   test('otlp.timeout: 0s fails --check-config naming the key and line', { timeout: 10000 }, async () => {
     const dir = makeTempDir();
     const file = path.join(dir, 'config.yaml');
@@ -220,16 +220,19 @@ describe('a timeout of zero is refused', needBinary, () => {
     assert.match(res2.stderr, /config\.yaml:2\b.*alerts\.notify_timeout/);
   });
 
-  test('OTEL_EXPORTER_OTLP_TIMEOUT=0 stops start-up naming the variable', { timeout: 10000 }, async () => {
-    const dir = makeTempDir();
-    const sock = path.join(dir, 's.sock');
-    const res = await runSpindle(['--socket', sock, '--otlp-endpoint', 'http://127.0.0.1:9'], {
-      cwd: dir, env: { OTEL_EXPORTER_OTLP_TIMEOUT: '0' },
+  // 2^64 saturated strtoull and reached libcurl as -1: every request failed to start.
+  for (const value of ['0', '18446744073709551616']) {
+    test(`OTEL_EXPORTER_OTLP_TIMEOUT=${value} stops start-up naming the variable`, { timeout: 10000 }, async () => {
+      const dir = makeTempDir();
+      const sock = path.join(dir, 's.sock');
+      const res = await runSpindle(['--socket', sock, '--otlp-endpoint', 'http://127.0.0.1:9'], {
+        cwd: dir, env: { OTEL_EXPORTER_OTLP_TIMEOUT: value }, timeoutMs: 3000,
+      });
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, /OTEL_EXPORTER_OTLP_TIMEOUT/);
+      assert.equal(fs.existsSync(sock), false, 'no socket file');
     });
-    assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /OTEL_EXPORTER_OTLP_TIMEOUT/);
-    assert.equal(fs.existsSync(sock), false, 'no socket file');
-  });
+  }
 });
 
 /** An Alertmanager-like receiver: POST /api/v2/alerts answered by `answer(n)` (n from 1). */

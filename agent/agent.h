@@ -61,6 +61,7 @@ struct sp_send_result {
     long retry_after_s;       /* -1: none given */
     int64_t rejected;         /* partial_success rejected items */
     long status;              /* HTTP status or 0 */
+    int timed_out;            /* no answer within otlp.timeout (RETRY) */
     const char *detail;       /* for the log line; may be NULL */
     size_t detail_len;
 };

@@ -178,6 +178,7 @@ const char sp_default_config_yaml[] =
 
 enum kind {
     K_DUR,
+    K_TIMEOUT, /* a K_DUR above zero: libcurl reads 0 as "no timeout at all" */
     K_SIZE,
     K_UINT,
     K_BOOL,
@@ -236,7 +237,7 @@ static const struct key keys[] = {
     {"otlp.logs_endpoint", K_STR, O(otlp_signal_endpoint[SP_SIG_LOGS]), 0, 0},
     {"otlp.metrics_endpoint", K_STR, O(otlp_signal_endpoint[SP_SIG_METRICS]), 0, 0},
     {"otlp.headers", K_MAP, O(otlp_headers), O(n_otlp_headers), 0},
-    {"otlp.timeout", K_DUR, O(otlp_timeout_ms), 0, 0},
+    {"otlp.timeout", K_TIMEOUT, O(otlp_timeout_ms), 0, 0},
     {"otlp.compression", K_COMPRESSION, O(otlp_gzip), 0, 0},
     {"otlp.protocol", K_PROTOCOL, O(otlp_protocol), 0, 0},
     {"file.enabled", K_TRIBOOL, O(file_enabled), 0, 0},
@@ -259,7 +260,7 @@ static const struct key keys[] = {
     {"alerts.otlp_log", K_BOOL, O(alert_otlp_log), 0, 0},
     {"alerts.trace_url", K_STR, O(alert_trace_url), 0, 0},
     {"alerts.dlq_depth_metric", K_STR, O(dlq_depth_metric), 0, 0},
-    {"alerts.notify_timeout", K_DUR, O(notify_timeout_ms), 0, 0},
+    {"alerts.notify_timeout", K_TIMEOUT, O(notify_timeout_ms), 0, 0},
     {"alerts.notify_queue_max", K_UINT, O(notify_queue_max), 0, 1000000},
     {"alerts.notify_max_attempts", K_UINT, O(notify_max_attempts), 0, 1000},
     {"alerts.rules", K_RULES, O(alert_rules), O(n_alert_rules), 0},
@@ -284,6 +285,7 @@ static const char *kind_hint(int kind)
 {
     switch (kind) {
     case K_DUR: return "a duration like 500ms, 5s, 1m or 1h";
+    case K_TIMEOUT: return "a duration above zero like 500ms or 10s (0 would mean no timeout)";
     case K_SIZE: return "a size like 512, 64KiB or 8MiB";
     case K_UINT: return "a whole number";
     case K_BOOL: return "true or false";
@@ -399,7 +401,8 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
     uint64_t u;
     switch (k->kind) {
     case K_DUR:
-        if (sp_parse_duration_ms(v, &u)) {
+    case K_TIMEOUT:
+        if (sp_parse_duration_ms(v, &u) || (k->kind == K_TIMEOUT && u == 0)) {
             return -EINVAL;
         }
         *(uint64_t *)(base + k->off) = u;
@@ -954,6 +957,22 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
         if (*end || !isdigit((unsigned char)v[0])) {
             snprintf(err, errlen,
                      "OTEL_EXPORTER_OTLP_TIMEOUT: '%s' is not a number of milliseconds", v);
+            return -EINVAL;
+        }
+        if (ms == 0) {
+            /* libcurl reads 0 as "no timeout": one silent backend would hold
+             * its queue for ever. */
+            snprintf(err, errlen,
+                     "OTEL_EXPORTER_OTLP_TIMEOUT: 0 would mean no timeout at all; give a number "
+                     "of milliseconds above zero (default 10000)");
+            return -EINVAL;
+        }
+        if (ms > 1000000000000000ull) {
+            /* The file's bound on a duration (sp_parse_duration_ms); past
+             * LONG_MAX the value would reach libcurl negative and every
+             * request would fail to start. strtoull saturates, so overflow
+             * lands here too. */
+            snprintf(err, errlen, "OTEL_EXPORTER_OTLP_TIMEOUT: '%s' is too large", v);
             return -EINVAL;
         }
         c->otlp_timeout_ms = ms;

@@ -424,6 +424,12 @@ static void export_agent(struct spindle *sp)
                st->retries, now);
     self_point(sp, "spindle.export.splits", "{request}", SP_METRIC_COUNTER, NULL, NULL,
                st->splits, now);
+    self_point(sp, "spindle.export.timeouts", "{request}", SP_METRIC_COUNTER, NULL, NULL,
+               st->req_timed_out, now);
+    self_point(sp, "spindle.export.retry_after_capped", "{wait}", SP_METRIC_COUNTER, NULL, NULL,
+               st->retry_after_capped, now);
+    self_point(sp, "spindle.alerts.retry_after_capped", "{wait}", SP_METRIC_COUNTER, NULL, NULL,
+               st->notify_retry_after_capped, now);
     self_point(sp, "spindle.export.delivered", "{item}", SP_METRIC_COUNTER, NULL, NULL,
                st->delivered, now);
     self_point(sp, "spindle.input.pauses", "{pause}", SP_METRIC_COUNTER, NULL, NULL,

@@ -195,6 +195,31 @@ static uint64_t backoff_ms(struct spindle *sp, uint32_t attempts)
     return cap ? sp_rng_next(&sp->rng) % cap : 0;
 }
 
+/* The wait before retry number `attempts`: the backoff, or the backend's
+ * Retry-After when that asks for longer. The header can lengthen the wait, up
+ * to export.retry_max (capped waits are counted), but never shorten it: "0",
+ * a date in the past or a value that overflows would otherwise retry in a
+ * tight loop, and a year-9999 date would stop the queue until a restart. */
+static uint64_t retry_wait_ms(struct spindle *sp, uint32_t attempts, long retry_after_s)
+{
+    uint64_t wait = backoff_ms(sp, attempts);
+    if (retry_after_s < 0) {
+        return wait;
+    }
+    uint64_t ra;
+    /* Compared in seconds first: the product can overflow (2^63 - 1 s). */
+    if ((uint64_t)retry_after_s > sp->cfg.retry_max_ms / 1000u ||
+        (uint64_t)retry_after_s * 1000u > sp->cfg.retry_max_ms) {
+        ra = sp->cfg.retry_max_ms;
+        sp->stats.retry_after_capped++;
+        SP_LOG_RL(SP_LOG_WARN, "backend's Retry-After is longer than export.retry_max; capped",
+                  "retry_after_s=%ld retry_max_ms=%" PRIu64, retry_after_s, sp->cfg.retry_max_ms);
+    } else {
+        ra = (uint64_t)retry_after_s * 1000u;
+    }
+    return ra > wait ? ra : wait;
+}
+
 static void drop_non_retryable(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r,
                                const struct sp_send_result *res)
 {
@@ -257,30 +282,37 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
     struct spindle *sp = e->sp;
     q->inflight--;
     switch (res->outcome) {
-    case SP_SEND_OK:
+    case SP_SEND_OK: {
         sp->stats.req_ok++;
-        sp->stats.delivered += res->rejected > 0 && (uint64_t)res->rejected < r->items
-                                   ? r->items - (uint64_t)res->rejected
-                               : res->rejected > 0 ? 0
-                                                   : r->items;
-        if (res->rejected > 0) {
-            sp->stats.drop_partial_success += (uint64_t)res->rejected;
+        /* The count comes from the backend: more than the request held, or
+         * below zero, is nonsense that must not reach the counters (one such
+         * answer would add 2^63, two would wrap). It is taken as "all" or
+         * "none" and logged. */
+        uint64_t rejected = res->rejected > 0 ? (uint64_t)res->rejected : 0;
+        if (res->rejected < 0 || rejected > r->items) {
+            SP_LOG_RL(SP_LOG_WARN, "backend's partial_success count makes no sense; clamped",
+                      "exporter=%s signal=%s rejected=%" PRId64 " items=%u", e->ops->name,
+                      signal_name(q->signal), res->rejected, r->items);
+            rejected = rejected > r->items ? r->items : 0;
+        }
+        sp->stats.delivered += r->items - rejected;
+        if (rejected > 0) {
+            sp->stats.drop_partial_success += rejected;
             SP_LOG_RL(SP_LOG_WARN, "backend rejected part of a batch",
-                      "exporter=%s signal=%s rejected=%" PRId64 " error=\"%.*s\"",
-                      e->ops->name, signal_name(q->signal), res->rejected,
+                      "exporter=%s signal=%s rejected=%" PRIu64 " error=\"%.*s\"",
+                      e->ops->name, signal_name(q->signal), rejected,
                       (int)(res->detail_len > 200 ? 200 : res->detail_len),
                       res->detail ? res->detail : "");
         }
         q->bytes -= r->body.len;
         req_free(sp, r);
         break;
+    }
     case SP_SEND_RETRY: {
         sp->stats.req_failed++;
+        sp->stats.req_timed_out += res->timed_out ? 1 : 0;
         uint64_t now = uv_now(sp->loop);
-        uint64_t wait = backoff_ms(sp, r->attempts);
-        if (res->retry_after_s >= 0) {
-            wait = (uint64_t)res->retry_after_s * 1000u;
-        }
+        uint64_t wait = retry_wait_ms(sp, r->attempts, res->retry_after_s);
         if (sp->stopping && sp->abandoning) {
             count_left(sp, r, q->signal);
             q->bytes -= r->body.len;
@@ -303,11 +335,21 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
             break;
         }
         sp->stats.retries++;
-        SP_LOG_RL(SP_LOG_WARN, "export failed, will retry",
-                  "exporter=%s signal=%s status=%ld wait_ms=%" PRIu64 " error=\"%.*s\"",
-                  e->ops->name, signal_name(q->signal), res->status, wait,
-                  (int)(res->detail_len > 200 ? 200 : res->detail_len),
-                  res->detail ? res->detail : "");
+        if (res->timed_out) {
+            /* The backend may have taken the batch and answered too late:
+             * the retry can deliver it twice (README, "Reliability"). */
+            SP_LOG_RL(SP_LOG_WARN,
+                      "export timed out: the backend answers slower than otlp.timeout; will "
+                      "retry with backoff (a duplicate may follow if it took the batch)",
+                      "exporter=%s signal=%s timeout_ms=%" PRIu64 " wait_ms=%" PRIu64,
+                      e->ops->name, signal_name(q->signal), sp->cfg.otlp_timeout_ms, wait);
+        } else {
+            SP_LOG_RL(SP_LOG_WARN, "export failed, will retry",
+                      "exporter=%s signal=%s status=%ld wait_ms=%" PRIu64 " error=\"%.*s\"",
+                      e->ops->name, signal_name(q->signal), res->status, wait,
+                      (int)(res->detail_len > 200 ? 200 : res->detail_len),
+                      res->detail ? res->detail : "");
+        }
         /* At least 1 ms: a retry always goes through the queue timer, so a
          * send that fails synchronously can never spin the loop. */
         r->not_before_ms = now + (wait ? wait : 1);

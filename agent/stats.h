@@ -35,6 +35,8 @@
     X(export, retries, "retries")                                                               \
     X(export, splits, "splits")                                                                 \
     X(export, delivered, "delivered")                                                           \
+    X(export, req_timed_out, "requests_timed_out")                                              \
+    X(export, retry_after_capped, "retry_after_capped")                                         \
     X(dropped, drop_queue_full, "queue_full")                                                   \
     X(dropped, drop_non_retryable, "non_retryable")                                             \
     X(dropped, drop_retries_exhausted, "retries_exhausted")                                     \
@@ -62,7 +64,8 @@
     X(alerts, notify_drop_queue_full, "dropped_queue_full")                                     \
     X(alerts, notify_drop_rejected, "dropped_rejected")                                         \
     X(alerts, notify_drop_retries_exhausted, "dropped_retries_exhausted")                       \
-    X(alerts, notify_drop_shutdown, "dropped_shutdown")
+    X(alerts, notify_drop_shutdown, "dropped_shutdown")                                         \
+    X(alerts, notify_retry_after_capped, "retry_after_capped")
 
 struct sp_stats {
     uint64_t accepted;

@@ -395,9 +395,23 @@ static void done(void *arg, const struct sp_http_response *resp)
     } else {
         st->notify_retries++;
         /* 250 ms, 500 ms, 1 s ... at most 8 s: short, because an alert late
-         * by a minute has lost most of its worth. */
-        uint64_t wait = 250u << (r->attempts < 5 ? r->attempts - 1 : 5);
-        if (resp->retry_after_s > 0 && (uint64_t)resp->retry_after_s * 1000u > wait) {
+         * by a minute has lost most of its worth. A Retry-After may lengthen
+         * the wait up to that ceiling (capped waits are counted), never
+         * shorten it: a year-9999 date would otherwise hold every later
+         * alert until a restart. Compared in seconds: the product overflows. */
+        uint64_t wait = (uint64_t)SP_NOTIFY_BACKOFF_INITIAL_MS
+                        << (r->attempts < 5 ? r->attempts - 1 : 5);
+        if (wait > SP_NOTIFY_BACKOFF_MAX_MS) {
+            wait = SP_NOTIFY_BACKOFF_MAX_MS;
+        }
+        if (resp->retry_after_s > (long)(SP_NOTIFY_BACKOFF_MAX_MS / 1000u)) {
+            wait = SP_NOTIFY_BACKOFF_MAX_MS;
+            st->notify_retry_after_capped++;
+            SP_LOG_RL(SP_LOG_WARN, "receiver's Retry-After is longer than the notifier's 8 s "
+                      "backoff ceiling; capped",
+                      "notifier=%s url=\"%s\" retry_after_s=%ld", nf->ops->name, nf->origin,
+                      resp->retry_after_s);
+        } else if (resp->retry_after_s > 0 && (uint64_t)resp->retry_after_s * 1000u > wait) {
             wait = (uint64_t)resp->retry_after_s * 1000u;
         }
         r->not_before_ms = uv_now(n->sp->loop) + wait;

@@ -100,6 +100,8 @@
 #define SP_DEF_NOTIFY_QUEUE_MAX 256u             /* requests waiting per notifier; oldest dropped */
 #define SP_DEF_NOTIFY_TIMEOUT_MS 5000u
 #define SP_DEF_NOTIFY_MAX_ATTEMPTS 5u            /* then dropped, counted retries_exhausted */
+#define SP_NOTIFY_BACKOFF_INITIAL_MS 250u        /* notifier retries: 250 ms doubling ... */
+#define SP_NOTIFY_BACKOFF_MAX_MS 8000u           /* ... to 8 s, also the cap on a Retry-After */
 #define SP_NOTIFY_MAX_BODY_BYTES (4u * 1024u * 1024u)
 #define SP_NOTIFY_SPLIT_BYTES (512u * 1024u)     /* an evaluation's alerts go in requests of this size */
 #define SP_NOTIFY_MAX_SECRET_BYTES 4096u

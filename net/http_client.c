@@ -198,6 +198,7 @@ static void req_complete(struct sp_http_req *r, CURLcode result)
     resp.status = status;
     if (status == 0) {
         resp.transport_error = 1;
+        resp.timed_out = result == CURLE_OPERATION_TIMEDOUT;
         if (result == CURLE_OK) {
             resp.error = "no HTTP response";
         } else {

@@ -19,6 +19,7 @@ struct sp_http;
 struct sp_http_response {
     long status;          /* HTTP status; 0 when no response was received */
     int transport_error;  /* 1 for connect failures, resets, timeouts */
+    int timed_out;        /* 1 when the request's timeout_ms passed (a transport error) */
     const char *error;    /* curl's message when status is 0, else NULL */
     long retry_after_s;   /* Retry-After in seconds (both header forms), -1 if absent */
     const char *body;     /* response body, not NUL-terminated; valid during the callback */

@@ -15,6 +15,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -126,9 +127,22 @@ static void json_partial(int signal, const char *p, size_t n, int64_t *rejected,
     const cJSON *ps = cJSON_GetObjectItemCaseSensitive(root, "partialSuccess");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(ps, keys[signal]);
     if (cJSON_IsNumber(r)) {
-        *rejected = (int64_t)r->valuedouble;
+        /* Converted only when in range: casting 1e300 (or NaN) to int64 is
+         * undefined. Past the range is "more than any batch", below 0 or
+         * not a whole number is nonsense (-1); the core clamps both. */
+        double d = r->valuedouble;
+        if (d >= 0x1p63) {
+            *rejected = INT64_MAX;
+        } else if (d >= 0 && (double)(int64_t)d == d) {
+            *rejected = (int64_t)d;
+        } else {
+            *rejected = -1;
+        }
     } else if (cJSON_IsString(r)) {
-        *rejected = strtoll(r->valuestring, NULL, 10);
+        /* strtoll saturates at INT64_MAX/MIN (ERANGE): defined, and clamped later. */
+        char *end;
+        long long v = strtoll(r->valuestring, &end, 10);
+        *rejected = end != r->valuestring && *end == 0 ? v : -1;
     }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(ps, "errorMessage");
     if (cJSON_IsString(m)) {
@@ -167,6 +181,7 @@ static void on_response(void *arg, const struct sp_http_response *resp)
     } else if (st == 429 || st == 502 || st == 503 || st == 504 || st == 0) {
         /* st == 0: no response (connect failure, reset, timeout, abort). */
         res.outcome = SP_SEND_RETRY;
+        res.timed_out = st == 0 && resp->timed_out;
         res.detail = st ? resp->body : resp->error;
         res.detail_len = st ? resp->body_len : (resp->error ? strlen(resp->error) : 0);
     } else {

@@ -82,7 +82,8 @@ describe('export retries', needBinary, () => {
 
   test('Retry-After (HTTP-date) is honoured', { timeout: 20000 }, async () => {
     // The date is 3 s ahead, whole seconds: at least 2 s must pass. Backoff alone would retry
-    // within 100 ms, so an early attempt means the header was ignored.
+    // within 100 ms, so an early attempt means the header was ignored. retry_max (5 s) is the
+    // cap on a Retry-After, so it must be above the date.
     const when = () => new Date(Date.now() + 3000).toUTCString();
     let n = 0;
     const respond = (rec) => {
@@ -90,7 +91,7 @@ describe('export retries', needBinary, () => {
       n += 1;
       return n === 1 ? { status: 503, headers: { 'retry-after': when() } } : undefined;
     };
-    const { sink, c } = await run(respond, { export: { retry_initial: '100ms', retry_max: '100ms' } });
+    const { sink, c } = await run(respond, { export: { retry_initial: '100ms', retry_max: '5s' } });
     const body = uid('retry-after-date');
     await c.send(r.log(uid('c'), body));
     await c.flush();

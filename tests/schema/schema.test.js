@@ -391,7 +391,8 @@ describe('protocol.md', () => {
         assert.deepEqual(Object.keys(s.connections), ['accepted', 'open', 'closed_idle', 'refused_limit', 'input_pauses']);
         assert.deepEqual(Object.keys(s.workflows), ['opened', 'open', 'closed', 'evicted']);
         assert.deepEqual(Object.keys(s.export),
-            ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries', 'splits', 'delivered']);
+            ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries', 'splits', 'delivered',
+                'requests_timed_out', 'retry_after_capped']);
         assert.deepEqual(Object.keys(s.dropped),
             ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
                 'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt']);
@@ -400,7 +401,7 @@ describe('protocol.md', () => {
         assert.deepEqual(Object.keys(s.alerts),
             ['firing', 'fired', 'resolved', 'series', 'series_evicted', 'notifications_sent',
                 'notification_retries', 'dropped_queue_full', 'dropped_rejected',
-                'dropped_retries_exhausted', 'dropped_shutdown']);
+                'dropped_retries_exhausted', 'dropped_shutdown', 'retry_after_capped']);
         const sum = Object.values(s.rejected).reduce((a, b) => a + b, 0);
         assert.equal(s.records.rejected, sum, 'records.rejected is the sum of rejected.<reason>');
     });

@@ -117,7 +117,11 @@ describe('shutdown', needBinary, () => {
           assert.equal(dropped, 0, 'kept in the journal, not counted as dropped');
           assert.match(a.stderr(), /journal kept for the next start/);
         } else {
-          assert.equal(dropped + delivered, 6, `every batch delivered or counted (${delivered} delivered, ${dropped} dropped)`);
+          // dropped_shutdown counts every signal: the workflow span and the
+          // self-metrics that shutdown itself emits may miss the 300 ms
+          // deadline too on a loaded machine, so the six logs are a lower bound.
+          assert.ok(delivered <= 6, `no log delivered twice (${delivered})`);
+          assert.ok(dropped + delivered >= 6, `every log batch delivered or counted (${delivered} delivered, ${dropped} dropped)`);
           assert.ok(dropped >= 1, 'some were still being compressed at the deadline');
         }
         assert.doesNotMatch(a.stderr().split('spindle stopped')[1] || '', /export batch dropped/,

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "units.h"
 
 enum sp_protocol { SP_PROTO_HTTP_PROTOBUF = 0, SP_PROTO_HTTP_JSON = 1 };
 /* storage.fsync: what an ack waits for (docs/internals/journal.md). */
@@ -144,8 +145,5 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen);
 const char *sp_config_signal_url(const struct sp_config *c, int signal, char *buf, size_t n);
 int sp_config_otlp_enabled(const struct sp_config *c);
 void sp_config_free(struct sp_config *c);
-
-int sp_parse_duration_ms(const char *s, uint64_t *out);
-int sp_parse_size(const char *s, uint64_t *out);
 
 #endif

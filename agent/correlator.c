@@ -137,16 +137,6 @@ static struct list *list_of(struct corr *c, struct wf *w)
 
 /* --- small helpers --------------------------------------------------------- */
 
-static int str_eq(struct sp_str a, struct sp_str b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
-}
-
-static struct sp_str cstr(const char *s)
-{
-    struct sp_str r = {s, strlen(s)};
-    return r;
-}
 
 static size_t attrs_bytes(const struct sp_attrs *a)
 {
@@ -162,21 +152,21 @@ static size_t attrs_bytes(const struct sp_attrs *a)
 
 static void set_str(struct sp_attr *a, const char *k, struct sp_str v)
 {
-    a->key = cstr(k);
+    a->key = sp_cstr(k);
     a->val.type = SP_VAL_STR;
     a->val.u.s = v;
 }
 
 static void set_int(struct sp_attr *a, const char *k, int64_t v)
 {
-    a->key = cstr(k);
+    a->key = sp_cstr(k);
     a->val.type = SP_VAL_INT;
     a->val.u.i = v;
 }
 
 static void set_bool(struct sp_attr *a, const char *k, int v)
 {
-    a->key = cstr(k);
+    a->key = sp_cstr(k);
     a->val.type = SP_VAL_BOOL;
     a->val.u.b = v;
 }
@@ -229,8 +219,8 @@ static void derive(struct corr *c, int sig, const char *name, const char *unit, 
     alert_observe(c->sp->alerts, &o);
     struct sp_point p = {
         .function = function,
-        .name = cstr(name),
-        .unit = cstr(unit),
+        .name = sp_cstr(name),
+        .unit = sp_cstr(unit),
         .kind = (uint8_t)kind,
         .attrs = attrs,
         .value = value,
@@ -307,7 +297,7 @@ static void emit_invocation_now(struct corr *c, struct wf *w, struct inv *iv)
     memcpy(s->parent_span_id, w->root_id, 8);
     s->has_parent = 1;
     s->kind = SP_KIND_SERVER;
-    s->name = iv->function.len ? s->function : cstr("invocation");
+    s->name = iv->function.len ? s->function : sp_cstr("invocation");
     s->start_ns = iv->has_start ? iv->start_ns : iv->first_ns;
     s->end_ns = iv->has_end ? iv->end_ns : iv->last_ns;
     if (s->end_ns < s->start_ns) {
@@ -317,7 +307,7 @@ static void emit_invocation_now(struct corr *c, struct wf *w, struct inv *iv)
                 : iv->status == SP_INV_UNSET    ? SP_STATUS_UNSET
                                                 : SP_STATUS_ERROR;
     if (iv->status == SP_INV_TIMEOUT && iv->error.len == 0) {
-        s->status_message = cstr("timeout");
+        s->status_message = sp_cstr("timeout");
     } else {
         s->status_message = sp_str_dup(a, iv->error);
     }
@@ -393,7 +383,7 @@ static void emit_root_now(struct corr *c, struct wf *w)
         s->has_parent = 1;
     }
     s->kind = SP_KIND_INTERNAL;
-    s->name = w->name.len ? sp_str_dup(a, w->name) : cstr("workflow");
+    s->name = w->name.len ? sp_str_dup(a, w->name) : sp_cstr("workflow");
     s->start_ns = w->saw_start ? w->start_ns : w->first_ns;
     s->end_ns = w->saw_end ? w->end_ns : w->last_ns;
     if (s->end_ns < s->start_ns) {
@@ -464,9 +454,9 @@ static void event_log(struct corr *c, struct wf *w, struct sp_str function, stru
     l->function = sp_str_dup(a, function);
     l->ts_ns = ts_ns;
     l->observed_ns = sp_now_ns();
-    int bad = str_eq(name, cstr("dead_letter")) || str_eq(name, cstr("throttle"));
+    int bad = sp_str_eq(name, sp_cstr("dead_letter")) || sp_str_eq(name, sp_cstr("throttle"));
     l->severity_number = bad ? 13 : 9;
-    l->severity_text = cstr(bad ? "WARN" : "INFO");
+    l->severity_text = sp_cstr(bad ? "WARN" : "INFO");
     l->body.type = SP_VAL_STR;
     l->body.u.s = sp_str_dup(a, name);
     l->event_name = l->body.u.s; /* OTLP LogRecord.event_name; event.name stays for older backends */
@@ -672,7 +662,7 @@ static struct inv *inv_get(struct wf *w, const struct sp_record *r, int *untrack
     }
     struct inv *iv;
     for (iv = w->invs; iv; iv = iv->next) {
-        if (str_eq(iv->id, r->invocation_id)) {
+        if (sp_str_eq(iv->id, r->invocation_id)) {
             break;
         }
     }
@@ -900,7 +890,7 @@ static void on_event(struct corr *c, struct wf *w, struct inv *iv, const struct 
             derive(c, ALERT_SIG_INIT_DURATION, "faas.init_duration", "s", SP_METRIC_HISTOGRAM,
                    iv && iv->function.len ? iv->function : r->function, r->init_duration_ms / 1e3,
                    r->ts_ns, w, r->invocation_id, NULL);
-            extra[n].key = cstr("faas.init_duration_ms");
+            extra[n].key = sp_cstr("faas.init_duration_ms");
             extra[n].val.type = SP_VAL_DOUBLE;
             extra[n++].val.u.d = r->init_duration_ms;
         }
@@ -986,7 +976,7 @@ static int on_untracked(struct corr *c, struct wf *w, const struct sp_record *r)
         static const char *const names[] = {"unset", "ok", "error", "timeout"};
         struct sp_attr extra[2];
         uint32_t n = 0;
-        set_str(&extra[n++], "spindle.invocation.status", cstr(names[r->inv_status & 3]));
+        set_str(&extra[n++], "spindle.invocation.status", sp_cstr(names[r->inv_status & 3]));
         if (r->error.len) {
             set_str(&extra[n++], "spindle.invocation.error", r->error);
         }

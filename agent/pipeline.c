@@ -20,8 +20,7 @@
 
 static const char *signal_name(int s)
 {
-    static const char *n[] = {"traces", "logs", "metrics"};
-    return n[s];
+    return sp_signal_names[s];
 }
 
 /* --- copies into a batch arena ------------------------------------------- */

@@ -11,12 +11,7 @@ uint64_t sp_hash(const void *p, size_t n, uint64_t seed)
 {
     /* FNV-1a with a final avalanche: short keys (ids, names) dominate, and the
      * mix keeps power-of-two bucket masks well spread. */
-    const unsigned char *s = p;
-    uint64_t h = 0xcbf29ce484222325ull ^ seed;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ull;
-    }
+    uint64_t h = sp_fnv1a(SP_FNV_OFFSET ^ seed, p, n);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;

@@ -20,6 +20,21 @@ struct sp_hmap {
     size_t n;
 };
 
+#define SP_FNV_OFFSET 0xcbf29ce484222325ull
+#define SP_FNV_PRIME 0x100000001b3ull
+
+/* FNV-1a over n bytes, continuing from h (SP_FNV_OFFSET to start): the one
+ * byte hash of the project, inline because encoders run it per item. */
+static inline uint64_t sp_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ c[i]) * SP_FNV_PRIME;
+    }
+    return h;
+}
+
+/* FNV-1a with a final avalanche, for the map's power-of-two bucket masks. */
 uint64_t sp_hash(const void *p, size_t n, uint64_t seed);
 int sp_hmap_init(struct sp_hmap *m, size_t nb);
 void sp_hmap_free(struct sp_hmap *m);

@@ -3,6 +3,8 @@
  */
 #include "model.h"
 
+const char *const sp_signal_names[SP_SIG_COUNT] = {"traces", "logs", "metrics"};
+
 #include <string.h>
 
 #define BATCH_ARENA_CHUNK (64u * 1024u)

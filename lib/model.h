@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 
@@ -20,6 +21,18 @@ struct sp_str {
     const char *p;
     size_t len;
 };
+
+static inline int sp_str_eq(struct sp_str a, struct sp_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/* A NUL-terminated string as an sp_str (not copied). */
+static inline struct sp_str sp_cstr(const char *s)
+{
+    struct sp_str r = {s, strlen(s)};
+    return r;
+}
 
 enum sp_val_type {
     SP_VAL_EMPTY = 0, /* no value (OTLP AnyValue with nothing set) */
@@ -63,6 +76,10 @@ struct sp_attrs {
 };
 
 enum sp_signal { SP_SIG_TRACES = 0, SP_SIG_LOGS = 1, SP_SIG_METRICS = 2, SP_SIG_COUNT = 3 };
+
+/* "traces", "logs", "metrics": OTLP's path segments (/v1/<name>), file names
+ * and the `signal` attribute of the self-metrics. */
+extern const char *const sp_signal_names[SP_SIG_COUNT];
 
 /* OTLP enum values, so encoders copy them as they are. */
 enum sp_span_kind {

@@ -2,6 +2,7 @@
  * otlp_group.c - grouping of a batch's items for OTLP encoding. See otlp_group.h.
  */
 #include "otlp_group.h"
+#include "hmap.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -22,34 +23,20 @@ static void *alloc_n(struct sp_arena *a, size_t n, size_t size)
     return sp_arena_alloc(a, n * size);
 }
 
-static bool str_eq(struct sp_str x, struct sp_str y)
-{
-    return x.len == y.len && (x.len == 0 || memcmp(x.p, y.p, x.len) == 0);
-}
-
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ c[i]) * 0x100000001b3ull;
-    }
-    return h;
-}
 
 static uint64_t gkey_hash(const struct gkey *k)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv1a(h, &k->parent, sizeof(k->parent));
-    h = fnv1a(h, &k->kind, sizeof(k->kind));
-    h = fnv1a(h, &k->a.len, sizeof(k->a.len));
-    h = fnv1a(h, k->a.p, k->a.len);
-    return fnv1a(h, k->b.p, k->b.len);
+    uint64_t h = SP_FNV_OFFSET;
+    h = sp_fnv1a(h, &k->parent, sizeof(k->parent));
+    h = sp_fnv1a(h, &k->kind, sizeof(k->kind));
+    h = sp_fnv1a(h, &k->a.len, sizeof(k->a.len));
+    h = sp_fnv1a(h, k->a.p, k->a.len);
+    return sp_fnv1a(h, k->b.p, k->b.len);
 }
 
 static bool gkey_eq(const struct gkey *x, const struct gkey *y)
 {
-    return x->parent == y->parent && x->kind == y->kind && str_eq(x->a, y->a) && str_eq(x->b, y->b);
+    return x->parent == y->parent && x->kind == y->kind && sp_str_eq(x->a, y->a) && sp_str_eq(x->b, y->b);
 }
 
 /*

@@ -15,6 +15,8 @@
  */
 #include "otlp_json.h"
 
+#include "otlp_group.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -27,9 +29,6 @@
  * stack, whatever limit the parser has. */
 #define MAX_VALUE_DEPTH 64
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
 /* OTLP AggregationTemporality: counters and histograms are cumulative. */
 #define TEMPORALITY_CUMULATIVE 2
 
@@ -38,17 +37,6 @@ struct jw {
     int rc; /* first error, 0 while all appends succeeded */
 };
 
-/* Items of the batch, ordered for output: by resource (function and service,
- * first-seen order), and for metrics by Metric (name, unit, kind; first-seen order)
- * within the resource. */
-struct groups {
-    void *mem;          /* one allocation behind all the arrays */
-    const void **items; /* in list order */
-    uint32_t *order;    /* indices into items, in output order */
-    uint32_t *res_id;   /* per item: its resource */
-    uint32_t *met_id;   /* per item: its Metric (metrics only) */
-    uint32_t n;
-};
 
 static const char *const resource_key[SP_SIG_COUNT] = {"resourceSpans", "resourceLogs",
                                                        "resourceMetrics"};
@@ -444,18 +432,6 @@ static void close_resource(struct jw *w)
 
 /* ---- grouping ---- */
 
-static const void *item_next(int signal, const void *it)
-{
-    switch (signal) {
-    case SP_SIG_TRACES:
-        return ((const struct sp_span *)it)->next;
-    case SP_SIG_LOGS:
-        return ((const struct sp_logrec *)it)->next;
-    default:
-        return ((const struct sp_metric *)it)->next;
-    }
-}
-
 static struct sp_str item_function(int signal, const void *it)
 {
     switch (signal) {
@@ -477,175 +453,32 @@ static struct sp_str item_service(int signal, const void *it)
     return (struct sp_str){NULL, 0};
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ c[i]) * FNV_PRIME;
-    }
-    return h;
-}
-
-/* Hashes the length too, so ("ab", "c") and ("a", "bc") differ. */
-static uint64_t fnv_str(uint64_t h, struct sp_str s)
-{
-    h = fnv(h, &s.len, sizeof(s.len));
-    return fnv(h, s.p, s.len);
-}
-
-static int str_eq(struct sp_str a, struct sp_str b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
-}
-
-static int same_metric(const struct sp_metric *a, const struct sp_metric *b)
-{
-    return a->kind == b->kind && str_eq(a->name, b->name) && str_eq(a->unit, b->unit);
-}
-
-/* Stable counting sort of the indices `in` by key[index], into `out`. */
-static void sort_by(const uint32_t *key, uint32_t nkeys, const uint32_t *in, uint32_t *out,
-                    uint32_t n, uint32_t *count)
-{
-    memset(count, 0, ((size_t)nkeys + 1) * sizeof(*count));
-    for (uint32_t i = 0; i < n; i++) {
-        count[key[in[i]] + 1]++;
-    }
-    for (uint32_t k = 0; k < nkeys; k++) {
-        count[k + 1] += count[k];
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        out[count[key[in[i]]]++] = in[i];
-    }
-}
-
-/* Numbers resources and Metrics in first-seen order through an open-addressing
- * hash table of representative items, then orders the items for output. A
- * batch can hold thousands of items over many series, so the quadratic
- * "compare with every group so far" is avoided. */
-static int group_items(const struct sp_batch *b, struct groups *g)
-{
-    int signal = b->signal;
-    memset(g, 0, sizeof(*g));
-    size_t n = 0;
-    for (const void *it = b->head; it; it = item_next(signal, it)) {
-        n++;
-    }
-    if (n == 0) {
-        return 0;
-    }
-    /* Indices are uint32_t and the table holds 2n slots of them. */
-    if (n > UINT32_MAX / 4) {
-        return -ENOMEM;
-    }
-    size_t slots = 1;
-    while (slots < 2 * n) {
-        slots <<= 1;
-    }
-    /* items, then order, res_id, met_id, scratch (n each), count (n + 1), table. */
-    size_t size = n * sizeof(*g->items) + (5 * n + 1 + slots) * sizeof(uint32_t);
-    g->mem = malloc(size);
-    if (g->mem == NULL) {
-        return -ENOMEM;
-    }
-    g->n = (uint32_t)n;
-    g->items = g->mem;
-    g->order = (uint32_t *)(g->items + n);
-    g->res_id = g->order + n;
-    g->met_id = g->res_id + n;
-    uint32_t *scratch = g->met_id + n;
-    uint32_t *count = scratch + n;
-    uint32_t *table = count + n + 1; /* item index + 1 of a representative, 0: empty */
-    size_t mask = slots - 1;
-
-    size_t i = 0;
-    for (const void *it = b->head; it; it = item_next(signal, it)) {
-        g->items[i++] = it;
-    }
-
-    memset(table, 0, slots * sizeof(*table));
-    uint32_t nres = 0;
-    for (i = 0; i < n; i++) {
-        struct sp_str fn = item_function(signal, g->items[i]);
-        struct sp_str svc = item_service(signal, g->items[i]);
-        uint64_t h = fnv_str(FNV_OFFSET, fn);
-        if (svc.len) { /* only a workflow span has one: keep the common case as it was */
-            h = fnv_str(h, svc);
-        }
-        size_t s = (size_t)h & mask;
-        while (table[s] && !(str_eq(item_function(signal, g->items[table[s] - 1]), fn) &&
-                             str_eq(item_service(signal, g->items[table[s] - 1]), svc))) {
-            s = (s + 1) & mask;
-        }
-        if (table[s]) {
-            g->res_id[i] = g->res_id[table[s] - 1];
-        } else {
-            table[s] = (uint32_t)i + 1;
-            g->res_id[i] = nres++;
-        }
-        scratch[i] = (uint32_t)i;
-    }
-
-    if (signal != SP_SIG_METRICS) {
-        sort_by(g->res_id, nres, scratch, g->order, g->n, count);
-        return 0;
-    }
-
-    memset(table, 0, slots * sizeof(*table));
-    uint32_t nmet = 0;
-    for (i = 0; i < n; i++) {
-        const struct sp_metric *m = g->items[i];
-        if (m->kind > SP_METRIC_HISTOGRAM) {
-            free(g->mem);
-            g->mem = NULL;
-            return -EINVAL;
-        }
-        uint64_t h = fnv(FNV_OFFSET, &g->res_id[i], sizeof(g->res_id[i]));
-        h = fnv(h, &m->kind, sizeof(m->kind));
-        h = fnv_str(fnv_str(h, m->name), m->unit);
-        size_t s = (size_t)h & mask;
-        while (table[s]) {
-            uint32_t j = table[s] - 1;
-            if (g->res_id[j] == g->res_id[i] && same_metric(g->items[j], m)) {
-                break;
-            }
-            s = (s + 1) & mask;
-        }
-        if (table[s]) {
-            g->met_id[i] = g->met_id[table[s] - 1];
-        } else {
-            table[s] = (uint32_t)i + 1;
-            g->met_id[i] = nmet++;
-        }
-    }
-    /* By Metric, then stably by resource: resources come out in first-seen
-     * order and the Metrics within each one too. */
-    sort_by(g->met_id, nmet, scratch, g->order, g->n, count);
-    memcpy(scratch, g->order, n * sizeof(*scratch));
-    sort_by(g->res_id, nres, scratch, g->order, g->n, count);
-    return 0;
-}
-
 /* ---- entry point ---- */
 
 int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *res,
                      struct sp_buf *out)
 {
-    /* Not one of the documented errors: a bad signal or metric kind is a bug
-     * in the producer, and writing nothing beats writing a wrong request. */
+    /* Not one of the documented errors: a bad signal is a bug in the
+     * producer, and writing nothing beats writing a wrong request. */
     if (b->signal >= SP_SIG_COUNT) {
         return -EINVAL;
     }
     int signal = b->signal;
-    struct groups g;
-    int rc = group_items(b, &g);
-    if (rc) {
-        return rc;
+    /* The same grouping as the protobuf writer (otlp_group.c): resources by
+     * function and service, Metrics by (name, unit, kind), first-seen order. */
+    struct sp_arena a;
+    sp_arena_init(&a, 16 * 1024);
+    struct otlp_grouped g;
+    struct otlp_metric_groups mg;
+    int rc = otlp_group_by_function(&a, b, &g);
+    if (rc == 0 && signal == SP_SIG_METRICS) {
+        rc = otlp_group_metrics(&a, &g, &mg);
     }
-    struct sp_attr *res_attrs = malloc((4 + (size_t)res->extra.n) * sizeof(*res_attrs));
-    if (res_attrs == NULL) {
-        free(g.mem);
-        return -ENOMEM;
+    struct sp_attr *res_attrs =
+        rc ? NULL : sp_arena_alloc(&a, (4 + (size_t)res->extra.n) * sizeof(*res_attrs));
+    if (rc || res_attrs == NULL) {
+        sp_arena_free(&a);
+        return rc ? rc : -ENOMEM;
     }
 
     size_t start = out->len;
@@ -653,55 +486,38 @@ int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *re
     put_raw(&w, "{\"");
     put_raw(&w, resource_key[signal]);
     put_raw(&w, "\":[");
-    for (uint32_t k = 0; k < g.n && w.rc == 0; k++) {
-        uint32_t i = g.order[k];
-        uint32_t prev = k ? g.order[k - 1] : 0;
-        const void *it = g.items[i];
-        int new_res = k == 0 || g.res_id[i] != g.res_id[prev];
-        if (new_res) {
-            if (k) {
-                if (signal == SP_SIG_METRICS) {
-                    close_metric(&w, g.items[prev]);
+    for (uint32_t r = 0; r < g.nres && w.rc == 0; r++) {
+        const void *first = g.items[g.order[g.start[r]]];
+        put_raw(&w, r ? "," : "");
+        open_resource(&w, signal, res, item_function(signal, first), item_service(signal, first),
+                      res_attrs);
+        if (signal != SP_SIG_METRICS) {
+            for (uint32_t k = g.start[r]; k < g.start[r + 1]; k++) {
+                put_raw(&w, k > g.start[r] ? "," : "");
+                if (signal == SP_SIG_TRACES) {
+                    put_span(&w, g.items[g.order[k]]);
+                } else {
+                    put_logrec(&w, g.items[g.order[k]]);
                 }
-                close_resource(&w);
-                put_raw(&w, ",");
             }
-            open_resource(&w, signal, res, item_function(signal, it), item_service(signal, it),
-                          res_attrs);
-        }
-        switch (signal) {
-        case SP_SIG_TRACES:
-            put_raw(&w, new_res ? "" : ",");
-            put_span(&w, it);
-            break;
-        case SP_SIG_LOGS:
-            put_raw(&w, new_res ? "" : ",");
-            put_logrec(&w, it);
-            break;
-        default:
-            if (new_res) {
-                open_metric(&w, it);
-            } else if (g.met_id[i] != g.met_id[prev]) {
-                close_metric(&w, g.items[prev]);
-                put_raw(&w, ",");
-                open_metric(&w, it);
-            } else {
-                put_raw(&w, ",");
+        } else {
+            for (uint32_t mi = mg.mstart[r]; mi < mg.mstart[r + 1]; mi++) {
+                uint32_t m = mg.morder[mi];
+                const struct sp_metric *m0 = g.items[mg.porder[mg.pstart[m]]];
+                put_raw(&w, mi > mg.mstart[r] ? "," : "");
+                open_metric(&w, m0);
+                for (uint32_t k = mg.pstart[m]; k < mg.pstart[m + 1]; k++) {
+                    put_raw(&w, k > mg.pstart[m] ? "," : "");
+                    put_data_point(&w, g.items[mg.porder[k]]);
+                }
+                close_metric(&w, m0);
             }
-            put_data_point(&w, it);
-            break;
-        }
-    }
-    if (g.n) {
-        if (signal == SP_SIG_METRICS) {
-            close_metric(&w, g.items[g.order[g.n - 1]]);
         }
         close_resource(&w);
     }
     put_raw(&w, "]}");
 
-    free(res_attrs);
-    free(g.mem);
+    sp_arena_free(&a);
     if (w.rc) {
         out->len = start;
     }

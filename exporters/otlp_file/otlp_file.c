@@ -21,7 +21,6 @@
 #include "log.h"
 #include "otlp_json.h"
 
-static const char *const names[SP_SIG_COUNT] = {"traces", "logs", "metrics"};
 
 struct otlp_file {
     int fd[SP_SIG_COUNT];
@@ -31,9 +30,9 @@ struct otlp_file {
 static void path_of(const struct spindle *sp, int signal, unsigned n, char *out, size_t cap)
 {
     if (n == 0) {
-        snprintf(out, cap, "%s/%s.jsonl", sp->cfg.file_dir, names[signal]);
+        snprintf(out, cap, "%s/%s.jsonl", sp->cfg.file_dir, sp_signal_names[signal]);
     } else {
-        snprintf(out, cap, "%s/%s.%u.jsonl", sp->cfg.file_dir, names[signal], n);
+        snprintf(out, cap, "%s/%s.%u.jsonl", sp->cfg.file_dir, sp_signal_names[signal], n);
     }
 }
 
@@ -117,7 +116,7 @@ static void send_req(struct sp_exporter *e, struct sp_req *r)
         int rc = rotate(e, signal);
         if (rc) {
             SP_LOG_RL(SP_LOG_ERROR, "cannot rotate the export file", "signal=%s error=\"%s\"",
-                      names[signal], strerror(-rc));
+                      sp_signal_names[signal], strerror(-rc));
         }
     }
     size_t off = 0;

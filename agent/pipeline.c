@@ -348,7 +348,10 @@ size_t sp_memory_used(const struct spindle *sp)
 
 /* Backpressure. Input pauses when any queue holds export.queue_max_bytes, or
  * when everything limits.max_memory covers passes it; it resumes when every
- * queue is below half and memory below three quarters. Over the memory
+ * queue is below half and memory below three quarters. Connection buffers
+ * count towards the pause but not against the resume: while paused they
+ * shrink only by being read (or by their clients hanging up), so counting
+ * them could keep input paused for ever. Over the memory
  * budget, the longest-idle open workflows first close early (emitted, counted
  * evicted): they are the part that does not shrink by itself while input is
  * paused. Paused clients are pushed back by the kernel; their acks wait. */
@@ -390,7 +393,8 @@ void sp_backpressure_check(struct spindle *sp)
         if (sp->sock) {
             col_socket_pause(sp->sock);
         }
-    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 && used <= budget / 4 * 3 &&
+    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 &&
+               used - sp->mem.conns <= budget / 4 * 3 &&
                backlog <= SP_JOURNAL_MAX_BACKLOG / 2) {
         sp->paused = 0;
         SP_LOG_RL(SP_LOG_INFO, "input resumed", "queued_bytes=%zu memory_used=%zu", most, used);

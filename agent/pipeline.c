@@ -377,6 +377,22 @@ void sp_backpressure_check(struct spindle *sp)
         corr_shed(sp->corr, low > other ? low - other : 0);
         used = sp_memory_used(sp);
     }
+    if (used > budget && sp->metrics) {
+        /* Series never shrink while input is paused (their TTL counts from
+         * their last point): shed them until what does not drain by itself
+         * fits under three quarters. Queues drain (delivered or given up)
+         * and connection buffers are not held against the resume, so
+         * neither makes series go. */
+        size_t other = used - sp->mem.series - sp->mem.conns;
+        for (int i = 0; i < sp->n_exporters; i++) {
+            for (int s = 0; s < SP_SIG_COUNT; s++) {
+                other -= sp->exporters[i]->q[s].bytes;
+            }
+        }
+        size_t low = budget / 4 * 3;
+        sp_metrics_shed(sp->metrics, low > other ? low - other : 0);
+        used = sp_memory_used(sp);
+    }
     sp->stats.mem_used = used;
     size_t backlog = sp->journal ? sp_journal_backlog(sp->journal) : 0;
     if (!sp->paused &&

@@ -206,6 +206,10 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *p);
 void sp_metrics_export(struct sp_metrics *m);
 /* The oldest journal segment a point not yet exported derives from, 0 none. */
 uint64_t sp_metrics_min_jseq(const struct sp_metrics *m);
+/* Memory budget: drops the least recently fed series (their records not yet
+ * exported counted dropped.memory_limit) until the series hold at most
+ * `target` bytes. Does nothing during an export. */
+void sp_metrics_shed(struct sp_metrics *m, size_t target);
 void sp_metrics_free(struct sp_metrics *m);
 
 /* --- socket collector (collectors/socket) -------------------------------- */

@@ -51,6 +51,7 @@ const char sp_default_config_yaml[] =
     "metrics:\n"
     "  interval: 10s\n"
     "  max_series: 10000\n"
+    "  series_ttl: 5m         # a series fed nothing this long is freed after its last export\n"
     "export:\n"
     "  batch_max_items: 512\n"
     "  batch_max_bytes: 1MiB\n"
@@ -224,6 +225,7 @@ static const struct key keys[] = {
     {"correlation.root_without_start", K_BOOL, O(root_without_start), 0, 0},
     {"metrics.interval", K_DUR, O(metrics_interval_ms), 0, 0},
     {"metrics.max_series", K_UINT, O(max_metric_series), 0, 10000000},
+    {"metrics.series_ttl", K_DUR, O(metrics_series_ttl_ms), 0, 0},
     {"export.batch_max_items", K_UINT, O(batch_max_items), 0, 1000000},
     {"export.batch_max_bytes", K_SIZE, O(batch_max_bytes), 0, 64u * 1024u * 1024u},
     {"export.batch_delay", K_DUR, O(batch_delay_ms), 0, 0},
@@ -545,6 +547,7 @@ void sp_config_defaults(struct sp_config *c)
     c->root_without_start = 1;
     c->metrics_interval_ms = SP_DEF_METRICS_INTERVAL_MS;
     c->max_metric_series = SP_DEF_MAX_METRIC_SERIES;
+    c->metrics_series_ttl_ms = SP_DEF_METRICS_SERIES_TTL_MS;
     c->batch_max_items = SP_DEF_BATCH_MAX_ITEMS;
     c->batch_max_bytes = SP_DEF_BATCH_MAX_BYTES;
     c->batch_delay_ms = SP_DEF_BATCH_DELAY_MS;
@@ -1043,6 +1046,11 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
     }
     if (c->metrics_interval_ms < 10) {
         snprintf(err, errlen, "metrics.interval must be at least 10ms");
+        return -EINVAL;
+    }
+    if (c->metrics_series_ttl_ms < c->metrics_interval_ms) {
+        /* Shorter, a series fed every interval would restart between points. */
+        snprintf(err, errlen, "metrics.series_ttl must be at least metrics.interval");
         return -EINVAL;
     }
     if ((rc = alert_rules_check(c, err, errlen))) {

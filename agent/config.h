@@ -52,6 +52,7 @@ struct sp_config {
     /* metrics */
     uint64_t metrics_interval_ms;
     uint64_t max_metric_series;
+    uint64_t metrics_series_ttl_ms; /* a series fed nothing this long is freed */
     /* export */
     uint64_t batch_max_items;
     uint64_t batch_max_bytes;

@@ -10,8 +10,14 @@
  * Ownership: the aggregator owns its series; a series owns its key and copies.
  * The number of series is bounded by metrics.max_series: a record that would
  * create one more is dropped and counted (dropped.metric_series_limit).
+ * A series that received nothing for metrics.series_ttl is freed after the
+ * export that follows (its last point); a record for it later starts a new
+ * series with a new start time. Over limits.max_memory the least recently
+ * fed series are shed (sp_metrics_shed), their points not yet exported
+ * counted dropped.memory_limit.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +64,10 @@ struct series {
     uint64_t buckets[SP_MAX_BOUNDS + 1];
     struct exemplar ex[SP_MAX_EXEMPLARS_PER_POINT];
     uint32_t n_ex, ex_next;
+    uint64_t fed_ms;        /* loop time of the last point (series_ttl, shedding) */
+    uint64_t pending;       /* records aggregated since the last export */
+    size_t held;            /* bytes in mem.series besides the arena: struct, key, exemplar ids */
+    int doomed;             /* chosen by sp_metrics_shed() */
 };
 
 struct sp_metrics {
@@ -67,7 +77,43 @@ struct sp_metrics {
     size_t n;
     struct sp_buf key;      /* scratch for building keys */
     uint64_t jseq;          /* oldest journal segment of a point not yet exported */
+    size_t map_held;        /* the hash map's bucket array, in mem.series */
+    int exporting;          /* inside export_all(): series are not freed under it */
 };
+
+/* Real allocation sizes: the budget counts what malloc holds, not what was asked. */
+static void series_account(struct sp_metrics *m, struct series *s)
+{
+    size_t now = malloc_usable_size(s) + malloc_usable_size(s->key);
+    for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
+        now += s->ex[i].ids ? malloc_usable_size(s->ex[i].ids) : 0;
+    }
+    m->sp->mem.series += now;
+    m->sp->mem.series -= s->held;
+    s->held = now;
+}
+
+static void map_account(struct sp_metrics *m)
+{
+    size_t now = m->map.nb * sizeof(*m->map.b);
+    m->sp->mem.series += now;
+    m->sp->mem.series -= m->map_held;
+    m->map_held = now;
+}
+
+/* Unlinked from the list by the caller. */
+static void series_free(struct sp_metrics *m, struct series *s)
+{
+    sp_hmap_remove(&m->map, &s->hn);
+    m->n--;
+    for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
+        free(s->ex[i].ids);
+    }
+    sp_arena_free(&s->arena);
+    m->sp->mem.series -= s->held;
+    free(s->key);
+    free(s);
+}
 
 static int attr_cmp(const void *a, const void *b)
 {
@@ -165,7 +211,7 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
     s->key_len = m->key.len;
     sp_arena_init(&s->arena, 1024);
     sp_arena_account(&s->arena, &m->sp->mem.series);
-    m->sp->mem.series += sizeof(*s) + s->key_len;
+    series_account(m, s);
     s->function = sp_str_dup(&s->arena, r->function);
     s->name = sp_str_dup(&s->arena, r->name);
     s->unit = sp_str_dup(&s->arena, r->unit);
@@ -176,6 +222,7 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
     s->start_ns = r->ts_ns;
     s->hn.hash = h;
     sp_hmap_insert(&m->map, &s->hn);
+    map_account(m);
     *m->tail = s;
     m->tail = &s->next;
     m->n++;
@@ -195,6 +242,8 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
         return;
     }
     sp_jseq_min(&m->jseq, m->sp->jseq);
+    s->fed_ms = uv_now(m->sp->loop);
+    s->pending++;
     if (r->ts_ns < s->start_ns) {
         s->start_ns = r->ts_ns;
     }
@@ -232,6 +281,7 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
             }
             e->ids = p;
             e->cap = need;
+            series_account(m, s);
         }
         s->ex_next = (s->ex_next + 1) % SP_MAX_EXEMPLARS_PER_POINT;
         if (s->n_ex < SP_MAX_EXEMPLARS_PER_POINT) {
@@ -283,19 +333,55 @@ uint64_t sp_metrics_min_jseq(const struct sp_metrics *m)
     return m->jseq;
 }
 
+/* Series fed last series_ttl ago or earlier go, now that their last point
+ * was exported. */
+static void expire(struct sp_metrics *m)
+{
+    uint64_t now = uv_now(m->sp->loop);
+    uint64_t ttl = m->sp->cfg.metrics_series_ttl_ms;
+    struct series **pp = &m->all;
+    m->tail = &m->all;
+    while (*pp) {
+        struct series *s = *pp;
+        if (s->fed_ms + ttl <= now && s->pending == 0) {
+            *pp = s->next;
+            series_free(m, s);
+            continue;
+        }
+        m->tail = &s->next;
+        pp = &s->next;
+    }
+}
+
+static int export_one(struct sp_metrics *m, struct series *s, uint64_t now);
+
 static void export_all(struct sp_metrics *m)
 {
     struct spindle *sp = m->sp;
     uint64_t now = sp_now_ns();
+    m->exporting = 1; /* a commit can reach sp_metrics_shed() through backpressure */
     for (struct series *s = m->all; s; s = s->next) {
+        if (export_one(m, s, now)) {
+            break;
+        }
+    }
+    m->exporting = 0;
+    expire(m);
+    export_agent(sp);
+}
+
+static int export_one(struct sp_metrics *m, struct series *s, uint64_t now)
+{
+    struct spindle *sp = m->sp;
+    {
         struct sp_batch *b = sp_pipe_batch(sp, SP_SIG_METRICS);
         if (b == NULL) {
-            return;
+            return -ENOMEM;
         }
         struct sp_arena *a = &b->arena;
         struct sp_metric *p = sp_arena_calloc(a, sizeof(*p));
         if (p == NULL || sp_attrs_dup(a, &p->attrs, &s->attrs, 0)) {
-            return;
+            return -ENOMEM;
         }
         p->function = sp_str_dup(a, s->function);
         p->name = sp_str_dup(a, s->name);
@@ -313,7 +399,7 @@ static void export_all(struct sp_metrics *m)
             p->n_bounds = s->n_bounds;
             uint64_t *bc = sp_arena_alloc(a, sizeof(uint64_t) * (s->n_bounds + 1));
             if (bc == NULL) {
-                return;
+                return -ENOMEM;
             }
             memcpy(bc, s->buckets, sizeof(uint64_t) * (s->n_bounds + 1));
             p->bucket_counts = bc;
@@ -343,10 +429,60 @@ static void export_all(struct sp_metrics *m)
             s->n_ex = 0;
             s->ex_next = 0;
         }
+        s->pending = 0;
         sp_pipe_commit(sp, SP_SIG_METRICS, p, 128 + s->name.len + s->attrs.n * 32u +
                                                   (s->kind == SP_METRIC_HISTOGRAM ? 256u : 0u));
     }
-    export_agent(sp);
+    return 0;
+}
+
+static int fed_cmp(const void *a, const void *b)
+{
+    const struct series *x = *(const struct series *const *)a;
+    const struct series *y = *(const struct series *const *)b;
+    return (x->fed_ms > y->fed_ms) - (x->fed_ms < y->fed_ms);
+}
+
+void sp_metrics_shed(struct sp_metrics *m, size_t target)
+{
+    struct spindle *sp = m->sp;
+    if (m->exporting || m->n == 0 || sp->mem.series <= target) {
+        return;
+    }
+    struct series **v = malloc(m->n * sizeof(*v));
+    if (v == NULL) {
+        return;
+    }
+    size_t n = 0;
+    for (struct series *s = m->all; s; s = s->next) {
+        v[n++] = s;
+    }
+    qsort(v, n, sizeof(*v), fed_cmp);
+    uint64_t shed = 0, lost = 0;
+    size_t left = sp->mem.series;
+    for (size_t i = 0; i < n && left > target; i++) {
+        v[i]->doomed = 1;
+        lost += v[i]->pending;
+        shed++;
+        left -= v[i]->held + v[i]->arena.reserved;
+    }
+    free(v);
+    struct series **pp = &m->all;
+    m->tail = &m->all;
+    while (*pp) {
+        struct series *s = *pp;
+        if (s->doomed) {
+            *pp = s->next;
+            series_free(m, s);
+            continue;
+        }
+        m->tail = &s->next;
+        pp = &s->next;
+    }
+    sp->stats.drop_memory_limit += lost;
+    SP_LOG_RL(SP_LOG_WARN, "memory budget reached, least recently fed metric series dropped",
+              "series=%llu records=%llu max_memory=%llu", (unsigned long long)shed,
+              (unsigned long long)lost, (unsigned long long)sp->cfg.max_memory);
 }
 
 /* --- the agent's own counters as OTLP metrics (spindle.*) -------------------- */
@@ -469,6 +605,7 @@ int sp_metrics_init(struct spindle *sp, struct sp_metrics **out)
         free(m);
         return -ENOMEM;
     }
+    map_account(m);
     *out = m;
     return 0;
 }
@@ -478,15 +615,10 @@ void sp_metrics_free(struct sp_metrics *m)
     struct series *s = m->all;
     while (s) {
         struct series *next = s->next;
-        for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
-            free(s->ex[i].ids);
-        }
-        sp_arena_free(&s->arena);
-        m->sp->mem.series -= sizeof(*s) + s->key_len;
-        free(s->key);
-        free(s);
+        series_free(m, s);
         s = next;
     }
+    m->sp->mem.series -= m->map_held;
     sp_hmap_free(&m->map);
     sp_buf_free(&m->key);
     free(m);

@@ -389,7 +389,10 @@ size_t sp_memory_used(const struct spindle *sp)
 
 /* Backpressure. Input pauses when any queue holds export.queue_max_bytes, or
  * when everything limits.max_memory covers passes it; it resumes when every
- * queue is below half and memory below three quarters. Over the memory
+ * queue is below half and memory below three quarters. Connection buffers
+ * count towards the pause but not against the resume: while paused they
+ * shrink only by being read (or by their clients hanging up), so counting
+ * them could keep input paused for ever. Over the memory
  * budget, the longest-idle open workflows first close early (emitted, counted
  * evicted): they are the part that does not shrink by itself while input is
  * paused. Paused clients are pushed back by the kernel; their acks wait. */
@@ -415,6 +418,22 @@ void sp_backpressure_check(struct spindle *sp)
         corr_shed(sp->corr, low > other ? low - other : 0);
         used = sp_memory_used(sp);
     }
+    if (used > budget && sp->metrics) {
+        /* Series never shrink while input is paused (their TTL counts from
+         * their last point): shed them until what does not drain by itself
+         * fits under three quarters. Queues drain (delivered or given up)
+         * and connection buffers are not held against the resume, so
+         * neither makes series go. */
+        size_t other = used - sp->mem.series - sp->mem.conns;
+        for (int i = 0; i < sp->n_exporters; i++) {
+            for (int s = 0; s < SP_SIG_COUNT; s++) {
+                other -= sp->exporters[i]->q[s].bytes;
+            }
+        }
+        size_t low = budget / 4 * 3;
+        sp_metrics_shed(sp->metrics, low > other ? low - other : 0);
+        used = sp_memory_used(sp);
+    }
     sp->stats.mem_used = used;
     size_t backlog = sp->journal ? sp_journal_backlog(sp->journal) : 0;
     if (!sp->paused &&
@@ -431,7 +450,8 @@ void sp_backpressure_check(struct spindle *sp)
         if (sp->sock) {
             col_socket_pause(sp->sock);
         }
-    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 && used <= budget / 4 * 3 &&
+    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 &&
+               used - sp->mem.conns <= budget / 4 * 3 &&
                backlog <= SP_JOURNAL_MAX_BACKLOG / 2) {
         sp->paused = 0;
         SP_LOG_RL(SP_LOG_INFO, "input resumed", "queued_bytes=%zu memory_used=%zu", most, used);

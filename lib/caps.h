@@ -42,6 +42,7 @@
 /* --- metrics ------------------------------------------------------------ */
 #define SP_DEF_METRICS_INTERVAL_MS 10000u
 #define SP_DEF_MAX_METRIC_SERIES 10000u
+#define SP_DEF_METRICS_SERIES_TTL_MS 300000u    /* metrics.series_ttl: 5 min */
 #define SP_MAX_EXEMPLARS_PER_POINT 4u
 #define SP_MAX_BOUNDS 15u                        /* explicit histogram bounds per series */
 

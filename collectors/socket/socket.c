@@ -1,9 +1,16 @@
 /*
  * socket.c - the Unix stream socket collector.
  *
- * Each connection reads into one buffer of max_record_bytes + one read chunk,
- * splits it on newlines and parses every complete line in place: no copy and
- * no syscall per record. A partial line longer than max_record_bytes switches
+ * Reads go into one scratch buffer the collector shares (a read chunk plus
+ * room for a small partial record carried over), are split on newlines and
+ * every complete line is parsed in place: no copy and no syscall per record.
+ * A connection owns only what is left over (a partial record, or complete
+ * records input paused before): memory is reserved on demand, so a thousand
+ * clients that each sent `{` hold a thousand small buffers, not a thousand
+ * max_record_bytes (limits.max_memory counts what each one really holds). A
+ * partial record too big to carry into the scratch is read into the
+ * connection's own buffer, grown up to max_record_bytes + one read chunk.
+ * A partial line longer than max_record_bytes switches
  * the connection to discarding until the next newline (too_large, counted
  * once). Acks and stats replies are written on the same connection; a client
  * that does not read them is not read from either once SP_MAX_PENDING_WRITE_BYTES
@@ -15,14 +22,21 @@
  * half-closes (EOF) is not read any more but is closed only once every reply
  * it is owed has been written.
  *
- * Ownership: struct col_socket owns the listener and every connection; a
- * connection's memory (and its waiting acks) is freed in its handle's close
- * callback.
+ * While input is paused no connection is read, so libuv cannot report a
+ * hang-up: a probe timer peeks at every connection (recv MSG_PEEK) and handles
+ * a peer that is gone with nothing left to read as a read would have (its
+ * memory is freed), and re-checks backpressure, so that a pause ends once what
+ * is held drops, whatever caused it.
+ *
+ * Ownership: struct col_socket owns the listener, the scratch buffer and
+ * every connection; a connection's memory (and its waiting acks) is freed in
+ * its handle's close callback.
  */
 #include "socket.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,9 +61,11 @@ struct conn {
     uv_timer_t idle;
     struct col_socket *s;
     struct conn *prev, *next;
-    char *buf;               /* received bytes not yet parsed */
+    char *buf;               /* received bytes not yet parsed: `own`, or the scratch inside read_cb */
     size_t len;
-    size_t cap;
+    char *own;               /* the connection's own buffer (NULL: holds nothing) */
+    size_t own_cap;
+    size_t held;             /* bytes this connection adds to sp->mem.conns (struct and own) */
     int discarding;          /* inside an over-long record: skip to the newline */
     int closing;
     int handles;             /* open uv handles; the last close frees the conn */
@@ -70,9 +86,11 @@ struct col_socket {
     uv_pipe_t listener;
     int listening;
     int freeing;             /* col_socket_close() was called: free when handles closed */
-    int handles;             /* listener + resume timer not yet closed */
+    int handles;             /* listener + resume and probe timers not yet closed */
     int paused;              /* backpressure: no connection is read */
     uv_timer_t resume;       /* runs the buffered records after a pause, on a fresh stack */
+    uv_timer_t probe;        /* while paused: finds hung-up peers, re-checks backpressure */
+    char *scratch;           /* SCRATCH_BYTES: every read lands here unless a big partial waits */
     struct conn *conns;
     size_t n_conns;
     char *path;
@@ -85,9 +103,19 @@ struct write_req {
     char data[];
 };
 
+/* Reads go to the shared scratch when the connection's partial record fits
+ * in front of a full chunk: the usual case (records of a few KiB) costs one
+ * small copy per read and no per-connection read buffer. */
+#define SCRATCH_CARRY (16u * 1024u)
+#define SCRATCH_BYTES (SP_READ_CHUNK + SCRATCH_CARRY)
+/* While paused, hung-up peers are looked for this often: one recv(MSG_PEEK)
+ * per connection, ~4 syscalls a second each. */
+#define PROBE_MS 250u
+
 static void conn_close(struct conn *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out);
 static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
+static void conn_hangup(struct conn *c, int err);
 
 static void conn_handle_closed(uv_handle_t *h)
 {
@@ -99,7 +127,7 @@ static void conn_handle_closed(uv_handle_t *h)
             free(a);
         }
         sp_arena_free(&c->arena);
-        free(c->buf);
+        free(c->own);
         free(c);
     }
 }
@@ -282,7 +310,7 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     if (blank(p, n)) {
         return;
     }
-    if (n > c->cap - SP_READ_CHUNK) { /* max_record_bytes when the client connected */
+    if (n > c->s->sp->cfg.max_record_bytes) {
         reject(c, SP_R_TOO_LARGE, NULL);
         return;
     }
@@ -330,13 +358,66 @@ static void handle_line(struct conn *c, const char *p, size_t n)
     sp->jseq = 0;
 }
 
+/* What the connection holds (its struct, its own buffer) in sp->mem.conns,
+ * in the allocator's real sizes. */
+static void conn_account(struct conn *c)
+{
+    size_t now = malloc_usable_size(c) + (c->own ? malloc_usable_size(c->own) : 0);
+    c->s->sp->mem.conns += now;
+    c->s->sp->mem.conns -= c->held;
+    c->held = now;
+}
+
+/* The own buffer holds at least `need` bytes (0: releases it). Shrinks a
+ * buffer far bigger than what it holds. 0 or -ENOMEM (the buffer is kept). */
+static int own_fit(struct conn *c, size_t need)
+{
+    if (need == 0) {
+        free(c->own);
+        c->own = NULL;
+        c->own_cap = 0;
+        conn_account(c);
+        return 0;
+    }
+    size_t want = (need + 1023u) & ~(size_t)1023u;
+    if (c->own_cap >= need && c->own_cap <= want + SCRATCH_CARRY) {
+        return 0;
+    }
+    char *p = realloc(c->own, want);
+    if (p == NULL) {
+        return c->own_cap >= need ? 0 : -ENOMEM;
+    }
+    c->own = p;
+    c->own_cap = want;
+    conn_account(c);
+    return 0;
+}
+
+static int on_scratch(const struct conn *c, const char *p)
+{
+    return p >= c->s->scratch && p < c->s->scratch + SCRATCH_BYTES;
+}
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     struct conn *c = h->data;
     (void)suggested;
+    if (c->len <= SCRATCH_CARRY) {
+        /* The partial record goes in front of the chunk; the own buffer
+         * keeps it too until read_cb knows that bytes arrived. */
+        if (c->len) {
+            memcpy(c->s->scratch, c->own, c->len);
+        }
+        *out = uv_buf_init(c->s->scratch + c->len, SP_READ_CHUNK);
+        return;
+    }
     /* process() leaves at most max_record_bytes behind, so room >= one chunk. */
-    size_t room = c->cap - c->len;
-    *out = uv_buf_init(c->buf + c->len, (unsigned)(room < SP_READ_CHUNK ? room : SP_READ_CHUNK));
+    if (own_fit(c, c->len + SP_READ_CHUNK)) {
+        *out = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to read_cb */
+        return;
+    }
+    c->buf = c->own;
+    *out = uv_buf_init(c->own + c->len, SP_READ_CHUNK);
 }
 
 /* Handles every complete line in the buffer, unless the agent pauses input
@@ -373,7 +454,7 @@ static void process(struct conn *c)
         c->len = 0; /* still inside the over-long record */
         return;
     }
-    if (!stopped && rest > c->cap - SP_READ_CHUNK) {
+    if (!stopped && rest > c->s->sp->cfg.max_record_bytes) {
         reject(c, SP_R_TOO_LARGE, NULL);
         c->discarding = 1;
         c->len = 0;
@@ -389,11 +470,31 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 {
     struct conn *c = st->data;
     struct spindle *sp = c->s->sp;
-    (void)b;
     if (nread > 0) {
+        if (on_scratch(c, b->base)) {
+            c->buf = c->s->scratch; /* the partial was copied in front by alloc_cb */
+        }
         c->len += (size_t)nread;
         uv_timer_again(&c->idle);
         process(c);
+        if (c->buf != c->own) {
+            /* What is left moves off the scratch into a buffer of its size. */
+            if (c->len && own_fit(c, c->len) == 0) {
+                memcpy(c->own, c->buf, c->len);
+            } else if (c->len) {
+                reject(c, SP_R_TOO_LARGE, NULL); /* out of memory: the rest is lost, counted */
+                c->discarding = 1;
+                c->len = 0;
+            }
+            c->buf = c->own;
+        }
+        if (c->len == 0) {
+            own_fit(c, 0);
+            sp_arena_free(&c->arena); /* an idle connection holds nothing */
+        } else {
+            own_fit(c, c->len);
+        }
+        c->buf = c->own;
         if (c->pending_write >= SP_MAX_PENDING_WRITE_BYTES && !c->paused) {
             c->paused = 1;
         }
@@ -404,16 +505,24 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     if (nread == 0) {
         return;
     }
-    if (nread != UV_EOF) {
+    conn_hangup(c, (int)nread);
+}
+
+/* The peer went away (UV_EOF) or the connection failed (a read error). */
+static void conn_hangup(struct conn *c, int err)
+{
+    if (err != UV_EOF) {
         SP_LOG_RL(SP_LOG_INFO, "connection read error", "pid=%ld error=%s", c->pid,
-                  uv_strerror((int)nread));
+                  uv_strerror(err));
     }
     count_partial(c); /* the client went away in the middle of a record */
-    if (nread == UV_EOF) {
+    if (err == UV_EOF) {
         /* A half-close (socat, shutdown(SHUT_WR), a node socket.end()) still
          * reads every reply it is owed, acks waiting for the journal included:
          * the connection closes once they are written. */
         c->len = 0;
+        own_fit(c, 0); /* nothing more will be read: hold nothing */
+        c->buf = c->own;
         c->half_closed = 1;
         conn_finish_if_done(c);
         return;
@@ -449,7 +558,8 @@ static void conn_close(struct conn *c)
     }
     s->n_conns--;
     s->sp->stats.conn_open--;
-    s->sp->mem.conns -= c->cap;
+    s->sp->mem.conns -= c->held;
+    c->held = 0;
     uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
     uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
 }
@@ -484,16 +594,11 @@ static void on_connection(uv_stream_t *server, int status)
     if (c == NULL) {
         return;
     }
-    c->cap = sp->cfg.max_record_bytes + SP_READ_CHUNK;
-    c->buf = malloc(c->cap);
-    if (c->buf == NULL) {
-        free(c);
-        return;
-    }
     c->s = s;
     c->pid = -1;
     c->acks_tail = &c->acks;
     sp_arena_init(&c->arena, 16384);
+    sp_arena_account(&c->arena, &sp->mem.conns);
     uv_pipe_init(sp->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->handles = 1;
@@ -518,7 +623,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     s->conns = c;
     s->n_conns++;
-    sp->mem.conns += c->cap;
+    conn_account(c);
     sp->stats.conn_accepted++;
     sp->stats.conn_open++;
     conn_update_reading(c); /* starts reading and the idle timer unless paused */
@@ -565,6 +670,8 @@ static void handle_closed_cb(uv_handle_t *h)
 {
     struct col_socket *s = h->data;
     if (--s->handles == 0 && s->freeing) {
+        s->sp->mem.conns -= malloc_usable_size(s->scratch);
+        free(s->scratch);
         free(s->path);
         free(s);
     }
@@ -606,11 +713,21 @@ int col_socket_start(struct spindle *sp, struct col_socket **out)
     }
     s->sp = sp;
     s->path = strdup(path);
+    s->scratch = malloc(SCRATCH_BYTES);
+    if (s->path == NULL || s->scratch == NULL) {
+        free(s->path);
+        free(s->scratch);
+        free(s);
+        return -ENOMEM;
+    }
+    sp->mem.conns += malloc_usable_size(s->scratch);
     uv_pipe_init(sp->loop, &s->listener, 0);
     s->listener.data = s;
     uv_timer_init(sp->loop, &s->resume);
     s->resume.data = s;
-    s->handles = 2;
+    uv_timer_init(sp->loop, &s->probe);
+    s->probe.data = s;
+    s->handles = 3;
     if ((rc = uv_pipe_bind(&s->listener, path)) == 0) {
         if (chmod(path, sp->cfg.socket_mode) != 0) {
             rc = -errno;
@@ -624,6 +741,7 @@ int col_socket_start(struct spindle *sp, struct col_socket **out)
         s->freeing = 1;
         uv_close((uv_handle_t *)&s->listener, handle_closed_cb);
         uv_close((uv_handle_t *)&s->resume, handle_closed_cb);
+        uv_close((uv_handle_t *)&s->probe, handle_closed_cb);
         return rc;
     }
     s->listening = 1;
@@ -641,6 +759,37 @@ void col_socket_stop_accepting(struct col_socket *s)
     unlink(s->path);
 }
 
+/* While paused: a peer that hung up with nothing left unread (and no complete
+ * record buffered) is handled as
+ * the read would have (its partial record counted, its memory freed); one
+ * with data waiting is read when input resumes, like any other. Then
+ * backpressure is checked again: nothing else may run while the agent is
+ * paused and idle, and a pause must end once what is held drops. */
+static void probe_cb(uv_timer_t *t)
+{
+    struct col_socket *s = t->data;
+    struct conn *next;
+    for (struct conn *c = s->conns; c && s->paused; c = next) {
+        next = c->next;
+        uv_os_fd_t fd;
+        if (c->closing || c->half_closed || uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+            (c->len && memchr(c->buf, '\n', c->len))) {
+            continue; /* complete records wait for the resume, whoever sent them */
+        }
+        char byte;
+        ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) {
+            conn_hangup(c, UV_EOF);
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_hangup(c, -errno);
+        }
+    }
+    sp_backpressure_check(s->sp);
+    if (!s->paused) {
+        uv_timer_stop(&s->probe);
+    }
+}
+
 void col_socket_pause(struct col_socket *s)
 {
     if (s->paused) {
@@ -650,6 +799,7 @@ void col_socket_pause(struct col_socket *s)
     for (struct conn *c = s->conns; c; c = c->next) {
         conn_update_reading(c);
     }
+    uv_timer_start(&s->probe, probe_cb, PROBE_MS, PROBE_MS);
 }
 
 static void resume_cb(uv_timer_t *t)
@@ -669,6 +819,7 @@ void col_socket_resume(struct col_socket *s)
         return;
     }
     s->paused = 0;
+    uv_timer_stop(&s->probe);
     /* Resuming is often decided deep inside a record's processing (an export
      * completing synchronously): handle the buffered records on a fresh stack,
      * on the next turn of the loop, never re-entrantly. */
@@ -711,4 +862,5 @@ void col_socket_close(struct col_socket *s)
     }
     s->freeing = 1;
     uv_close((uv_handle_t *)&s->resume, handle_closed_cb);
+    uv_close((uv_handle_t *)&s->probe, handle_closed_cb);
 }

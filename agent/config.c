@@ -1049,9 +1049,10 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
         return -EINVAL;
     }
     if (c->metrics_series_ttl_ms < c->metrics_interval_ms) {
-        /* Shorter, a series fed every interval would restart between points. */
-        snprintf(err, errlen, "metrics.series_ttl must be at least metrics.interval");
-        return -EINVAL;
+        /* Shorter, a series fed every interval would restart between points;
+         * raised rather than refused, so that a long metrics.interval alone
+         * (1h) does not need a series_ttl to go with it. */
+        c->metrics_series_ttl_ms = c->metrics_interval_ms;
     }
     if ((rc = alert_rules_check(c, err, errlen))) {
         return rc;

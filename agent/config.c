@@ -599,11 +599,11 @@ static void fmt_amount(int kind, uint64_t v, char *buf, size_t n)
         const char *name;
     } dur[] = {{3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}},
       size[] = {{1u << 30, "GiB"}, {1u << 20, "MiB"}, {1u << 10, "KiB"}, {1, ""}};
+    int d = kind == K_DUR || kind == K_TIMEOUT;
     for (size_t i = 0; kind != K_UINT && i < 4; i++) {
-        uint64_t u = kind == K_DUR ? dur[i].unit : size[i].unit;
+        uint64_t u = d ? dur[i].unit : size[i].unit;
         if (v && v % u == 0) {
-            snprintf(buf, n, "%llu%s", (unsigned long long)(v / u),
-                     kind == K_DUR ? dur[i].name : size[i].name);
+            snprintf(buf, n, "%llu%s", (unsigned long long)(v / u), d ? dur[i].name : size[i].name);
             return;
         }
     }
@@ -617,9 +617,10 @@ static int check_value(const struct sp_config *c, const struct key *k, const cha
                        const char *file, size_t line, char *err, size_t errlen)
 {
     char a[32];
-    if (k->kind == K_DUR || k->kind == K_SIZE || k->kind == K_UINT) {
+    int dur = k->kind == K_DUR || k->kind == K_TIMEOUT;
+    if (dur || k->kind == K_SIZE || k->kind == K_UINT) {
         uint64_t x = *(const uint64_t *)((const char *)c + k->off);
-        uint64_t max = k->max ? k->max : k->kind == K_DUR ? SP_MAX_DURATION_MS : 0;
+        uint64_t max = k->max ? k->max : dur ? SP_MAX_DURATION_MS : 0;
         for (size_t i = 0; i < sizeof(key_min) / sizeof(key_min[0]); i++) {
             if (strcmp(key_min[i].path, k->path) == 0 && x < key_min[i].min) {
                 fmt_amount(k->kind, key_min[i].min, a, sizeof(a));

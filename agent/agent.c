@@ -267,12 +267,17 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* Moves a setting that only a restart can change from the running
  * configuration into the new one, warning when the file asked otherwise. */
-static void keep_str(char **old, char **neu, const char *key)
+static void warn_restart(int changed, const char *key)
 {
-    if (strcmp(*old, *neu) != 0) {
+    if (changed) {
         SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
                "key=%s", key);
     }
+}
+
+static void keep_str(char **old, char **neu, const char *key)
+{
+    warn_restart(strcmp(*old, *neu) != 0, key);
     free(*neu);
     *neu = *old;
     *old = NULL;
@@ -307,38 +312,37 @@ int sp_agent_reload(struct spindle *sp)
     keep_str(&o->socket_path, &n.socket_path, "socket.path");
     /* Connection buffers are sized at accept, and the correlator's closing
      * and closed lists are ordered by a constant grace and TTL. */
-    if (n.max_record_bytes != o->max_record_bytes || n.wf_grace_ms != o->wf_grace_ms ||
-        n.closed_ttl_ms != o->closed_ttl_ms) {
-        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
-               "key=%s", "socket.max_record_bytes|correlation.grace_period|correlation.closed_ttl");
-    }
+    warn_restart(n.max_record_bytes != o->max_record_bytes, "socket.max_record_bytes");
+    warn_restart(n.wf_grace_ms != o->wf_grace_ms, "correlation.grace_period");
+    warn_restart(n.closed_ttl_ms != o->closed_ttl_ms, "correlation.closed_ttl");
     n.max_record_bytes = o->max_record_bytes;
     n.wf_grace_ms = o->wf_grace_ms;
     n.closed_ttl_ms = o->closed_ttl_ms;
     keep_str(&o->otlp_endpoint, &n.otlp_endpoint, "otlp.endpoint");
+    static const char *const sig_keys[SP_SIG_COUNT] = {
+        "otlp.traces_endpoint", "otlp.logs_endpoint", "otlp.metrics_endpoint"};
     for (int s = 0; s < SP_SIG_COUNT; s++) {
-        keep_str(&o->otlp_signal_endpoint[s], &n.otlp_signal_endpoint[s], "otlp.<signal>_endpoint");
+        keep_str(&o->otlp_signal_endpoint[s], &n.otlp_signal_endpoint[s], sig_keys[s]);
     }
     keep_str(&o->file_dir, &n.file_dir, "file.directory");
     keep_str(&o->service_name, &n.service_name, "service.name");
     keep_str(&o->state_dir, &n.state_dir, "service.state_dir");
     keep_str(&o->storage_path, &n.storage_path, "storage.path");
-    if (n.storage_fsync != o->storage_fsync || n.storage_max_bytes != o->storage_max_bytes ||
-        n.storage_segment_bytes != o->storage_segment_bytes) {
-        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
-               "key=%s", "storage.fsync|storage.max_bytes|storage.segment_bytes");
-    }
+    warn_restart(n.storage_fsync != o->storage_fsync, "storage.fsync");
+    warn_restart(n.storage_max_bytes != o->storage_max_bytes, "storage.max_bytes");
+    warn_restart(n.storage_segment_bytes != o->storage_segment_bytes, "storage.segment_bytes");
     n.storage_fsync = o->storage_fsync;
     n.storage_max_bytes = o->storage_max_bytes;
     n.storage_segment_bytes = o->storage_segment_bytes;
-    if (n.socket_mode != o->socket_mode || n.otlp_gzip != o->otlp_gzip ||
-        n.otlp_protocol != o->otlp_protocol || n.file_enabled != o->file_enabled ||
-        !kv_equal(n.otlp_headers, n.n_otlp_headers, o->otlp_headers, o->n_otlp_headers) ||
-        !kv_equal(n.resource_attrs, n.n_resource_attrs, o->resource_attrs, o->n_resource_attrs)) {
-        SP_LOG(SP_LOG_WARN, "setting changed but needs a restart; keeping the running value",
-               "key=%s", "socket.mode|otlp.compression|otlp.protocol|otlp.headers|file.enabled|"
-                         "service.resource_attributes");
-    }
+    warn_restart(n.socket_mode != o->socket_mode, "socket.mode");
+    warn_restart(n.otlp_gzip != o->otlp_gzip, "otlp.compression");
+    warn_restart(n.otlp_protocol != o->otlp_protocol, "otlp.protocol");
+    warn_restart(!kv_equal(n.otlp_headers, n.n_otlp_headers, o->otlp_headers, o->n_otlp_headers),
+                 "otlp.headers");
+    warn_restart(n.file_enabled != o->file_enabled, "file.enabled");
+    warn_restart(
+        !kv_equal(n.resource_attrs, n.n_resource_attrs, o->resource_attrs, o->n_resource_attrs),
+        "service.resource_attributes");
     n.socket_mode = o->socket_mode;
     n.otlp_gzip = o->otlp_gzip;
     n.otlp_protocol = o->otlp_protocol;

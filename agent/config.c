@@ -283,6 +283,50 @@ static const char *const secret_keys[] = {"alerts.webhook.secret", "alerts.alert
                                           "alerts.alertmanager.bearer_token"};
 #undef O
 
+/* The smallest value of each number, duration and size that can work (the
+ * largest is `max` in keys[], else SP_MAX_DURATION_MS for durations, else
+ * only what the parser takes). Checked as each value is read, so the error
+ * names the file and line. Keys not listed here take 0, and 0 means what
+ * docs/configuration.md says for them (no grace period, nothing kept, ...).
+ * Ten milliseconds is the floor of every timer: below it a timer fires on
+ * every turn of the loop. */
+#define SP_MAX_DURATION_MS (366ull * 24 * 3600 * 1000) /* ns values stay far from 2^64 */
+static const struct {
+    const char *path;
+    uint64_t min;
+} key_min[] = {
+    {"socket.max_record_bytes", 64},
+    {"socket.max_connections", 1},
+    {"socket.idle_timeout", 10},
+    {"records.max_attributes", 1},
+    {"records.max_attribute_value_bytes", 1},
+    {"limits.max_memory", SP_MIN_MAX_MEMORY},
+    {"correlation.idle_timeout", 10},
+    {"correlation.max_open_workflows", 1},
+    {"metrics.interval", 10},
+    {"metrics.max_series", 1},
+    {"export.batch_max_items", 1},
+    {"export.batch_max_bytes", 1024},
+    {"export.queue_max_bytes", 1024},
+    {"export.retry_initial", 10},
+    {"export.retry_max", 10},
+    {"file.max_file_bytes", 1024},
+    {"storage.max_bytes", 4u * SP_MIN_JOURNAL_SEGMENT_BYTES},
+    {"storage.segment_bytes", SP_MIN_JOURNAL_SEGMENT_BYTES},
+    {"alerts.evaluation_interval", 10},
+    {"alerts.resend_interval", 10},
+    {"alerts.event_hold", 10},
+    {"alerts.max_series", 1},
+    {"alerts.notify_timeout", 10},
+    {"alerts.notify_queue_max", 1},
+    {"alerts.notify_max_attempts", 1},
+};
+
+/* Keys that hold an http(s) URL ("" = off). */
+static const char *const url_keys[] = {"otlp.endpoint", "otlp.traces_endpoint",
+                                       "otlp.logs_endpoint", "otlp.metrics_endpoint",
+                                       "alerts.webhook.url"};
+
 static const char *kind_hint(int kind)
 {
     switch (kind) {
@@ -316,11 +360,15 @@ static int set_str_field(char **dst, const char *v)
     return 0;
 }
 
-static int map_put(struct sp_kv **v, size_t *n, const char *k, const char *val)
+/* Adds or replaces `k`. HTTP header names are case-insensitive (`nocase`):
+ * a later source's `authorization` replaces an earlier `Authorization`, name
+ * and value, rather than both being sent. */
+static int map_put(struct sp_kv **v, size_t *n, const char *k, const char *val, int nocase)
 {
     for (size_t i = 0; i < *n; i++) {
-        if (strcmp((*v)[i].key, k) == 0) {
-            return set_str_field(&(*v)[i].value, val);
+        if ((nocase ? strcasecmp : strcmp)((*v)[i].key, k) == 0) {
+            int rc = set_str_field(&(*v)[i].value, val);
+            return rc ? rc : set_str_field(&(*v)[i].key, k);
         }
     }
     struct sp_kv *nv = realloc(*v, sizeof(**v) * (*n + 1));
@@ -353,7 +401,7 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         *(uint64_t *)(base + k->off) = u;
         return 0;
     case K_SIZE:
-        if (sp_parse_size(v, &u) || (k->max && u > k->max)) {
+        if (sp_parse_size(v, &u)) {
             return -EINVAL;
         }
         *(uint64_t *)(base + k->off) = u;
@@ -362,7 +410,7 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         char *end;
         errno = 0;
         unsigned long long x = strtoull(v, &end, 10);
-        if (!isdigit((unsigned char)v[0]) || *end || errno || (k->max && x > k->max)) {
+        if (!isdigit((unsigned char)v[0]) || *end || errno) {
             return -EINVAL;
         }
         *(uint64_t *)(base + k->off) = x;
@@ -466,6 +514,118 @@ static int is_secret_key(const char *path)
     return 0;
 }
 
+void sp_url_origin(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    const char *host = p ? p + 3 : url;
+    const char *end = host + strcspn(host, "/?#");
+    /* The last '@' of the authority ends the user information. */
+    for (const char *a = host; a < end; a++) {
+        if (*a == '@') {
+            host = a + 1;
+        }
+    }
+    snprintf(out, cap, "%.*s%.*s", p ? (int)(p + 3 - url) : 0, url, (int)(end - host), host);
+}
+
+int sp_url_ok(const char *u)
+{
+    const char *host = strncmp(u, "http://", 7) == 0    ? u + 7
+                       : strncmp(u, "https://", 8) == 0 ? u + 8
+                                                        : NULL;
+    return host && *host && !strchr("/?#@", *host);
+}
+
+/* "1KiB", "10ms", "512": a bound as the docs write it. */
+static void fmt_amount(int kind, uint64_t v, char *buf, size_t n)
+{
+    static const struct {
+        uint64_t unit;
+        const char *name;
+    } dur[] = {{3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}},
+      size[] = {{1u << 30, "GiB"}, {1u << 20, "MiB"}, {1u << 10, "KiB"}, {1, ""}};
+    int d = kind == K_DUR || kind == K_TIMEOUT;
+    for (size_t i = 0; kind != K_UINT && i < 4; i++) {
+        uint64_t u = d ? dur[i].unit : size[i].unit;
+        if (v && v % u == 0) {
+            snprintf(buf, n, "%llu%s", (unsigned long long)(v / u), d ? dur[i].name : size[i].name);
+            return;
+        }
+    }
+    snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
+/* After set_value(): the range of a number, a URL's scheme. 0, or -EINVAL
+ * with FILE:LINE and the key in `err`. A URL is shown as scheme://host:port
+ * only: the rest may hold a password or an API key. */
+static int check_value(const struct sp_config *c, const struct key *k, const char *v,
+                       const char *file, size_t line, char *err, size_t errlen)
+{
+    char a[32];
+    int dur = k->kind == K_DUR || k->kind == K_TIMEOUT;
+    if (dur || k->kind == K_SIZE || k->kind == K_UINT) {
+        uint64_t x = *(const uint64_t *)((const char *)c + k->off);
+        uint64_t max = k->max ? k->max : dur ? SP_MAX_DURATION_MS : 0;
+        for (size_t i = 0; i < sizeof(key_min) / sizeof(key_min[0]); i++) {
+            if (strcmp(key_min[i].path, k->path) == 0 && x < key_min[i].min) {
+                fmt_amount(k->kind, key_min[i].min, a, sizeof(a));
+                snprintf(err, errlen, "%s:%zu: %s must be at least %s", file, line, k->path, a);
+                return -EINVAL;
+            }
+        }
+        if (max && x > max) {
+            fmt_amount(k->kind, max, a, sizeof(a));
+            snprintf(err, errlen, "%s:%zu: %s must be at most %s", file, line, k->path, a);
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; k->kind == K_STR && i < sizeof(url_keys) / sizeof(url_keys[0]); i++) {
+        if (strcmp(url_keys[i], k->path) == 0 && v[0] && !sp_url_ok(v)) {
+            char o[256];
+            sp_url_origin(v, o, sizeof(o));
+            snprintf(err, errlen, "%s:%zu: %s '%s' must start with http:// or https://", file,
+                     line, k->path, o);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* NULL when `name: value` can go out as one HTTP header line, else why not.
+ * A CR or LF in the value would end the line early and start another header
+ * of the value's choosing. */
+static const char *header_problem(const char *name, const char *value)
+{
+    if (!name[0]) {
+        return "has an empty name";
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (!isalnum(*p) && !strchr("!#$%&'*+-.^_`|~", *p)) {
+            return "is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)";
+        }
+    }
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p == '\r' || *p == '\n') {
+            return "has a line break in its value";
+        }
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            return "has a control character in its value";
+        }
+    }
+    return NULL;
+}
+
+/* A header name fit for a message: what is not printable becomes '?'. */
+static const char *printable(const char *s, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++) {
+        buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+    }
+    buf[i] = 0;
+    return buf;
+}
+
 static void list_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -501,6 +661,13 @@ static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k,
         } else if (k->max && n >= k->max) {
             snprintf(err, errlen, "%s:%zu: '%s' takes at most %llu items", file, line, k->path,
                      (unsigned long long)k->max);
+            rc = -EINVAL;
+        } else if (!sp_url_ok((const char *)ev.data.scalar.value) &&
+                   strcmp(k->path, "alerts.alertmanager.urls") == 0) {
+            char o[256];
+            sp_url_origin((const char *)ev.data.scalar.value, o, sizeof(o));
+            snprintf(err, errlen, "%s:%zu: %s: '%s' must start with http:// or https://", file,
+                     ev.start_mark.line + 1, k->path, o);
             rc = -EINVAL;
         } else {
             char **nv = realloc(v, sizeof(*v) * (n + 1));
@@ -648,8 +815,17 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                     map_expect_key = 0;
                 } else {
                     char *base = (char *)c;
-                    rc = map_put((struct sp_kv **)(base + map_key->off),
-                                 (size_t *)(base + map_key->off2), map_item, v);
+                    int hdr = strcmp(map_key->path, "otlp.headers") == 0;
+                    const char *why = hdr ? header_problem(map_item, v) : NULL;
+                    char pn[64];
+                    if (why) {
+                        snprintf(err, errlen, "%s:%zu: %s: header '%s' %s", name, line,
+                                 map_key->path, printable(map_item, pn, sizeof(pn)), why);
+                        rc = -EINVAL;
+                    } else {
+                        rc = map_put((struct sp_kv **)(base + map_key->off),
+                                     (size_t *)(base + map_key->off2), map_item, v, hdr);
+                    }
                     map_expect_key = 1;
                 }
             } else {
@@ -739,6 +915,8 @@ int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text,
                     snprintf(err, errlen, "%s:%zu: bad value '%s' for '%s': expected %s", name,
                              line, v, path, kind_hint(k->kind));
                     rc = -EINVAL;
+                } else {
+                    rc = check_value(c, k, v, name, line, err, errlen);
                 }
                 path[depth_len[depth - 1]] = 0;
                 expect_key = 1;
@@ -821,8 +999,8 @@ static int hexv(int ch)
 }
 
 /* "k=v,k2=v2" with %XX decoding, as the OTel spec defines both variables. */
-static int parse_kv_list(const char *s, struct sp_kv **v, size_t *n, const char *var, char *err,
-                         size_t errlen)
+static int parse_kv_list(const char *s, struct sp_kv **v, size_t *n, const char *var, int headers,
+                         char *err, size_t errlen)
 {
     char *copy = strdup(s);
     if (copy == NULL) {
@@ -863,12 +1041,27 @@ static int parse_kv_list(const char *s, struct sp_kv **v, size_t *n, const char 
         if (*k == 0) {
             continue;
         }
-        if ((rc = map_put(v, n, k, val))) {
+        const char *why = headers ? header_problem(k, val) : NULL;
+        if (why) {
+            char pn[64];
+            snprintf(err, errlen, "%s: header '%s' %s", var, printable(k, pn, sizeof(pn)), why);
+            rc = -EINVAL;
+            break;
+        }
+        if ((rc = map_put(v, n, k, val, headers))) {
             break;
         }
     }
     free(copy);
     return rc;
+}
+
+static int bad_url_var(const char *var, const char *v, char *err, size_t errlen)
+{
+    char o[256];
+    sp_url_origin(v, o, sizeof(o));
+    snprintf(err, errlen, "%s: '%s' must start with http:// or https://", var, o);
+    return -EINVAL;
 }
 
 int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char *), char *err,
@@ -880,12 +1073,18 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
     const char *v;
     int rc;
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_ENDPOINT")) && *v) {
+        if (!sp_url_ok(v)) {
+            return bad_url_var("OTEL_EXPORTER_OTLP_ENDPOINT", v, err, errlen);
+        }
         if ((rc = set_str_field(&c->otlp_endpoint, v))) {
             return rc;
         }
     }
     for (int s = 0; s < SP_SIG_COUNT; s++) {
         if ((v = getenv_fn(sig_vars[s])) && *v) {
+            if (!sp_url_ok(v)) {
+                return bad_url_var(sig_vars[s], v, err, errlen);
+            }
             if ((rc = set_str_field(&c->otlp_signal_endpoint[s], v))) {
                 return rc;
             }
@@ -893,7 +1092,7 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
     }
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_HEADERS")) && *v) {
         if ((rc = parse_kv_list(v, &c->otlp_headers, &c->n_otlp_headers,
-                                "OTEL_EXPORTER_OTLP_HEADERS", err, errlen))) {
+                                "OTEL_EXPORTER_OTLP_HEADERS", 1, err, errlen))) {
             return rc;
         }
     }
@@ -949,7 +1148,7 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
     }
     if ((v = getenv_fn("OTEL_RESOURCE_ATTRIBUTES")) && *v) {
         if ((rc = parse_kv_list(v, &c->resource_attrs, &c->n_resource_attrs,
-                                "OTEL_RESOURCE_ATTRIBUTES", err, errlen))) {
+                                "OTEL_RESOURCE_ATTRIBUTES", 0, err, errlen))) {
             return rc;
         }
     }
@@ -959,11 +1158,6 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
         }
     }
     return 0;
-}
-
-static int url_ok(const char *u)
-{
-    return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
 }
 
 int sp_config_otlp_enabled(const struct sp_config *c)
@@ -988,65 +1182,37 @@ const char *sp_config_signal_url(const struct sp_config *c, int signal, char *bu
     if (!c->otlp_endpoint[0]) {
         return NULL;
     }
-    size_t l = strlen(c->otlp_endpoint);
-    snprintf(buf, n, "%s%s%s", c->otlp_endpoint, l && c->otlp_endpoint[l - 1] == '/' ? "" : "/",
-             paths[signal]);
+    /* The signal's path goes at the end of the URL's path, before any query
+     * string (an API key in `?api_key=...` stays a query parameter). */
+    const char *e = c->otlp_endpoint;
+    size_t l = strcspn(e, "?#");
+    snprintf(buf, n, "%.*s%s%s%s", (int)l, e, l && e[l - 1] == '/' ? "" : "/", paths[signal],
+             e + l);
     return buf;
 }
 
 int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
 {
     int rc;
-    if (c->storage_max_bytes < 4u * SP_MIN_JOURNAL_SEGMENT_BYTES) {
-        snprintf(err, errlen, "storage.max_bytes must be at least %uKiB",
-                 4u * SP_MIN_JOURNAL_SEGMENT_BYTES / 1024u);
-        return -EINVAL;
-    }
-    if (c->storage_segment_bytes < SP_MIN_JOURNAL_SEGMENT_BYTES) {
-        snprintf(err, errlen, "storage.segment_bytes must be at least %uKiB",
-                 SP_MIN_JOURNAL_SEGMENT_BYTES / 1024u);
-        return -EINVAL;
-    }
+    /* Each key's own range was checked as it was read (key_min[]). */
     /* Eviction works a segment at a time: a journal holds at least four. */
     if (c->storage_segment_bytes > c->storage_max_bytes / 4) {
         c->storage_segment_bytes = c->storage_max_bytes / 4;
     }
-    if (c->otlp_endpoint[0] && !url_ok(c->otlp_endpoint)) {
-        snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://",
-                 c->otlp_endpoint);
-        return -EINVAL;
-    }
-    for (int s = 0; s < SP_SIG_COUNT; s++) {
-        if (c->otlp_signal_endpoint[s][0] && !url_ok(c->otlp_signal_endpoint[s])) {
-            snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://",
-                     c->otlp_signal_endpoint[s]);
+    /* The file, the environment and the flags check their URLs as they are
+     * read, naming where each came from; this is the last word for a
+     * configuration built otherwise, showing only scheme://host:port. */
+    for (int s = -1; s < SP_SIG_COUNT; s++) {
+        const char *u = s < 0 ? c->otlp_endpoint : c->otlp_signal_endpoint[s];
+        if (u[0] && !sp_url_ok(u)) {
+            char o[256];
+            sp_url_origin(u, o, sizeof(o));
+            snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://", o);
             return -EINVAL;
         }
     }
     if (c->file_enabled < 0) {
         c->file_enabled = !sp_config_otlp_enabled(c);
-    }
-    if (c->max_record_bytes < 64) {
-        snprintf(err, errlen, "socket.max_record_bytes must be at least 64 bytes");
-        return -EINVAL;
-    }
-    if (c->max_open_workflows == 0 || c->batch_max_items == 0 || c->max_connections == 0) {
-        snprintf(err, errlen,
-                 "correlation.max_open_workflows, export.batch_max_items and "
-                 "socket.max_connections must be at least 1");
-        return -EINVAL;
-    }
-    if (c->max_memory < SP_MIN_MAX_MEMORY) {
-        snprintf(err, errlen, "limits.max_memory must be at least 4MiB");
-        return -EINVAL;
-    }
-    if (c->queue_max_bytes < 1024) {
-        snprintf(err, errlen, "export.queue_max_bytes must be at least 1KiB");
-        return -EINVAL;
-    }
-    if (c->metrics_interval_ms < 10) {
-        snprintf(err, errlen, "metrics.interval must be at least 10ms");
-        return -EINVAL;
     }
     if (c->metrics_series_ttl_ms < c->metrics_interval_ms) {
         /* Shorter, a series fed every interval would restart between points;

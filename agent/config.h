@@ -147,4 +147,10 @@ const char *sp_config_signal_url(const struct sp_config *c, int signal, char *bu
 int sp_config_otlp_enabled(const struct sp_config *c);
 void sp_config_free(struct sp_config *c);
 
+/* 1 when `url` is http:// or https:// with a host. */
+int sp_url_ok(const char *url);
+/* "https://user:pw@host:8443/p?key=x" -> "https://host:8443": the only part
+ * of a URL that logs and error messages show (the rest may hold secrets). */
+void sp_url_origin(const char *url, char *out, size_t cap);
+
 #endif

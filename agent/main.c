@@ -25,7 +25,7 @@ static const char usage[] =
     "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
-    "       spindle --print-default-config | --version | --help\n"
+    "       spindle --print-default-config | --version | --help | -h\n"
     "\n"
     "Observability sidecar for function workloads: takes NDJSON records on a Unix\n"
     "socket, joins them into one trace per workflow, exports OTLP.\n"
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     int n_am = 0;
     opterr = 0;
     for (;;) {
-        int o = getopt_long(argc, argv, "", opts, NULL);
+        int o = getopt_long(argc, argv, "h", opts, NULL);
         if (o == -1) {
             break;
         }
@@ -146,12 +146,14 @@ int main(int argc, char **argv)
             break;
         case OPT_STATS: stats = 1; break;
         case OPT_VERSION: printf("spindle %s\n", SP_VERSION); return 0;
+        case 'h':
         case OPT_HELP: fputs(usage, stdout); return 0;
         case OPT_PRINT_DEFAULT: fputs(sp_default_config_yaml, stdout); return 0;
         default:
-            if (optopt) {
-                fprintf(stderr, "spindle: option '%s' needs a value or is unknown\n",
-                        argv[optind - 1]);
+            /* getopt_long sets optopt to a long option's value when its
+             * argument is missing, and to the character of an unknown -x. */
+            if (optopt >= OPT_CONFIG && optopt <= OPT_ALERTMANAGER) {
+                fprintf(stderr, "spindle: option '%s' needs a value\n", argv[optind - 1]);
             } else {
                 fprintf(stderr, "spindle: unknown option '%s'\n", argv[optind - 1]);
             }
@@ -163,6 +165,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "spindle: unexpected argument '%s'\nTry 'spindle --help'.\n",
                 argv[optind]);
         return 1;
+    }
+    /* URLs from flags are checked here, where the flag can be named; only
+     * scheme://host:port is echoed (the rest may hold credentials). */
+    for (int i = -1; i < n_am; i++) {
+        const char *u = i < 0 ? endpoint : am[i];
+        if (u && !sp_url_ok(u)) {
+            char o[256];
+            sp_url_origin(u, o, sizeof(o));
+            fprintf(stderr, "spindle: %s '%s' must start with http:// or https://\n",
+                    i < 0 ? "--otlp-endpoint" : "--alertmanager", o);
+            return 1;
+        }
     }
 
     char err[1024];
@@ -211,11 +225,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "spindle: cannot start: %s\n", strerror(rc < 0 ? -rc : rc));
         return 1;
     }
-    char ep[2048];
-    const char *tu = sp_config_signal_url(&sp.cfg, SP_SIG_TRACES, ep, sizeof(ep));
+    /* The endpoint as scheme://host:port only: user:password, a path or a
+     * query string may carry credentials, and logs travel further than the
+     * configuration does. */
+    char ep[2048], origin[256] = "off";
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        const char *u = sp_config_signal_url(&sp.cfg, s, ep, sizeof(ep));
+        if (u) {
+            sp_url_origin(u, origin, sizeof(origin));
+            break;
+        }
+    }
     SP_LOG(SP_LOG_INFO, "spindle ready",
            "version=%s socket=\"%s\" otlp=\"%s\" file=\"%s\" journal=\"%s\"", SP_VERSION,
-           sp.cfg.socket_path, tu ? tu : "off", sp.cfg.file_enabled ? sp.cfg.file_dir : "off",
+           sp.cfg.socket_path, origin, sp.cfg.file_enabled ? sp.cfg.file_dir : "off",
            sp.cfg.storage_path[0] ? sp.cfg.storage_path : "off");
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

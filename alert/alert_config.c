@@ -653,15 +653,18 @@ int alert_rules_check(const struct sp_config *c, char *err, size_t errlen)
     }
     for (size_t i = 0; i < c->n_alertmanager_urls; i++) {
         const char *u = c->alertmanager_urls[i];
-        if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
-            snprintf(err, errlen, "Alertmanager URL '%s' must start with http:// or https://", u);
+        if (!sp_url_ok(u)) {
+            /* Never the whole URL: it may carry user:password or a token. */
+            char o[256];
+            sp_url_origin(u, o, sizeof(o));
+            snprintf(err, errlen, "Alertmanager URL '%s' must start with http:// or https://", o);
             return -EINVAL;
         }
     }
-    if (c->webhook_url[0] && strncmp(c->webhook_url, "http://", 7) &&
-        strncmp(c->webhook_url, "https://", 8)) {
-        snprintf(err, errlen, "alerts.webhook.url '%s' must start with http:// or https://",
-                 c->webhook_url);
+    if (c->webhook_url[0] && !sp_url_ok(c->webhook_url)) {
+        char o[256];
+        sp_url_origin(c->webhook_url, o, sizeof(o));
+        snprintf(err, errlen, "alerts.webhook.url '%s' must start with http:// or https://", o);
         return -EINVAL;
     }
     if (c->alert_resend_ms < 10 || c->alert_eval_ms < 10) {

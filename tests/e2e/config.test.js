@@ -371,3 +371,171 @@ describe('endpoints, headers and encodings', needBinary, () => {
     assert.equal(String(rej.pid), String(process.pid));
   });
 });
+
+// Issue 9, items 10, 18 and 19: secrets stay out of logs and messages, headers go out as
+// written once, and every bad value is refused where it was written.
+describe('secrets, headers and where an error points', needBinary, () => {
+  const sinks = [];
+  const agents = [];
+  after(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await Promise.all(sinks.map((s) => s.close()));
+  });
+  async function sink(opts) { const s = await startSink(opts); sinks.push(s); return s; }
+  async function agent(opts) { const a = await startAgent(opts); agents.push(a); return a; }
+  async function sendLog(a, body) {
+    const c = await connect(a.socketPath);
+    await c.send(r.log(uid('sec'), body, { function: 'sec' }));
+    const ack = await c.flush();
+    assert.equal(ack.accepted, 1);
+    c.destroy();
+  }
+  const PASSWORD = 'pl4nted-Passw0rd';
+  const API_KEY = 'pl4nted-ApiKey';
+
+  test('the OTLP endpoint is logged as scheme://host:port; /v1/<signal> goes before the query string', { timeout: 20000 }, async () => {
+    const s = await sink();
+    const endpoint = s.url.replace('http://', `http://user:${PASSWORD}@`) + `/?api_key=${API_KEY}`;
+    const a = await agent({ config: testConfig(undefined), env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
+    const ready = await a.waitForStderr(/spindle ready/, 5000);
+    assert.ok(ready.includes(`otlp="${s.url}"`), `the ready line shows scheme://host:port: ${ready}`);
+    const body = uid('query');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log at /v1/logs with the query kept');
+    assert.equal(l.request.path, `/v1/logs?api_key=${API_KEY}`);
+    await a.stop();
+    assert.ok(!a.stderr().includes(PASSWORD), 'the password never appears in the log');
+    assert.ok(!a.stderr().includes(API_KEY), 'the query string never appears in the log');
+  });
+
+  test('a header set in the file and in OTEL_EXPORTER_OTLP_HEADERS in another case is sent once, the variable\'s', { timeout: 20000 }, async () => {
+    const s = await sink();
+    const a = await agent({
+      config: testConfig(s.url, { otlp: { headers: { authorization: 'Bearer from-file', 'X-Tenant': 'file' } } }),
+      env: { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer from-env,x-tenant=env' },
+    });
+    const body = uid('dedupe');
+    await sendLog(a, body);
+    const l = await s.waitFor((x) => logsWithBody(x, body)[0], 5000, 'log');
+    const raw = l.request.rawHeaders;
+    const values = (name) => raw.filter((_, i) => i % 2 === 1 && raw[i - 1].toLowerCase() === name);
+    assert.deepEqual(values('authorization'), ['Bearer from-env']);
+    assert.deepEqual(values('x-tenant'), ['env']);
+  });
+
+  for (const [label, headers, line, why] of [
+    ['a line break in a header value', '    x-a: "v\\r\\nX-Injected: 1"\n', 3, /has a line break/],
+    ['a header name that is not an HTTP token', '    "x injected": v\n', 3, /is not a valid header name/],
+  ]) {
+    test(`--check-config refuses ${label} with FILE:LINE`, { timeout: 10000 }, async () => {
+      const { file } = writeConfig(`otlp:\n  headers:\n${headers}`);
+      const res = await runSpindle(['--check-config', file]);
+      assert.equal(res.code, 1, output(res));
+      assert.match(res.stderr, new RegExp(`config\\.yaml:${line}: otlp\\.headers: `));
+      assert.match(res.stderr, why);
+    });
+  }
+
+  test('a line break in OTEL_EXPORTER_OTLP_HEADERS is refused before anything is sent', { timeout: 10000 }, async () => {
+    const s = await sink();
+    const dir = makeTempDir();
+    const sock = path.join(dir, 's.sock');
+    const res = await runSpindle(['--socket', sock, '--otlp-endpoint', s.url], {
+      cwd: dir, env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-a=v%0D%0AX-Injected: 1' },
+    });
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /OTEL_EXPORTER_OTLP_HEADERS: header 'x-a' has a line break/);
+    assert.equal(fs.existsSync(sock), false, 'no socket file');
+    assert.equal(s.requests.length, 0);
+  });
+
+  test('an Alertmanager URL without a scheme is refused at its line, credentials not echoed', { timeout: 10000 }, async () => {
+    const { file } = writeConfig(`alerts:\n  alertmanager:\n    urls:\n      - http://am-1:9093\n      - admin:${PASSWORD}@am-2:9093/?token=${API_KEY}\n`);
+    const res = await runSpindle(['--check-config', file]);
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /config\.yaml:5: alerts\.alertmanager\.urls: 'am-2:9093' must start with http:\/\/ or https:\/\//);
+    assert.ok(!output(res).includes(PASSWORD) && !output(res).includes(API_KEY), output(res));
+    const flag = await runSpindle(['--alertmanager', `admin:${PASSWORD}@am-2:9093`, '--socket', path.join(makeTempDir(), 's.sock')]);
+    assert.equal(flag.code, 1, output(flag));
+    assert.match(flag.stderr, /--alertmanager 'am-2:9093' must start with http/);
+    assert.ok(!output(flag).includes(PASSWORD), output(flag));
+  });
+
+  test('a flow-style bad URL in the file names FILE:LINE', { timeout: 10000 }, async () => {
+    const { file } = writeConfig('log:\n  level: info\nalerts:\n  alertmanager:\n    urls: [notaurl]\n');
+    const res = await runSpindle(['--check-config', file]);
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /config\.yaml:5: alerts\.alertmanager\.urls: 'notaurl'/);
+  });
+
+  test('an invalid OTEL_EXPORTER_OTLP_ENDPOINT names the variable, without its password', { timeout: 10000 }, async () => {
+    const dir = makeTempDir();
+    const res = await runSpindle(['--socket', path.join(dir, 's.sock')], {
+      cwd: dir, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `u:${PASSWORD}@collector:4318` },
+    });
+    assert.equal(res.code, 1, output(res));
+    assert.match(res.stderr, /OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' must start with http:\/\/ or https:\/\//);
+    assert.ok(!output(res).includes(PASSWORD), output(res));
+  });
+
+  test('-h prints the help and exits 0', { timeout: 10000 }, async () => {
+    const res = await runSpindle(['-h']);
+    assert.equal(res.code, 0, output(res));
+    assert.match(res.stdout, /^usage: spindle/);
+    assert.equal(res.stderr, '');
+  });
+
+  for (const [text, msg] of [
+    ['export:\n  batch_max_bytes: 0\n', /config\.yaml:2: export\.batch_max_bytes must be at least 1KiB/],
+    ['records:\n  max_attributes: 0\n', /config\.yaml:2: records\.max_attributes must be at least 1\b/],
+    ['alerts:\n  notify_max_attempts: 0\n', /config\.yaml:2: alerts\.notify_max_attempts must be at least 1\b/],
+    ['socket:\n  idle_timeout: 0s\n', /config\.yaml:2: socket\.idle_timeout must be at least 10ms/],
+    ['records:\n  max_attributes: 1000\n', /config\.yaml:2: records\.max_attributes must be at most 512/],
+  ]) {
+    test(`--check-config refuses ${text.trim().replace(/\n\s*/, '.')} naming the key and line`, { timeout: 10000 }, async () => {
+      const { file } = writeConfig(text);
+      const res = await runSpindle(['--check-config', file]);
+      assert.equal(res.code, 1, output(res));
+      assert.match(res.stderr, msg);
+    });
+  }
+});
+
+describe('./run.sh', needBinary, () => {
+  const RUN_SH = path.resolve(__dirname, '../../run.sh');
+  const { spawn } = require('node:child_process');
+  const { agentEnv, tryConnect } = require('./lib/agent');
+  function runSh(args, cwd) {
+    const proc = spawn('bash', [RUN_SH, ...args], { cwd, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr.on('data', (c) => { err += c; });
+    const exited = new Promise((resolve) => proc.once('close', (code) => resolve(code)));
+    return { proc, stderr: () => err, exited };
+  }
+
+  test('says "listening" only once its agent answers, and not when another agent holds the socket', { timeout: 180000 }, async () => {
+    const dir = makeTempDir();
+    const sock = path.join(dir, 's.sock');
+    // Its own agent: the hint comes, and the socket answers by then.
+    const first = runSh(['--socket', sock, '--log-level', 'warn'], dir);
+    try {
+      const deadline = Date.now() + 150000; // the set-up step may build
+      while (!first.stderr().includes('spindle: listening on') && Date.now() < deadline) await sleep(20);
+      assert.ok(first.stderr().includes(`spindle: listening on ${sock}`), first.stderr());
+      assert.ok(await tryConnect(sock), 'the socket answers when the hint is printed');
+      // A second one on the same socket: exits 1, and never claims to listen.
+      const second = runSh(['--socket', sock, '--log-level', 'warn'], dir);
+      const code = await withTimeoutOr(second.exited, 60000);
+      assert.equal(code, 1, second.stderr());
+      assert.match(second.stderr(), /another agent is listening/);
+      assert.ok(!second.stderr().includes('spindle: listening on'), second.stderr());
+    } finally {
+      first.proc.kill('SIGTERM');
+      await withTimeoutOr(first.exited, 10000);
+    }
+  });
+
+  async function withTimeoutOr(p, ms) {
+    return Promise.race([p, sleep(ms).then(() => 'timeout')]);
+  }
+});

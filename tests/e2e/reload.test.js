@@ -44,6 +44,20 @@ describe('reload on SIGHUP', needBinary, () => {
     }
   });
 
+  test('the restart warning names only the settings that changed', { timeout: 30000 }, async () => {
+    const h = await setup({ config: { export: { batch_delay: '100ms' } } });
+    try {
+      const cfgPath = h.agent.configPath;
+      fs.writeFileSync(cfgPath, `${fs.readFileSync(cfgPath, 'utf8')}socket:\n  mode: "0600"\n`);
+      h.agent.proc.kill('SIGHUP');
+      await h.agent.waitForStderr(/configuration reloaded/, 3000);
+      const warned = h.agent.stderr().split('\n').filter((l) => /needs a restart/.test(l));
+      assert.deepEqual(warned.map((l) => (l.match(/key=(\S+)/) || [])[1]), ['socket.mode'], warned.join('\n'));
+    } finally {
+      await h.close();
+    }
+  });
+
   test('a signal the moment the socket is connectable is handled, not fatal', { timeout: 30000 }, async () => {
     // The socket listens before libcurl and the rest start; SIGHUP's default action would kill
     // an agent that did not catch it yet. Several rounds: the window is milliseconds wide.

@@ -534,20 +534,192 @@ static void test_env_endpoints(void)
     CHECK_EQ_INT(sp_config_otlp_enabled(&c), 0);
     sp_config_free(&c);
 
-    /* an endpoint that is not http(s) is refused by finish */
+    /* an endpoint that is not http(s) is refused naming the variable, and
+     * showing host:port only (never the user information) */
     sp_config_defaults(&c);
     env_clear();
-    env_set("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317");
-    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    env_set("OTEL_EXPORTER_OTLP_ENDPOINT", "user:hunter2@collector:4317/x?key=k");
     err[0] = 0;
-    CHECK(sp_config_finish(&c, err, sizeof(err)) != 0);
-    CHECK(contains(err, "collector:4317"));
+    CHECK(sp_config_load_env(&c, fake_getenv, err, sizeof(err)) != 0);
+    CHECK(contains(err, "OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4317' must start with http://"));
+    CHECK(!contains(err, "hunter2") && !contains(err, "key=k"));
     sp_config_free(&c);
     sp_config_defaults(&c);
     env_clear();
     env_set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "grpc://m:4317");
-    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK(sp_config_load_env(&c, fake_getenv, err, sizeof(err)) != 0);
+    CHECK(contains(err, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'grpc://m:4317'"));
+    sp_config_free(&c);
+    /* finish still refuses one set otherwise, redacted likewise */
+    sp_config_defaults(&c);
+    free(c.otlp_endpoint);
+    c.otlp_endpoint = strdup("u:hunter2@collector:4317");
     CHECK(sp_config_finish(&c, err, sizeof(err)) != 0);
+    CHECK(contains(err, "'collector:4317'") && !contains(err, "hunter2"));
+    sp_config_free(&c);
+
+    /* /v1/<signal> goes at the end of the path, before the query string */
+    sp_config_defaults(&c);
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/?api_key=k1");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_STR(sp_config_signal_url(&c, SP_SIG_LOGS, buf, sizeof(buf)),
+              "http://c:4318/v1/logs?api_key=k1");
+    sp_config_free(&c);
+    sp_config_defaults(&c);
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/otlp?a=1&b=2");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_STR(sp_config_signal_url(&c, SP_SIG_TRACES, buf, sizeof(buf)),
+              "http://c:4318/otlp/v1/traces?a=1&b=2");
+    sp_config_free(&c);
+}
+
+static void test_url_origin(void)
+{
+    char o[128];
+    sp_url_origin("https://user:pw@host:8443/path?q=1#f", o, sizeof(o));
+    CHECK_STR(o, "https://host:8443");
+    sp_url_origin("http://a@b:c@host/", o, sizeof(o)); /* the last '@' ends the user info */
+    CHECK_STR(o, "http://host");
+    sp_url_origin("user:pw@am:9093/api?token=t", o, sizeof(o));
+    CHECK_STR(o, "am:9093");
+    sp_url_origin("notaurl", o, sizeof(o));
+    CHECK_STR(o, "notaurl");
+    CHECK_EQ_INT(sp_url_ok("http://h"), 1);
+    CHECK_EQ_INT(sp_url_ok("https://h:1/x"), 1);
+    CHECK_EQ_INT(sp_url_ok("http://"), 0);
+    CHECK_EQ_INT(sp_url_ok("http:///x"), 0);
+    CHECK_EQ_INT(sp_url_ok("ftp://h"), 0);
+    CHECK_EQ_INT(sp_url_ok("h:4318"), 0);
+}
+
+/* Header names are case-insensitive: the environment's replaces the file's,
+ * whatever the case; a CR or LF in a value, or a name that is not an HTTP
+ * token, is refused where it was written. */
+static void test_headers(void)
+{
+    struct sp_config c;
+    char err[512];
+    sp_config_defaults(&c);
+    CHECK_EQ_INT(yaml(&c,
+                      "otlp:\n"
+                      "  headers:\n"
+                      "    authorization: Bearer from-file\n"
+                      "    X-Keep: k\n",
+                      err, sizeof(err)),
+                 0);
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20from-env,x-keep=k2");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_EQ_INT(c.n_otlp_headers, 2);
+    CHECK_STR(kv_get(c.otlp_headers, c.n_otlp_headers, "Authorization"), "Bearer from-env");
+    CHECK_STR(kv_get(c.otlp_headers, c.n_otlp_headers, "x-keep"), "k2");
+    sp_config_free(&c);
+
+    /* resource attributes stay case-sensitive */
+    sp_config_defaults(&c);
+    env_clear();
+    env_set("OTEL_RESOURCE_ATTRIBUTES", "Team=a,team=b");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_EQ_INT(c.n_resource_attrs, 2);
+    sp_config_free(&c);
+
+    /* a line break in a value: the file names its line */
+    sp_config_defaults(&c);
+    CHECK(yaml(&c, "otlp:\n  headers:\n    x-a: \"v\\r\\nX-Injected: 1\"\n", err, sizeof(err)) != 0);
+    CHECK(contains(err, "spindle.yaml:3: otlp.headers: header 'x-a' has a line break"));
+    sp_config_free(&c);
+    sp_config_defaults(&c);
+    CHECK(yaml(&c, "otlp:\n  headers:\n    \"x a\": v\n", err, sizeof(err)) != 0);
+    CHECK(contains(err, "spindle.yaml:3: otlp.headers: header 'x a' is not a valid header name"));
+    sp_config_free(&c);
+    sp_config_defaults(&c);
+    CHECK(yaml(&c, "otlp:\n  headers:\n    \"x:y\": v\n", err, sizeof(err)) != 0);
+    sp_config_free(&c);
+    /* ... and the variable names itself (%0A decodes to a line feed) */
+    sp_config_defaults(&c);
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_HEADERS", "x-a=v%0D%0AX-Injected: 1");
+    CHECK(sp_config_load_env(&c, fake_getenv, err, sizeof(err)) != 0);
+    CHECK(contains(err, "OTEL_EXPORTER_OTLP_HEADERS: header 'x-a' has a line break"));
+    sp_config_free(&c);
+    sp_config_defaults(&c);
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_HEADERS", "x(a)=v");
+    CHECK(sp_config_load_env(&c, fake_getenv, err, sizeof(err)) != 0);
+    CHECK(contains(err, "header 'x(a)' is not a valid header name"));
+    sp_config_free(&c);
+    /* a tab and non-ASCII bytes are valid field content */
+    sp_config_defaults(&c);
+    CHECK_EQ_INT(yaml(&c, "otlp:\n  headers:\n    x-a: \"a\\tb \u00e9\"\n", err, sizeof(err)), 0);
+    sp_config_free(&c);
+}
+
+/* Every number, duration and size has a range; a value outside it is refused
+ * naming the file, the line and the key, with the bound. */
+static void test_ranges(void)
+{
+    static const struct {
+        const char *yaml;
+        const char *msg;
+    } bad[] = {
+        {"export:\n  batch_max_bytes: 0\n", "spindle.yaml:2: export.batch_max_bytes must be at least 1KiB"},
+        {"records:\n  max_attributes: 0\n", "spindle.yaml:2: records.max_attributes must be at least 1"},
+        {"records:\n  max_attributes: 513\n", "spindle.yaml:2: records.max_attributes must be at most 512"},
+        {"records:\n  max_attribute_value_bytes: 0\n", "records.max_attribute_value_bytes must be at least 1"},
+        {"socket:\n  max_record_bytes: 10\n", "spindle.yaml:2: socket.max_record_bytes must be at least 64"},
+        {"socket:\n  max_record_bytes: 17MiB\n", "socket.max_record_bytes must be at most 16MiB"},
+        {"socket:\n  max_connections: 0\n", "socket.max_connections must be at least 1"},
+        {"socket:\n  idle_timeout: 0s\n", "socket.idle_timeout must be at least 10ms"},
+        {"correlation:\n  idle_timeout: 0ms\n", "correlation.idle_timeout must be at least 10ms"},
+        {"correlation:\n  max_open_workflows: 0\n", "correlation.max_open_workflows must be at least 1"},
+        {"metrics:\n  interval: 1ms\n", "metrics.interval must be at least 10ms"},
+        {"metrics:\n  max_series: 0\n", "metrics.max_series must be at least 1"},
+        {"export:\n  batch_max_items: 0\n", "export.batch_max_items must be at least 1"},
+        {"export:\n  queue_max_bytes: 1000\n", "export.queue_max_bytes must be at least 1KiB"},
+        {"export:\n  retry_initial: 0s\n", "export.retry_initial must be at least 10ms"},
+        {"export:\n  retry_max: 0s\n", "export.retry_max must be at least 10ms"},
+        {"file:\n  max_file_bytes: 0\n", "file.max_file_bytes must be at least 1KiB"},
+        {"file:\n  max_files: 1001\n", "file.max_files must be at most 1000"},
+        {"limits:\n  max_memory: 1MiB\n", "limits.max_memory must be at least 4MiB"},
+        {"storage:\n  max_bytes: 64KiB\n", "storage.max_bytes must be at least 256KiB"},
+        {"storage:\n  segment_bytes: 1KiB\n", "storage.segment_bytes must be at least 64KiB"},
+        {"alerts:\n  event_hold: 0s\n", "alerts.event_hold must be at least 10ms"},
+        {"alerts:\n  max_series: 0\n", "alerts.max_series must be at least 1"},
+        {"alerts:\n  notify_timeout: 5ms\n", "alerts.notify_timeout must be at least 10ms"},
+        {"otlp:\n  timeout: 9000h\n", "otlp.timeout must be at most 8784h"},
+        {"alerts:\n  notify_queue_max: 0\n", "alerts.notify_queue_max must be at least 1"},
+        {"alerts:\n  notify_max_attempts: 0\n", "alerts.notify_max_attempts must be at least 1"},
+        {"alerts:\n  resend_interval: 5ms\n", "alerts.resend_interval must be at least 10ms"},
+        {"correlation:\n  closed_ttl: 400d\n", "bad value"},
+        {"correlation:\n  closed_ttl: 9000h\n", "correlation.closed_ttl must be at most 8784h"},
+        {"otlp:\n  endpoint: u:pw@c:4318\n", "spindle.yaml:2: otlp.endpoint 'c:4318' must start"},
+        {"alerts:\n  webhook:\n    url: hooks.example/x\n", "spindle.yaml:3: alerts.webhook.url"},
+        {"alerts:\n  alertmanager:\n    urls:\n      - http://am:9093\n      - notaurl\n",
+         "spindle.yaml:5: alerts.alertmanager.urls: 'notaurl' must start with http://"},
+        {"alerts:\n  alertmanager:\n    urls: [notaurl]\n", "spindle.yaml:3: alerts.alertmanager.urls"},
+    };
+    struct sp_config c;
+    char err[512];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sp_config_defaults(&c);
+        CHECK(yaml(&c, bad[i].yaml, err, sizeof(err)) != 0);
+        if (!contains(err, bad[i].msg)) {
+            fprintf(stderr, "  want '%s', got '%s'\n", bad[i].msg, err);
+            CHECK(0);
+        }
+        sp_config_free(&c);
+    }
+    /* 0 where the docs give it a meaning */
+    sp_config_defaults(&c);
+    CHECK_EQ_INT(yaml(&c,
+                      "correlation:\n  grace_period: 0s\n  closed_ttl: 0s\n"
+                      "  max_closed_workflows: 0\n"
+                      "export:\n  batch_delay: 0s\n  shutdown_timeout: 0s\n"
+                      "  retry_max_elapsed: 0s\nfile:\n  max_files: 0\n",
+                      err, sizeof(err)),
+                 0);
     sp_config_free(&c);
 }
 
@@ -692,15 +864,6 @@ static void test_file_enabled(void)
     CHECK_STR(c.socket_path, "/tmp/s.sock");
     CHECK_STR(c.state_dir, "/tmp/st");
     sp_config_free(&c);
-    /* finish validates minimums */
-    sp_config_defaults(&c);
-    CHECK_EQ_INT(yaml(&c, "correlation:\n  max_open_workflows: 0\n", err, sizeof(err)), 0);
-    CHECK(sp_config_finish(&c, err, sizeof(err)) != 0);
-    sp_config_free(&c);
-    sp_config_defaults(&c);
-    CHECK_EQ_INT(yaml(&c, "socket:\n  max_record_bytes: 10\n", err, sizeof(err)), 0);
-    CHECK(sp_config_finish(&c, err, sizeof(err)) != 0);
-    sp_config_free(&c);
 }
 
 static void test_precedence(void)
@@ -756,6 +919,9 @@ int main(void)
     test_durations_sizes();
     test_env_endpoints();
     test_env_other();
+    test_url_origin();
+    test_headers();
+    test_ranges();
     test_file_enabled();
     test_precedence();
     return th_report("test_config");

@@ -44,6 +44,8 @@ async function startSink(opts = {}) {
       method: req.method,
       path: req.url,
       headers: req.headers,
+      // As sent, duplicates included (node keeps only the first Authorization in `headers`).
+      rawHeaders: req.rawHeaders,
       signal: signalFor(req.url, routes),
       contentType: (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase(),
       contentEncoding: (req.headers['content-encoding'] || '').toLowerCase(),

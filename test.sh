@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 source scripts/setup.sh
-if ! sp_setup nodejs npm prometheus-alertmanager; then
+if ! sp_setup nodejs npm prometheus-alertmanager python3; then
     echo "set-up failed"
     echo "0 passed, 1 failed"
     exit 1
@@ -35,6 +35,16 @@ for t in build/tests/unit/test_*; do
     echo "unit $line"
     [ "$f" = 0 ] || grep FAIL "$logdir/$name.log"
 done
+
+# The architecture: no circle in "file A uses what file B defines" over the
+# C files (docs/internals/architecture.md); a new circle fails the suite.
+if python3 scripts/cycles.py >"$logdir/cycles.log" 2>&1; then
+    passed=$((passed + 1))
+    echo "architecture: $(tail -n 1 "$logdir/cycles.log")"
+else
+    failed=$((failed + 1))
+    echo "architecture: circles between files"; cat "$logdir/cycles.log"
+fi
 
 # Node suites (node:test, TAP output): "# pass N" / "# fail N".
 run_node_suite() {

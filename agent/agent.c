@@ -19,6 +19,8 @@
 #include "alert.h"
 #include "caps.h"
 #include "http_client.h"
+#include "door.h"
+#include "flow.h"
 #include "journal.h"
 #include "log.h"
 
@@ -27,40 +29,69 @@ const char *sp_env_get(const char *name)
     return getenv(name);
 }
 
-/* The dlq.depth gauge by queue feeds the queue rules; the point's workflow,
- * when it names one, becomes the alert's exemplar. */
-static void dlq_depth(struct spindle *sp, const struct sp_record *r)
+/* --- hooks: how the parts below reach each other without calling up ------ */
+
+static void corr_observe(void *arg, const struct alert_obs *o)
 {
-    struct alert_obs o = {.signal = ALERT_SIG_DLQ_DEPTH,
-                          .function = r->function,
-                          .cid = r->correlation_id,
-                          .value = r->value,
-                          .replay_ns = sp->replay_ns};
-    for (uint32_t i = 0; i < r->attrs.n; i++) {
-        const struct sp_attr *a = &r->attrs.v[i];
-        if (a->key.len == 5 && memcmp(a->key.p, "queue", 5) == 0 && a->val.type == SP_VAL_STR) {
-            o.queue = a->val.u.s;
-        }
-    }
-    uint8_t tid[16];
-    if (o.cid.len) {
-        sp_id_trace(o.cid.p, o.cid.len, tid);
-        o.trace_id = tid;
-    }
-    alert_observe(sp->alerts, &o);
+    struct spindle *sp = arg;
+    alert_observe(sp->alerts, o);
 }
 
-void sp_agent_record(struct spindle *sp, const struct sp_record *r)
+static void corr_point(void *arg, const struct sp_point *p)
 {
-    if (r->type == SP_REC_METRIC) {
-        sp_metrics_record(sp->metrics, r);
-        const char *dlq = sp->cfg.dlq_depth_metric;
-        if (r->name.len == strlen(dlq) && memcmp(r->name.p, dlq, r->name.len) == 0) {
-            dlq_depth(sp, r);
-        }
-    } else {
-        corr_record(sp->corr, r);
+    struct spindle *sp = arg;
+    sp_metrics_add(sp->metrics, p);
+}
+
+static void metrics_link(void *arg, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
+                         uint8_t span_id[8])
+{
+    struct spindle *sp = arg;
+    corr_link(sp->corr, cid, inv, trace_id, span_id);
+}
+
+static void journal_durable(void *arg, uint64_t pos)
+{
+    struct spindle *sp = arg;
+    for (int i = 0; i < sp->n_inputs; i++) {
+        sp->inputs[i].ops->durable(&sp->inputs[i], pos);
     }
+}
+
+/* The oldest segment the workflows, the metric series and the open batches
+ * derive from (requests hold theirs in the journal themselves). */
+static uint64_t journal_oldest_held(void *arg)
+{
+    struct spindle *sp = arg;
+    uint64_t w = 0;
+    if (sp->corr) {
+        sp_jseq_min(&w, corr_min_jseq(sp->corr));
+    }
+    if (sp->metrics) {
+        sp_jseq_min(&w, sp_metrics_min_jseq(sp->metrics));
+    }
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        if (sp->open[s]) {
+            sp_jseq_min(&w, sp->open[s]->jseq);
+        }
+    }
+    return w;
+}
+
+static uint64_t journal_drop_upto(void *arg, uint64_t seq)
+{
+    return sp_pipe_drop_journal(arg, seq);
+}
+
+static void journal_replay(void *arg, const struct sp_jentry *e, uint64_t jseq, int rejournal)
+{
+    sp_door_replay(arg, e, jseq, rejournal);
+}
+
+static int journal_hold_replay(void *arg)
+{
+    struct spindle *sp = arg;
+    return sp->paused || sp->stopping;
 }
 
 /* service.instance.id: a random UUID kept in the state directory, so the same
@@ -235,12 +266,12 @@ void sp_agent_stop(struct spindle *sp)
     sp->stopping = 1;
     SP_LOG(SP_LOG_INFO, "shutting down", "shutdown_timeout_ms=%llu",
            (unsigned long long)sp->cfg.shutdown_timeout_ms);
-    if (sp->sock) {
-        /* Detached first: records still buffered are handled while closing,
-         * and no backpressure may pause a collector that is going away. */
-        struct col_socket *sock = sp->sock;
-        sp->sock = NULL;
-        col_socket_close(sock);
+    /* Detached first: records still buffered are handled while closing,
+     * and no backpressure may pause an input that is going away. */
+    int n = sp->n_inputs;
+    sp->n_inputs = 0;
+    for (int i = 0; i < n; i++) {
+        sp->inputs[i].ops->close(&sp->inputs[i]);
     }
     uv_timer_stop(&sp->metrics_timer);
     corr_close_all(sp->corr);
@@ -375,8 +406,51 @@ int sp_agent_reload(struct spindle *sp)
 
 static int init_rest(struct spindle *sp, uv_loop_t *loop);
 
-int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
+int sp_agent_add_input(struct spindle *sp, const struct sp_input_ops *ops)
 {
+    if (sp->n_inputs >= (int)SP_MAX_INPUTS) {
+        return -ENOSPC;
+    }
+    sp->inputs[sp->n_inputs++] = (struct sp_input){.ops = ops, .sp = sp};
+    return 0;
+}
+
+static const struct sp_exporter_ops *exporter_named(const struct spindle *sp, const char *name)
+{
+    for (const struct sp_exporter_ops *const *o = sp->exporter_ops; o && *o; o++) {
+        if (strcmp((*o)->name, name) == 0) {
+            return *o;
+        }
+    }
+    SP_LOG(SP_LOG_ERROR, "exporter not built in", "exporter=%s", name);
+    return NULL;
+}
+
+/* Starts the configured exporters among those main.c handed over. */
+static int start_exporters(struct spindle *sp)
+{
+    const char *want[2];
+    int n = 0;
+    if (sp_config_otlp_enabled(&sp->cfg)) {
+        want[n++] = "otlp_http";
+    }
+    if (sp->cfg.file_enabled) {
+        want[n++] = "otlp_file";
+    }
+    for (int i = 0; i < n; i++) {
+        const struct sp_exporter_ops *ops = exporter_named(sp, want[i]);
+        int rc = ops ? sp_exporter_new(sp, ops) : -ENOENT;
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
+                  const struct sp_exporter_ops *const *exporters)
+{
+    sp->exporter_ops = exporters;
     sp->loop = loop;
     sp->started_ms = uv_now(loop);
     sp->started_ns = sp_now_ns();
@@ -387,22 +461,35 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
     if (rc) {
         return rc;
     }
-    if ((rc = corr_init(sp, &sp->corr)) || (rc = sp_metrics_init(sp, &sp->metrics)) ||
+    const struct corr_hooks ch = {.arg = sp, .observe = corr_observe, .point = corr_point};
+    const struct sp_metrics_hooks mh = {.arg = sp, .link = metrics_link};
+    sp->pressure = sp_flow_check;
+    sp_arena_init(&sp->replay_arena, 16384);
+    if ((rc = corr_init(sp, &ch, &sp->corr)) || (rc = sp_metrics_init(sp, &mh, &sp->metrics)) ||
         (rc = sp_pipe_init(sp))) {
         return rc;
+    }
+    for (int i = 0; i < sp->n_inputs; i++) {
+        if ((rc = sp->inputs[i].ops->init(&sp->inputs[i]))) {
+            return rc;
+        }
     }
     /* What the configuration can make fail (exporters, the journal's folder
      * and lock) comes before the socket listens, so that a connectable socket
      * means an agent that is starting, not one about to exit. */
-    if (sp_config_otlp_enabled(&sp->cfg) && (rc = sp_exporter_new(sp, &exp_otlp_http_ops))) {
+    if ((rc = start_exporters(sp))) {
         return rc;
     }
-    if (sp->cfg.file_enabled && (rc = sp_exporter_new(sp, &exp_otlp_file_ops))) {
+    const struct sp_journal_hooks jh = {.arg = sp,
+                                        .durable = journal_durable,
+                                        .oldest_held = journal_oldest_held,
+                                        .drop_upto = journal_drop_upto,
+                                        .replay = journal_replay,
+                                        .hold_replay = journal_hold_replay};
+    if (sp->cfg.storage_path[0] && (rc = sp_journal_open(sp, &jh, &sp->journal))) {
         return rc;
     }
-    if (sp->cfg.storage_path[0] && (rc = sp_journal_open(sp, &sp->journal))) {
-        return rc;
-    }
+    sp_flow_init(sp);
     uv_timer_init(loop, &sp->metrics_timer);
     sp->metrics_timer.data = sp;
     uv_timer_init(loop, &sp->shutdown_timer);
@@ -425,11 +512,17 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop)
      * makes the socket connectable sooner: clients' first records wait in
      * the kernel until the loop runs. A failure from here on (libcurl
      * missing, a notifier's secret file unreadable) removes the socket again. */
-    if ((rc = col_socket_start(sp, &sp->sock))) {
-        return rc;
+    int started = 0;
+    while (started < sp->n_inputs && (rc = sp->inputs[started].ops->start(&sp->inputs[started])) == 0) {
+        started++;
     }
-    if ((rc = init_rest(sp, loop))) {
-        col_socket_stop_accepting(sp->sock);
+    if (rc == 0) {
+        rc = init_rest(sp, loop);
+    }
+    if (rc) {
+        for (int i = 0; i < started; i++) {
+            sp->inputs[i].ops->stop_accepting(&sp->inputs[i]);
+        }
     }
     return rc;
 }
@@ -458,6 +551,7 @@ int sp_agent_start(struct spindle *sp)
 
 void sp_agent_free(struct spindle *sp)
 {
+    sp_arena_free(&sp->replay_arena);
     sp_arena_free(&sp->res_arena);
     sp_config_free(&sp->cfg);
 }

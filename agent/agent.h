@@ -13,10 +13,12 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "caps.h"
 #include "clock.h"
 #include "fs.h"
 #include "config.h"
 #include "ids.h"
+#include "input.h"
 #include "record.h"
 #include "stats.h"
 #include "model.h"
@@ -24,7 +26,6 @@
 struct spindle;
 struct corr;
 struct sp_metrics;
-struct col_socket;
 struct sp_http;
 struct sp_journal;
 struct alert_engine;
@@ -123,15 +124,16 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
 /* The `compress` slot of exporters that do not compress. */
 int sp_exporter_no_compress(const struct sp_buf *in, struct sp_buf *out);
 
-extern const struct sp_exporter_ops exp_otlp_http_ops;
-extern const struct sp_exporter_ops exp_otlp_file_ops;
 
 /* --- pipeline (agent/pipeline.c) ----------------------------------------- */
 
 /* The open batch of a signal, to allocate an item from its arena; never NULL
  * unless memory is exhausted. Commit the item with sp_pipe_commit(). */
 struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal);
-void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes);
+/* `jseq`: the oldest journal segment the item derives from (0 none); the
+ * batch, and the request made of it, hold that segment until delivered. */
+void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes,
+                    uint64_t jseq);
 /* Seals every open batch and hands it to the exporters now. */
 void sp_pipe_flush(struct spindle *sp);
 /* Seals the open batch of one signal, if any. */
@@ -149,12 +151,6 @@ void sp_pipe_abandon(struct spindle *sp);
  * counted journal_full; returns the items dropped. */
 uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq);
 
-/* Bytes limits.max_memory covers: the parts above plus every export queue. */
-size_t sp_memory_used(const struct spindle *sp);
-/* Pauses or resumes input for full queues or memory; call after work that
- * grows or shrinks either. */
-void sp_backpressure_check(struct spindle *sp);
-
 /* Copies into `a`: strings, attribute lists, values. */
 struct sp_str sp_str_dup(struct sp_arena *a, struct sp_str s);
 int sp_attrs_dup(struct sp_arena *a, struct sp_attrs *dst, const struct sp_attrs *src,
@@ -163,9 +159,21 @@ int sp_value_dup(struct sp_arena *a, struct sp_value *dst, const struct sp_value
 
 /* --- correlator (agent/correlator.c) ------------------------------------- */
 
-int corr_init(struct spindle *sp, struct corr **out);
+struct alert_obs;
+struct sp_point;
+/* Where the correlator's observations go, given at init: it calls nothing
+ * above it by name. */
+struct corr_hooks {
+    void *arg;
+    /* A lifecycle count for the alert rules (alert_observe()). */
+    void (*observe)(void *arg, const struct alert_obs *o);
+    /* A derived metric point (faas.*, spindle.*) for the aggregator. */
+    void (*point)(void *arg, const struct sp_point *p);
+};
+
+int corr_init(struct spindle *sp, const struct corr_hooks *hooks, struct corr **out);
 /* Takes one accepted record (not metrics). */
-void corr_record(struct corr *c, const struct sp_record *r);
+void corr_record(struct corr *c, const struct sp_record *r, const struct sp_origin *o);
 /* For a metric's exemplar: the workflow's trace id, and the span a point with
  * this correlation (and invocation) id belongs to. */
 void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
@@ -197,10 +205,20 @@ struct sp_point {
     const double *bounds;
     uint32_t n_bounds;       /* at most SP_MAX_BOUNDS */
     uint8_t derived;
+    uint64_t jseq;           /* the journal segment it derives from, 0 none */
 };
 
-int sp_metrics_init(struct spindle *sp, struct sp_metrics **out);
-void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r);
+/* How the aggregator finds an exemplar's span, given at init (the
+ * correlator's corr_link(), which the aggregator never names). */
+struct sp_metrics_hooks {
+    void *arg;
+    void (*link)(void *arg, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
+                 uint8_t span_id[8]);
+};
+
+int sp_metrics_init(struct spindle *sp, const struct sp_metrics_hooks *hooks,
+                    struct sp_metrics **out);
+void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r, const struct sp_origin *o);
 void sp_metrics_add(struct sp_metrics *m, const struct sp_point *p);
 /* Emits every series as a data point now (interval tick and shutdown). */
 void sp_metrics_export(struct sp_metrics *m);
@@ -211,18 +229,6 @@ uint64_t sp_metrics_min_jseq(const struct sp_metrics *m);
  * `target` bytes. Does nothing during an export. */
 void sp_metrics_shed(struct sp_metrics *m, size_t target);
 void sp_metrics_free(struct sp_metrics *m);
-
-/* --- socket collector (collectors/socket) -------------------------------- */
-
-int col_socket_start(struct spindle *sp, struct col_socket **out);
-void col_socket_stop_accepting(struct col_socket *s);
-/* Backpressure: stop reading every connection (the kernel then pushes back on
- * the clients) / start again. Connections accepted meanwhile are not read. */
-void col_socket_pause(struct col_socket *s);
-void col_socket_resume(struct col_socket *s);
-void col_socket_close(struct col_socket *s);
-/* The journal is durable up to `pos`: acks waiting for it go out. */
-void col_socket_durable(struct col_socket *s, uint64_t pos);
 
 /* --- the agent ----------------------------------------------------------- */
 
@@ -241,20 +247,13 @@ struct spindle {
 
     struct corr *corr;
     struct sp_metrics *metrics;
-    struct col_socket *sock;
+    /* The inputs main.c handed over (sp_agent_add_input()), in that order. */
+    struct sp_input inputs[SP_MAX_INPUTS];
+    int n_inputs;
+    const struct sp_exporter_ops *const *exporter_ops; /* main.c's table, NULL-terminated */
+    struct sp_arena replay_arena;  /* the door's scratch for replayed entries */
     struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
-    /* The journal segment the work being done now derives from (the record
-     * being handled, the workflow being closed, the metrics being exported);
-     * whatever is committed to a batch inherits it. 0 outside such work. */
-    uint64_t jseq;
-    /* While a journaled record is replayed: the wall time it was first
-     * received, so the alert engine files it at its age. 0 otherwise. */
-    uint64_t replay_ns;
-    /* While a live record is handled: the wall time the socket received it
-     * (what the journal keeps), so a workflow alert it raises starts then,
-     * as it does when the record is replayed. 0 otherwise. */
-    uint64_t recv_ns;
     struct alert_engine *alerts;
 
     /* pipeline */
@@ -268,7 +267,11 @@ struct spindle {
     uv_timer_t drain_timer;        /* checks whether exports are done while draining */
     uv_signal_t sig_term, sig_int, sig_hup;
     int paused;                    /* input stopped: an export queue or memory is full */
-    int in_backpressure;           /* inside sp_backpressure_check(): no re-entry */
+    int in_backpressure;           /* inside sp_flow_check(): no re-entry */
+    /* Queues grew or shrank: the pipeline's hook into flow control, set by
+     * the agent to sp_flow_check (the pipeline never calls it by name). */
+    void (*pressure)(struct spindle *sp);
+    uv_check_t flow_turn;          /* flow control once per loop turn (flow.c) */
     struct {
         size_t conns;              /* connection read buffers */
         size_t batches;            /* open batch arenas */
@@ -281,15 +284,32 @@ struct spindle {
     int exit_code;
 };
 
-/* Handles one accepted record: correlator or metrics. */
-void sp_agent_record(struct spindle *sp, const struct sp_record *r);
+/* Bytes limits.max_memory covers: the parts' accounts plus every export
+ * queue. Inline (fields only), so every part may read it without depending
+ * on flow control. */
+static inline size_t sp_memory_used(const struct spindle *sp)
+{
+    size_t n = sp->mem.conns + sp->mem.batches + sp->mem.workflows + sp->mem.series +
+               sp->mem.journal;
+    for (int i = 0; i < sp->n_exporters; i++) {
+        for (int s = 0; s < SP_SIG_COUNT; s++) {
+            n += sp->exporters[i]->q[s].bytes;
+        }
+    }
+    return n;
+}
 
 /* getenv, as the config loader wants it (main.c). */
 const char *sp_env_get(const char *name);
 /* SIGHUP: rebuilds the configuration; a bad one keeps the old. 0 or -errno. */
 int sp_agent_reload(struct spindle *sp);
 
-int sp_agent_init(struct spindle *sp, uv_loop_t *loop);
+/* The top names the plugins: inputs are added (before sp_agent_init(), in
+ * the order they start) and the exporters' table is given, NULL-terminated;
+ * the configuration chooses among them by name ("otlp_http", "otlp_file"). */
+int sp_agent_add_input(struct spindle *sp, const struct sp_input_ops *ops);
+int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
+                  const struct sp_exporter_ops *const *exporters);
 int sp_agent_start(struct spindle *sp);
 void sp_agent_stop(struct spindle *sp);
 void sp_agent_free(struct spindle *sp);

@@ -15,6 +15,7 @@
 
 #include "model.h"
 #include "units.h"
+#include "url.h"
 
 enum sp_protocol { SP_PROTO_HTTP_PROTOBUF = 0, SP_PROTO_HTTP_JSON = 1 };
 /* storage.fsync: what an ack waits for (docs/internals/journal.md). */
@@ -146,11 +147,5 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen);
 const char *sp_config_signal_url(const struct sp_config *c, int signal, char *buf, size_t n);
 int sp_config_otlp_enabled(const struct sp_config *c);
 void sp_config_free(struct sp_config *c);
-
-/* 1 when `url` is http:// or https:// with a host. */
-int sp_url_ok(const char *url);
-/* "https://user:pw@host:8443/p?key=x" -> "https://host:8443": the only part
- * of a URL that logs and error messages show (the rest may hold secrets). */
-void sp_url_origin(const char *url, char *out, size_t cap);
 
 #endif

@@ -90,6 +90,12 @@ struct list {
 
 struct corr {
     struct spindle *sp;
+    /* The journal segment the work being done now derives from (the record
+     * being handled, or every record of the workflow being closed): what is
+     * committed to a batch meanwhile holds it. 0 outside such work. */
+    uint64_t jseq;
+    struct sp_origin cur;    /* the record being handled; zero outside corr_record() */
+    struct corr_hooks hooks; /* observations and derived points go here */
     struct sp_hmap map;
     struct list open, closing, closed;
     uv_timer_t tick;
@@ -210,13 +216,13 @@ static void derive(struct corr *c, int sig, const char *name, const char *unit, 
         .workflow = w->name,
         .trace_id = w->trace_id,
         .value = value,
-        .replay_ns = c->sp->replay_ns,
-        .recv_ns = c->sp->recv_ns,
+        .replay_ns = c->cur.replayed ? c->cur.recv_ns : 0,
+        .recv_ns = c->cur.replayed ? 0 : c->cur.recv_ns,
     };
     if (sig == ALERT_SIG_DEAD_LETTERS && attrs && attrs->n) {
         o.queue = attrs->v[0].val.u.s;
     }
-    alert_observe(c->sp->alerts, &o);
+    c->hooks.observe(c->hooks.arg, &o);
     struct sp_point p = {
         .function = function,
         .name = sp_cstr(name),
@@ -230,8 +236,9 @@ static void derive(struct corr *c, int sig, const char *name, const char *unit, 
         .bounds = seconds_bounds, /* used by the histograms only */
         .n_bounds = sizeof(seconds_bounds) / sizeof(seconds_bounds[0]),
         .derived = 1,
+        .jseq = c->jseq,
     };
-    sp_metrics_add(c->sp->metrics, &p);
+    c->hooks.point(c->hooks.arg, &p);
 }
 
 static void count_invocation(struct corr *c, struct wf *w, struct inv *iv, uint64_t ts_ns)
@@ -344,7 +351,7 @@ static void emit_invocation_now(struct corr *c, struct wf *w, struct inv *iv)
     }
     iv->emitted = 1;
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 128 + iv->id.len + iv->function.len +
-                                               iv->n_events * 64u);
+                                               iv->n_events * 64u, c->jseq);
     if (iv->untracked) {
         return; /* nothing kept for it: the cap bounds the workflow's memory */
     }
@@ -413,25 +420,25 @@ static void emit_root_now(struct corr *c, struct wf *w)
     events_dup(a, s, w->events, w->n_events);
     s->dropped_events = w->dropped_events;
     w->root_emitted = 1;
-    sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 256 + w->cid_len + w->n_events * 64u);
+    sp_pipe_commit(c->sp, SP_SIG_TRACES, s, 256 + w->cid_len + w->n_events * 64u, c->jseq);
 }
 
 /* The deferred spans derive from every record the workflow kept (its jseq),
  * not only from the record that triggers them. */
 static void emit_invocation(struct corr *c, struct wf *w, struct inv *iv)
 {
-    uint64_t outer_jseq = c->sp->jseq;
-    sp_jseq_min(&c->sp->jseq, w->jseq);
+    uint64_t outer_jseq = c->jseq;
+    sp_jseq_min(&c->jseq, w->jseq);
     emit_invocation_now(c, w, iv);
-    c->sp->jseq = outer_jseq;
+    c->jseq = outer_jseq;
 }
 
 static void emit_root(struct corr *c, struct wf *w)
 {
-    uint64_t outer_jseq = c->sp->jseq;
-    sp_jseq_min(&c->sp->jseq, w->jseq);
+    uint64_t outer_jseq = c->jseq;
+    sp_jseq_min(&c->jseq, w->jseq);
     emit_root_now(c, w);
-    c->sp->jseq = outer_jseq;
+    c->jseq = outer_jseq;
 }
 
 /* An event that has no span left to live on here (its span is another
@@ -473,7 +480,7 @@ static void event_log(struct corr *c, struct wf *w, struct sp_str function, stru
     l->has_trace = 1;
     memcpy(l->trace_id, w->trace_id, 16);
     memcpy(l->span_id, span_id, 8);
-    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + name.len + attrs_bytes(attrs));
+    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + name.len + attrs_bytes(attrs), c->jseq);
 }
 
 /* --- workflow lifecycle ---------------------------------------------------- */
@@ -496,8 +503,8 @@ static void wf_close(struct corr *c, struct wf *w)
     struct spindle *sp = c->sp;
     int whole = sp->cfg.root_without_start;
     /* What closing emits derives from every record the workflow kept. */
-    uint64_t outer_jseq = sp->jseq;
-    sp->jseq = w->jseq;
+    uint64_t outer_jseq = c->jseq;
+    c->jseq = w->jseq;
     w->jseq = 0;
     for (struct inv *iv = w->invs; iv; iv = iv->next) {
         /* Rule 3: the agent that saw the end emits (done at the end); at
@@ -535,7 +542,7 @@ static void wf_close(struct corr *c, struct wf *w)
     sp_arena_free(&w->arena);
     w->deadline_ms = uv_now(sp->loop) + sp->cfg.closed_ttl_ms;
     list_push(&c->closed, w);
-    sp->jseq = outer_jseq;
+    c->jseq = outer_jseq;
 }
 
 static void wf_forget(struct corr *c, struct wf *w)
@@ -1064,7 +1071,7 @@ static void on_span(struct corr *c, struct wf *w, struct inv *iv, const struct s
     uint32_t cap = 0;
     conflict_link(c, w, r, a, &s->links, &s->n_links, &cap);
     sp_pipe_commit(c->sp, SP_SIG_TRACES, s,
-                   128 + r->name.len + attrs_bytes(&r->attrs) + r->n_events * 64u);
+                   128 + r->name.len + attrs_bytes(&r->attrs) + r->n_events * 64u, c->jseq);
 }
 
 static void on_log(struct corr *c, struct wf *w, struct inv *iv, const struct sp_record *r)
@@ -1105,23 +1112,27 @@ static void on_log(struct corr *c, struct wf *w, struct inv *iv, const struct sp
         memcpy(l->span_id, w->root_id, 8);
     }
     size_t body = r->body.type == SP_VAL_STR ? r->body.u.s.len : 256;
-    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + body + attrs_bytes(&r->attrs));
+    sp_pipe_commit(c->sp, SP_SIG_LOGS, l, 96 + body + attrs_bytes(&r->attrs), c->jseq);
 }
 
 static void record_in(struct corr *c, struct wf *w, const struct sp_record *r);
 
-void corr_record(struct corr *c, const struct sp_record *r)
+void corr_record(struct corr *c, const struct sp_record *r, const struct sp_origin *o)
 {
     struct wf *w = wf_get(c, r);
     if (w == NULL) {
         return;
     }
+    c->cur = *o;
+    c->jseq = o->jseq;
     /* The workflow keeps its oldest record's journal segment until it
      * closes: what it emits later (emit_invocation, emit_root, event_log)
      * derives from all of them. A span or log record exported at once
      * derives from its own record only. */
-    sp_jseq_min(&w->jseq, c->sp->jseq);
+    sp_jseq_min(&w->jseq, c->jseq);
     record_in(c, w, r);
+    c->jseq = 0;
+    c->cur = (struct sp_origin){0};
 }
 
 static void record_in(struct corr *c, struct wf *w, const struct sp_record *r)
@@ -1199,7 +1210,7 @@ static void tick_cb(uv_timer_t *t)
     while (c->closed.head && c->closed.head->deadline_ms <= now) {
         wf_forget(c, c->closed.head);
     }
-    sp_backpressure_check(sp);
+    /* What closing freed is seen by flow control's once-per-turn check. */
     if (c->open.n + c->closing.n + c->closed.n == 0) {
         uv_timer_stop(&c->tick);
         c->tick_on = 0;
@@ -1255,13 +1266,14 @@ void corr_close_all(struct corr *c)
     }
 }
 
-int corr_init(struct spindle *sp, struct corr **out)
+int corr_init(struct spindle *sp, const struct corr_hooks *hooks, struct corr **out)
 {
     struct corr *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return -ENOMEM;
     }
     c->sp = sp;
+    c->hooks = *hooks;
     if (sp_hmap_init(&c->map, 1024)) {
         free(c);
         return -ENOMEM;

@@ -22,38 +22,63 @@ static uint32_t get32(const char *p)
     return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
-int sp_jformat_frame(struct sp_buf *out, const char *line, size_t n, uint64_t recv_ns)
+/* The length word holds the payload length in its low 24 bits (a record is
+ * at most SP_MAX_RECORD_BYTES = 16 MiB) and the codec in the top byte. */
+#define LEN_MASK 0x00ffffffu
+_Static_assert(SP_MAX_RECORD_BYTES <= LEN_MASK + 1u, "a record's length fits 24 bits");
+
+int sp_jformat_frame(struct sp_buf *out, unsigned codec, const char *line, size_t n,
+                     uint64_t recv_ns)
 {
+    if (codec > SP_JCODEC_MAX) {
+        return -EINVAL;
+    }
     if (n > SP_MAX_RECORD_BYTES || sp_buf_reserve(out, SP_JENTRY_HDR + n)) {
         return -ENOBUFS;
     }
     char *h = out->p + out->len;
     put32(h, SP_JENTRY_MAGIC);
-    put32(h + 4, (uint32_t)n);
+    put32(h + 4, (uint32_t)n | (uint32_t)codec << 24);
     put32(h + 12, (uint32_t)recv_ns);
     put32(h + 16, (uint32_t)(recv_ns >> 32));
     memcpy(h + SP_JENTRY_HDR, line, n);
-    put32(h + 8, sp_crc32c(0, h + 12, 8u + n));
+    /* Length word, then receive time and payload: one CRC over both runs. */
+    put32(h + 8, sp_crc32c(sp_crc32c(0, h + 4, 4), h + 12, 8u + n));
     out->len += SP_JENTRY_HDR + n;
     return 0;
+}
+
+static int is_magic(uint32_t m)
+{
+    return m == SP_JENTRY_MAGIC || m == SP_JENTRY_MAGIC_V1;
+}
+
+/* The payload length an entry header at `p` claims. */
+static uint32_t entry_len(const char *p)
+{
+    uint32_t w = get32(p + 4);
+    return get32(p) == SP_JENTRY_MAGIC ? w & LEN_MASK : w;
 }
 
 /* 1 when a whole, intact entry starts at `off`. */
 static int entry_at(const char *b, size_t end, size_t off, struct sp_jentry *e)
 {
-    if (end - off < SP_JENTRY_HDR || get32(b + off) != SP_JENTRY_MAGIC) {
+    if (end - off < SP_JENTRY_HDR || !is_magic(get32(b + off))) {
         return 0;
     }
-    uint32_t n = get32(b + off + 4);
+    int v2 = get32(b + off) == SP_JENTRY_MAGIC;
+    uint32_t n = entry_len(b + off);
     if (n > SP_MAX_RECORD_BYTES || end - off - SP_JENTRY_HDR < n) {
         return 0;
     }
-    if (sp_crc32c(0, b + off + 12, 8u + n) != get32(b + off + 8)) {
+    uint32_t crc = v2 ? sp_crc32c(0, b + off + 4, 4) : 0;
+    if (sp_crc32c(crc, b + off + 12, 8u + n) != get32(b + off + 8)) {
         return 0;
     }
     e->recv_ns = (uint64_t)get32(b + off + 12) | (uint64_t)get32(b + off + 16) << 32;
     e->line = b + off + SP_JENTRY_HDR;
     e->len = n;
+    e->codec = v2 ? (uint8_t)(get32(b + off + 4) >> 24) : 0;
     return 1;
 }
 
@@ -78,8 +103,8 @@ static int unfinished(const char *b, size_t len, size_t at)
     if (len - at < SP_JENTRY_HDR) {
         return 1;
     }
-    uint32_t n = get32(b + at + 4);
-    if (get32(b + at) == SP_JENTRY_MAGIC && n <= SP_MAX_RECORD_BYTES &&
+    uint32_t n = entry_len(b + at);
+    if (is_magic(get32(b + at)) && n <= SP_MAX_RECORD_BYTES &&
         len - at - SP_JENTRY_HDR < n) {
         return 1;
     }

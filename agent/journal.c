@@ -63,6 +63,7 @@ struct sync_job {
 };
 
 struct sp_journal {
+    struct sp_journal_hooks hooks; /* the parts above, given at open */
     struct spindle *sp;
     char *dir;
     int dir_fd;
@@ -90,7 +91,6 @@ struct sp_journal {
     size_t roff, rend;
     int rcorrupt;     /* its valid entries are appended anew, then it is set aside */
     uint64_t replay_started_ms, replay_segments;
-    struct sp_arena arena;
 };
 
 /* --- segments ------------------------------------------------------------- */
@@ -181,9 +181,7 @@ static void seg_unlink(struct sp_journal *j, size_t i)
 
 static void notify(struct sp_journal *j)
 {
-    if (j->sp->sock) {
-        col_socket_durable(j->sp->sock, j->durable);
-    }
+    j->hooks.durable(j->hooks.arg, j->durable);
 }
 
 static void maybe_sync(struct sp_journal *j);
@@ -449,7 +447,7 @@ static void evict(struct sp_journal *j)
            !j->segs[0].aside_pos && j->segs[0].seq != j->rseq) {
         uint64_t seq = j->segs[0].seq, bytes = j->segs[0].bytes;
         seg_unlink(j, 0);
-        uint64_t items = sp_pipe_drop_journal(sp, seq);
+        uint64_t items = j->hooks.drop_upto(j->hooks.arg, seq);
         SP_LOG_RL(SP_LOG_WARN, "journal full: oldest segment deleted",
                   "seq=%" PRIu64 " bytes=%" PRIu64 " queued_items_dropped=%" PRIu64
                   " max_bytes=%" PRIu64,
@@ -457,7 +455,8 @@ static void evict(struct sp_journal *j)
     }
 }
 
-int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t recv_ns)
+int sp_journal_append(struct sp_journal *j, unsigned codec, const char *p, size_t n,
+                      uint64_t recv_ns)
 {
     size_t frame = SP_JENTRY_HDR + n;
     struct seg *a = active(j);
@@ -465,7 +464,7 @@ int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t re
         roll(j);
         a = active(j);
     }
-    if (sp_jformat_frame(&j->pending, p, n, recv_ns)) {
+    if (sp_jformat_frame(&j->pending, codec, p, n, recv_ns)) {
         SP_LOG_RL(SP_LOG_ERROR, "journal append buffer full; record not journaled",
                   "backlog=%zu", j->pending.len);
         return -ENOBUFS;
@@ -475,9 +474,6 @@ int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t re
     j->total += frame;
     j->sp->stats.journaled++;
     j->sp->mem.journal = j->pending.alloc;
-    if (j->pending.len >= SP_JOURNAL_MAX_BACKLOG) {
-        sp_backpressure_check(j->sp); /* the disk is behind: the next record waits */
-    }
     if (!uv_is_active((uv_handle_t *)&j->check)) {
         uv_check_start(&j->check, check_cb);
     }
@@ -485,7 +481,8 @@ int sp_journal_append(struct sp_journal *j, const char *p, size_t n, uint64_t re
         evict(j);
     }
     update_stats(j);
-    return 0;
+    /* The disk is behind: the caller pauses input before the next record. */
+    return j->pending.len >= SP_JOURNAL_MAX_BACKLOG;
 }
 
 uint64_t sp_journal_seq(const struct sp_journal *j)
@@ -550,7 +547,6 @@ int sp_journal_evicted(const struct sp_journal *j, uint64_t seq)
 /* The oldest segment anything in memory still derives from. */
 static uint64_t watermark(struct sp_journal *j)
 {
-    struct spindle *sp = j->sp;
     uint64_t w = sp_journal_seq(j);
     if (!j->replay_done) {
         for (size_t i = 0; i < j->n; i++) {
@@ -560,17 +556,7 @@ static uint64_t watermark(struct sp_journal *j)
             }
         }
     }
-    if (sp->corr) {
-        sp_jseq_min(&w, corr_min_jseq(sp->corr));
-    }
-    if (sp->metrics) {
-        sp_jseq_min(&w, sp_metrics_min_jseq(sp->metrics));
-    }
-    for (int s = 0; s < SP_SIG_COUNT; s++) {
-        if (sp->open[s]) {
-            sp_jseq_min(&w, sp->open[s]->jseq);
-        }
-    }
+    sp_jseq_min(&w, j->hooks.oldest_held(j->hooks.arg));
     for (size_t i = 0; i < j->n; i++) {
         if (j->segs[i].held) {
             sp_jseq_min(&w, j->segs[i].seq);
@@ -595,8 +581,7 @@ static void tick_cb(uv_timer_t *t)
 {
     struct sp_journal *j = t->data;
     if (j->pending.len) {
-        flush_pending(j); /* a write that failed earlier */
-        sp_backpressure_check(j->sp);
+        flush_pending(j); /* a write that failed earlier; flow control sees the backlog shrink */
     }
     maybe_sync(j);
     sp_journal_collect(j);
@@ -792,43 +777,12 @@ static void replay_finish(struct sp_journal *j)
     }
 }
 
-static void replay_entry(struct sp_journal *j, const char *line, size_t n, uint64_t recv_ns)
-{
-    struct spindle *sp = j->sp;
-    struct sp_record r;
-    const char *field = NULL;
-    sp_arena_reset(&j->arena);
-    int reason = sp_record_parse(line, n, &j->arena, &sp->limits, recv_ns, &r, &field);
-    if (reason) {
-        /* Accepted under the previous run's settings, refused under these. */
-        sp->stats.rejected[reason]++;
-        sp->stats.rejected_total++;
-        SP_LOG_RL(SP_LOG_WARN, "journaled record rejected on replay", "reason=%s field=%s",
-                  sp_reason_name(reason), field ? field : "-");
-        return;
-    }
-    if (r.type == SP_REC_FLUSH || r.type == SP_REC_STATS) {
-        return;
-    }
-    if (j->rcorrupt) {
-        sp_journal_append(j, line, n, recv_ns);
-        sp->jseq = sp_journal_seq(j);
-    } else {
-        sp->jseq = j->rseq;
-    }
-    sp->stats.replayed++;
-    sp->replay_ns = recv_ns;
-    sp_agent_record(sp, &r);
-    sp->replay_ns = 0;
-    sp->jseq = 0;
-}
-
 static void idle_cb(uv_idle_t *h)
 {
     struct sp_journal *j = h->data;
     struct spindle *sp = j->sp;
     for (uint32_t done = 0; done < SP_JOURNAL_REPLAY_BATCH;) {
-        if (sp->paused || sp->stopping) {
+        if (j->hooks.hold_replay(j->hooks.arg)) {
             uv_idle_stop(&j->idle); /* sp_journal_resume() goes on; a stop keeps the rest */
             return;
         }
@@ -862,11 +816,12 @@ static void idle_cb(uv_idle_t *h)
         struct sp_jentry e;
         int skipped; /* damaged stretches were counted at load */
         if (sp_jformat_next(j->rbuf.p, j->rend, &j->roff, &e, &skipped)) {
-            replay_entry(j, e.line, e.len, e.recv_ns);
+            /* An entry of a damaged segment is appended again (and derives
+             * from the active segment) before that segment is set aside. */
+            j->hooks.replay(j->hooks.arg, &e, j->rcorrupt ? 0 : j->rseq, j->rcorrupt);
             done++;
         }
     }
-    sp_backpressure_check(sp);
 }
 
 void sp_journal_replay_start(struct sp_journal *j)
@@ -970,13 +925,13 @@ static void journal_free(struct sp_journal *j)
     }
     sp_buf_free(&j->pending);
     sp_buf_free(&j->rbuf);
-    sp_arena_free(&j->arena);
     free(j->segs);
     free(j->dir);
     free(j);
 }
 
-int sp_journal_open(struct spindle *sp, struct sp_journal **out)
+int sp_journal_open(struct spindle *sp, const struct sp_journal_hooks *hooks,
+                    struct sp_journal **out)
 {
     const char *dir = sp->cfg.storage_path;
     int rc = sp_mkdirs(dir, 0750);
@@ -990,12 +945,12 @@ int sp_journal_open(struct spindle *sp, struct sp_journal **out)
         return -ENOMEM;
     }
     j->sp = sp;
+    j->hooks = *hooks;
     j->dir = strdup(dir);
     j->lock_fd = -1;
     j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     sp_buf_init(&j->pending, SP_JOURNAL_MAX_BACKLOG * 2 + SP_MAX_RECORD_BYTES);
     sp_buf_init(&j->rbuf, SP_MAX_JOURNAL_SEGMENT_BYTES + SP_MAX_RECORD_BYTES + 1);
-    sp_arena_init(&j->arena, 16384);
     if (j->dir == NULL || j->dir_fd < 0) {
         rc = j->dir ? -errno : -ENOMEM;
         SP_LOG(SP_LOG_ERROR, "cannot open the journal folder", "path=\"%s\" error=\"%s\"", dir,

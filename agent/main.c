@@ -18,6 +18,15 @@
 #include "agent.h"
 #include "caps.h"
 #include "log.h"
+#include "otlp_file.h"
+#include "otlp_http.h"
+#include "socket.h"
+
+/* The plugins this binary has. The core knows them only through these
+ * vtables: a new input or exporter is one line here (and its folder). */
+static const struct sp_input_ops *const inputs[] = {&col_socket_input};
+static const struct sp_exporter_ops *const exporters[] = {&exp_otlp_http_ops, &exp_otlp_file_ops,
+                                                          NULL};
 
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
@@ -219,7 +228,10 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    if ((rc = sp_agent_init(&sp, &loop)) || (rc = sp_agent_start(&sp))) {
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]) && rc == 0; i++) {
+        rc = sp_agent_add_input(&sp, inputs[i]);
+    }
+    if (rc || (rc = sp_agent_init(&sp, &loop, exporters)) || (rc = sp_agent_start(&sp))) {
         /* Nothing was accepted yet, so there is nothing to drain: the
          * process exit releases what init built. */
         fprintf(stderr, "spindle: cannot start: %s\n", strerror(rc < 0 ? -rc : rc));

@@ -77,6 +77,8 @@ struct sp_metrics {
     size_t n;
     struct sp_buf key;      /* scratch for building keys */
     uint64_t jseq;          /* oldest journal segment of a point not yet exported */
+    uint64_t export_jseq;   /* while exporting: what the points sent now derive from */
+    struct sp_metrics_hooks hooks; /* exemplar links (the correlator's) */
     size_t map_held;        /* the hash map's bucket array, in mem.series */
     int exporting;          /* inside export_all(): series are not freed under it */
 };
@@ -241,7 +243,7 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
     if (s == NULL) {
         return;
     }
-    sp_jseq_min(&m->jseq, m->sp->jseq);
+    sp_jseq_min(&m->jseq, r->jseq);
     s->fed_ms = uv_now(m->sp->loop);
     s->pending++;
     if (r->ts_ns < s->start_ns) {
@@ -298,7 +300,7 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
     }
 }
 
-void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
+void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r, const struct sp_origin *o)
 {
     struct sp_point p = {
         .function = r->function,
@@ -310,6 +312,7 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r)
         .ts_ns = r->ts_ns,
         .cid = r->correlation_id,
         .inv = r->invocation_id,
+        .jseq = o->jseq,
     };
     sp_metrics_add(m, &p);
 }
@@ -321,11 +324,10 @@ static void export_all(struct sp_metrics *m);
 /* The points exported now derive from every record since the last export. */
 void sp_metrics_export(struct sp_metrics *m)
 {
-    uint64_t outer_jseq = m->sp->jseq;
-    m->sp->jseq = m->jseq;
+    m->export_jseq = m->jseq;
     m->jseq = 0;
     export_all(m);
-    m->sp->jseq = outer_jseq;
+    m->export_jseq = 0;
 }
 
 uint64_t sp_metrics_min_jseq(const struct sp_metrics *m)
@@ -414,7 +416,7 @@ static int export_one(struct sp_metrics *m, struct series *s, uint64_t now)
                     struct sp_str inv = {e->ids + e->cid_len, e->inv_len};
                     x->ts_ns = e->ts_ns;
                     x->value = e->value;
-                    corr_link(sp->corr, cid, inv, x->trace_id, x->span_id);
+                    m->hooks.link(m->hooks.arg, cid, inv, x->trace_id, x->span_id);
                     x->filtered.v = sp_arena_alloc(a, sizeof(struct sp_attr));
                     if (x->filtered.v) {
                         x->filtered.v[0].key.p = "spindle.correlation_id";
@@ -430,8 +432,10 @@ static int export_one(struct sp_metrics *m, struct series *s, uint64_t now)
             s->ex_next = 0;
         }
         s->pending = 0;
-        sp_pipe_commit(sp, SP_SIG_METRICS, p, 128 + s->name.len + s->attrs.n * 32u +
-                                                  (s->kind == SP_METRIC_HISTOGRAM ? 256u : 0u));
+        sp_pipe_commit(sp, SP_SIG_METRICS, p,
+                       128 + s->name.len + s->attrs.n * 32u +
+                           (s->kind == SP_METRIC_HISTOGRAM ? 256u : 0u),
+                       m->export_jseq);
     }
     return 0;
 }
@@ -521,7 +525,7 @@ static void self_point(struct spindle *sp, const char *name, const char *unit, i
         p->attrs.v[0].val.u.s = (struct sp_str){label_value, strlen(label_value)};
         p->attrs.n = 1;
     }
-    sp_pipe_commit(sp, SP_SIG_METRICS, p, 96 + strlen(name));
+    sp_pipe_commit(sp, SP_SIG_METRICS, p, 96 + strlen(name), 0); /* the agent's own: no record */
 }
 
 /* One batch of its own, encoded with the agent's resource (service.name
@@ -592,13 +596,15 @@ static void export_agent(struct spindle *sp)
     sp->stats.exp_points = before;
 }
 
-int sp_metrics_init(struct spindle *sp, struct sp_metrics **out)
+int sp_metrics_init(struct spindle *sp, const struct sp_metrics_hooks *hooks,
+                    struct sp_metrics **out)
 {
     struct sp_metrics *m = calloc(1, sizeof(*m));
     if (m == NULL) {
         return -ENOMEM;
     }
     m->sp = sp;
+    m->hooks = *hooks;
     m->tail = &m->all;
     sp_buf_init(&m->key, SP_MAX_RECORD_BYTES);
     if (sp_hmap_init(&m->map, 256)) {

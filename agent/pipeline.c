@@ -371,98 +371,8 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
         sp->stats.req_failed++;
         drop_non_retryable(e, q, r, res);
     }
-    sp_backpressure_check(sp);
+    sp->pressure(sp); /* queues changed: flow control decides */
     queue_pump(q);
-}
-
-size_t sp_memory_used(const struct spindle *sp)
-{
-    size_t n = sp->mem.conns + sp->mem.batches + sp->mem.workflows + sp->mem.series +
-               sp->mem.journal;
-    for (int i = 0; i < sp->n_exporters; i++) {
-        for (int s = 0; s < SP_SIG_COUNT; s++) {
-            n += sp->exporters[i]->q[s].bytes;
-        }
-    }
-    return n;
-}
-
-/* Backpressure. Input pauses when any queue holds export.queue_max_bytes, or
- * when everything limits.max_memory covers passes it; it resumes when every
- * queue is below half and memory below three quarters. Connection buffers
- * count towards the pause but not against the resume: while paused they
- * shrink only by being read (or by their clients hanging up), so counting
- * them could keep input paused for ever. Over the memory
- * budget, the longest-idle open workflows first close early (emitted, counted
- * evicted): they are the part that does not shrink by itself while input is
- * paused. Paused clients are pushed back by the kernel; their acks wait. */
-void sp_backpressure_check(struct spindle *sp)
-{
-    if (sp->in_backpressure) {
-        return; /* shedding emits spans, which comes back here */
-    }
-    sp->in_backpressure = 1;
-    size_t most = 0;
-    for (int i = 0; i < sp->n_exporters; i++) {
-        for (int s = 0; s < SP_SIG_COUNT; s++) {
-            if (sp->exporters[i]->q[s].bytes > most) {
-                most = sp->exporters[i]->q[s].bytes;
-            }
-        }
-    }
-    size_t budget = sp->cfg.max_memory;
-    size_t used = sp_memory_used(sp);
-    if (used > budget && sp->corr) {
-        size_t other = used - sp->mem.workflows;
-        size_t low = budget / 4 * 3;
-        corr_shed(sp->corr, low > other ? low - other : 0);
-        used = sp_memory_used(sp);
-    }
-    if (used > budget && sp->metrics) {
-        /* Series never shrink while input is paused (their TTL counts from
-         * their last point): shed them until what does not drain by itself
-         * fits under three quarters. Queues drain (delivered or given up)
-         * and connection buffers are not held against the resume, so
-         * neither makes series go. */
-        size_t other = used - sp->mem.series - sp->mem.conns;
-        for (int i = 0; i < sp->n_exporters; i++) {
-            for (int s = 0; s < SP_SIG_COUNT; s++) {
-                other -= sp->exporters[i]->q[s].bytes;
-            }
-        }
-        size_t low = budget / 4 * 3;
-        sp_metrics_shed(sp->metrics, low > other ? low - other : 0);
-        used = sp_memory_used(sp);
-    }
-    sp->stats.mem_used = used;
-    size_t backlog = sp->journal ? sp_journal_backlog(sp->journal) : 0;
-    if (!sp->paused &&
-        (most >= sp->cfg.queue_max_bytes || used >= budget || backlog >= SP_JOURNAL_MAX_BACKLOG)) {
-        sp->paused = 1;
-        sp->stats.input_pauses++;
-        SP_LOG_RL(SP_LOG_WARN, "input paused until exports drain",
-                  "reason=%s queued_bytes=%zu queue_max_bytes=%llu memory_used=%zu max_memory=%zu",
-                  most >= sp->cfg.queue_max_bytes ? "queue_full"
-                  : used >= budget                ? "memory_limit"
-                                                  : "journal_backlog",
-                  most,
-                  (unsigned long long)sp->cfg.queue_max_bytes, used, budget);
-        if (sp->sock) {
-            col_socket_pause(sp->sock);
-        }
-    } else if (sp->paused && most <= sp->cfg.queue_max_bytes / 2 &&
-               used - sp->mem.conns <= budget / 4 * 3 &&
-               backlog <= SP_JOURNAL_MAX_BACKLOG / 2) {
-        sp->paused = 0;
-        SP_LOG_RL(SP_LOG_INFO, "input resumed", "queued_bytes=%zu memory_used=%zu", most, used);
-        if (sp->sock) {
-            col_socket_resume(sp->sock);
-        }
-        if (sp->journal) {
-            sp_journal_resume(sp->journal);
-        }
-    }
-    sp->in_backpressure = 0;
 }
 
 static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
@@ -487,7 +397,7 @@ static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
     q->tail = &r->next;
     q->waiting++;
     q->bytes += r->body.len;
-    sp_backpressure_check(sp);
+    sp->pressure(sp); /* queues changed: flow control decides */
     queue_pump(q);
 }
 
@@ -573,7 +483,7 @@ static void compress_done(uv_work_t *w, int status)
     }
     compress_pop(sp, q);
     compress_kick(sp, q);
-    sp_backpressure_check(sp);
+    sp->pressure(sp); /* queues changed: flow control decides */
 }
 
 /* Hands the finished head of the compression list to the send queue. */
@@ -724,10 +634,11 @@ struct sp_batch *sp_pipe_batch(struct spindle *sp, int signal)
     return b;
 }
 
-void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes)
+void sp_pipe_commit(struct spindle *sp, int signal, void *item, size_t approx_bytes,
+                    uint64_t jseq)
 {
     struct sp_batch *b = sp->open[signal];
-    sp_jseq_min(&b->jseq, sp->jseq);
+    sp_jseq_min(&b->jseq, jseq);
     sp_batch_append(b, item, approx_bytes);
     if (b->count >= sp->cfg.batch_max_items || b->bytes >= sp->cfg.batch_max_bytes) {
         seal(sp, signal);

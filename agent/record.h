@@ -56,6 +56,15 @@ struct sp_record_limits {
     uint32_t max_attr_value_bytes;
 };
 
+/* Where an accepted record came from, handed with it from the door to the
+ * correlator and the metric aggregator (instead of state set on struct
+ * spindle by one part and read by another). */
+struct sp_origin {
+    uint64_t jseq;     /* the journal segment holding it, 0 none */
+    uint64_t recv_ns;  /* wall time the agent first received it */
+    uint8_t replayed;  /* replayed from the journal at start-up */
+};
+
 struct sp_record {
     uint8_t type;             /* enum sp_rec_type */
     struct sp_str correlation_id; /* len 0: none */

@@ -36,10 +36,14 @@
 
 struct notifier;
 
+struct nreq;
+
 struct notifier_ops {
     const char *name;
     void (*add)(struct notifier *nf, const struct alert_msg *m);
     void (*flush)(struct notifier *nf);
+    /* Adds this notifier's own headers (auth, signature) for request r. */
+    void (*headers)(struct notifier *nf, const struct nreq *r);
 };
 
 /* One request waiting or in flight. */
@@ -446,19 +450,7 @@ static void pump(struct notifier *nf)
     r->attempts++;
     nf->inflight = r;
     nf->hdr[nf->n_hdr++] = strdup("Content-Type: application/json");
-    if (nf->ops->name[0] == 'a' && n->auth_header) {
-        nf->hdr[nf->n_hdr++] = strdup(n->auth_header);
-    }
-    if (nf->ops->name[0] == 'w' && n->secret) {
-        char ts[32], sig[65], h[128];
-        snprintf(ts, sizeof(ts), "%" PRIu64, sp_now_ns() / 1000000000u);
-        if (notify_sign(n->secret, n->secret_len, ts, r->body.p, r->body.len, sig) == 0) {
-            snprintf(h, sizeof(h), "X-Spindle-Timestamp: %s", ts);
-            nf->hdr[nf->n_hdr++] = strdup(h);
-            snprintf(h, sizeof(h), "X-Spindle-Signature: sha256=%s", sig);
-            nf->hdr[nf->n_hdr++] = strdup(h);
-        }
-    }
+    nf->ops->headers(nf, r);
     for (size_t i = 0; i < nf->n_hdr; i++) {
         if (nf->hdr[i] == NULL) {
             nf->n_hdr = i; /* out of memory: send what we have; the receiver decides */
@@ -698,7 +690,7 @@ static void otlp_add(struct notifier *nf, const struct alert_msg *m)
         memcpy(l->trace_id, m->trace_id, 16);
         sp_id_workflow_span(m->cid.p, m->cid.len, l->span_id);
     }
-    sp_pipe_commit(sp, SP_SIG_LOGS, l, 256 + strlen(text));
+    sp_pipe_commit(sp, SP_SIG_LOGS, l, 256 + strlen(text), 0);
     if (agent) {
         sp_pipe_seal(sp, SP_SIG_LOGS);
     }
@@ -709,11 +701,46 @@ static void nothing(struct notifier *nf)
     (void)nf;
 }
 
+static void no_headers(struct notifier *nf, const struct nreq *r)
+{
+    (void)nf;
+    (void)r;
+}
+
+/* Alertmanager: the bearer token or basic auth, when configured. */
+static void am_headers(struct notifier *nf, const struct nreq *r)
+{
+    (void)r;
+    if (nf->n->auth_header) {
+        nf->hdr[nf->n_hdr++] = strdup(nf->n->auth_header);
+    }
+}
+
+/* Webhook: with a secret, the timestamp and the HMAC of "<timestamp>.<body>". */
+static void wh_headers(struct notifier *nf, const struct nreq *r)
+{
+    struct notify *n = nf->n;
+    if (n->secret == NULL) {
+        return;
+    }
+    char ts[32], sig[65], h[128];
+    snprintf(ts, sizeof(ts), "%" PRIu64, sp_now_ns() / 1000000000u);
+    if (notify_sign(n->secret, n->secret_len, ts, r->body.p, r->body.len, sig) == 0) {
+        snprintf(h, sizeof(h), "X-Spindle-Timestamp: %s", ts);
+        nf->hdr[nf->n_hdr++] = strdup(h);
+        snprintf(h, sizeof(h), "X-Spindle-Signature: sha256=%s", sig);
+        nf->hdr[nf->n_hdr++] = strdup(h);
+    }
+}
+
 static const struct notifier_ops am_ops = {
-    .name = "alertmanager", .add = am_add, .flush = am_flush};
-static const struct notifier_ops wh_ops = {.name = "webhook", .add = wh_add, .flush = wh_flush};
-static const struct notifier_ops log_ops = {.name = "log", .add = log_add, .flush = nothing};
-static const struct notifier_ops otlp_ops = {.name = "otlp", .add = otlp_add, .flush = nothing};
+    .name = "alertmanager", .add = am_add, .flush = am_flush, .headers = am_headers};
+static const struct notifier_ops wh_ops = {
+    .name = "webhook", .add = wh_add, .flush = wh_flush, .headers = wh_headers};
+static const struct notifier_ops log_ops = {
+    .name = "log", .add = log_add, .flush = nothing, .headers = no_headers};
+static const struct notifier_ops otlp_ops = {
+    .name = "otlp", .add = otlp_add, .flush = nothing, .headers = no_headers};
 
 /* --- secrets ---------------------------------------------------------------------- */
 

@@ -9,6 +9,9 @@
 
 #define SP_VERSION "0.1.0"
 
+/* --- inputs -------------------------------------------------------------- */
+#define SP_MAX_INPUTS 8u                        /* inputs one agent runs (agent/input.h) */
+
 /* --- socket collector --------------------------------------------------- */
 #define SP_DEF_MAX_RECORD_BYTES (256u * 1024u)  /* spec: max_record_bytes */
 #define SP_MAX_RECORD_BYTES (16u * 1024u * 1024u)

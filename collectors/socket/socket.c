@@ -16,17 +16,21 @@
  * that does not read them is not read from either once SP_MAX_PENDING_WRITE_BYTES
  * are unread (the kernel then pushes back on it).
  *
- * With the journal on, accepted records are appended to it as they are
- * handled, and a flush ack waits (in the connection's `acks` list, in order)
- * until the journal is durable up to the position it covers. A client that
+ * Every complete line goes through the door into the core (agent/door.h),
+ * which parses, counts, journals and routes it; this file only frames lines,
+ * keeps each connection's ack window and answers control records. With the
+ * journal on, a flush ack waits (in the connection's `acks` list, in order)
+ * until the journal is durable up to the position the door gave it. A client that
  * half-closes (EOF) is not read any more but is closed only once every reply
  * it is owed has been written.
  *
  * While input is paused no connection is read, so libuv cannot report a
  * hang-up: a probe timer peeks at every connection (recv MSG_PEEK) and handles
  * a peer that is gone with nothing left to read as a read would have (its
- * memory is freed), and re-checks backpressure, so that a pause ends once what
- * is held drops, whatever caused it.
+ * memory is freed), and asks flow control to look again, so that a pause ends
+ * once what is held drops, whatever caused it.
+ *
+ * The core drives this input only through its slots (col_socket_input).
  *
  * Ownership: struct col_socket owns the listener, the scratch buffer and
  * every connection; a connection's memory (and its waiting acks) is freed in
@@ -45,7 +49,8 @@
 #include <unistd.h>
 
 #include "caps.h"
-#include "journal.h"
+#include "door.h"
+#include "fs.h"
 #include "log.h"
 
 /* An ack waiting for the journal. */
@@ -72,7 +77,7 @@ struct conn {
     int paused;              /* reading stopped for unread replies */
     int in_process;          /* inside process(): never re-entered */
     int half_closed;         /* the client sent EOF: close once every owed reply is written */
-    long pid;                /* peer pid from SO_PEERCRED, -1 unknown */
+    struct sp_peer peer;     /* peer pid from SO_PEERCRED, -1 unknown */
     size_t pending_write;    /* reply bytes not yet written */
     uint64_t accepted;       /* since the previous flush */
     uint64_t rejected;
@@ -85,7 +90,8 @@ struct col_socket {
     struct spindle *sp;
     uv_pipe_t listener;
     int listening;
-    int freeing;             /* col_socket_close() was called: free when handles closed */
+    int started;             /* socket_start() bound the listener */
+    int freeing;             /* socket_close() was called: free when handles closed */
     int handles;             /* listener + resume and probe timers not yet closed */
     int paused;              /* backpressure: no connection is read */
     uv_timer_t resume;       /* runs the buffered records after a pause, on a fresh stack */
@@ -200,12 +206,11 @@ static void conn_reply(struct conn *c, const char *p, size_t n)
 
 /* Replies go out in the order they were asked for. An ack (`durable`) also
  * waits until the journal holds every record before it; any reply asked for
- * after such an ack waits behind it (see col_socket_durable()). */
+ * after such an ack waits behind it (see socket_durable()). */
 static void reply_in_order(struct conn *c, const char *p, size_t n, int durable)
 {
-    struct sp_journal *j = c->s->sp->journal;
-    uint64_t pos = durable && j ? sp_journal_pos(j) : 0;
-    if (c->acks == NULL && (pos == 0 || sp_journal_durable(j) >= pos)) {
+    uint64_t pos = durable ? sp_door_ack_pos(c->s->sp) : 0;
+    if (c->acks == NULL && pos == 0) {
         conn_reply(c, p, n);
         return;
     }
@@ -220,9 +225,6 @@ static void reply_in_order(struct conn *c, const char *p, size_t n, int durable)
     *c->acks_tail = a;
     c->acks_tail = &a->next;
     c->pending_write += a->len; /* a client flooding flushes is paused like one not reading */
-    if (pos) {
-        sp_journal_want(j, pos);
-    }
 }
 
 static void reply_ack(struct conn *c, struct sp_str id)
@@ -273,17 +275,20 @@ static void reply_stats(struct conn *c, struct sp_str id)
     sp_buf_free(&b);
 }
 
-static void reject(struct conn *c, int reason, const char *field)
+/* A rejection in this connection's ack window (the door counted it). */
+static void window_reject(struct conn *c, int reason)
 {
-    struct spindle *sp = c->s->sp;
-    sp->stats.rejected[reason]++;
-    sp->stats.rejected_total++;
     c->rejected++;
     if (!c->first_error) {
         c->first_error = reason;
     }
-    SP_LOG_RL(SP_LOG_WARN, "record rejected", "reason=%s field=%s pid=%ld",
-              sp_reason_name(reason), field ? field : "-", c->pid);
+}
+
+/* A framing rejection found here (too_large, incomplete). */
+static void reject(struct conn *c, int reason)
+{
+    sp_door_reject(c->s->sp, &c->peer, reason, NULL);
+    window_reject(c, reason);
 }
 
 static int blank(const char *p, size_t n)
@@ -300,62 +305,34 @@ static int blank(const char *p, size_t n)
 static void count_partial(struct conn *c)
 {
     if (c->len && !blank(c->buf, c->len) && !c->discarding) {
-        reject(c, SP_R_INCOMPLETE, NULL);
+        reject(c, SP_R_INCOMPLETE);
     }
 }
 
 static void handle_line(struct conn *c, const char *p, size_t n)
 {
-    struct spindle *sp = c->s->sp;
     if (blank(p, n)) {
         return;
     }
     if (n > c->s->sp->cfg.max_record_bytes) {
-        reject(c, SP_R_TOO_LARGE, NULL);
+        reject(c, SP_R_TOO_LARGE);
         return;
     }
-    struct sp_record r;
-    const char *field = NULL;
-    sp_arena_reset(&c->arena);
-    uint64_t now_ns = sp_now_ns();
-    int reason = sp_record_parse(p, n, &c->arena, &sp->limits, now_ns, &r, &field);
-    if (reason) {
-        reject(c, reason, field);
-        return;
-    }
-    if (r.id_too_long) {
-        reply_id_too_long(c, r.type);
-        return;
-    }
-    if (r.type == SP_REC_FLUSH) {
+    struct sp_door_out out;
+    sp_door_ndjson(c->s->sp, &c->peer, &c->arena, p, n, &out);
+    if (out.reason) {
+        window_reject(c, out.reason);
+    } else if (out.control == 0) {
+        c->accepted++;
+    } else if (out.id_too_long) {
+        reply_id_too_long(c, out.control);
+    } else if (out.control == SP_REC_FLUSH) {
         /* Every earlier record of this connection has been handled by now:
          * lines are processed in order, synchronously. */
-        reply_ack(c, r.id);
-        return;
+        reply_ack(c, out.id);
+    } else {
+        reply_stats(c, out.id);
     }
-    if (r.type == SP_REC_STATS) {
-        reply_stats(c, r.id);
-        return;
-    }
-    c->accepted++;
-    sp->stats.accepted++;
-    if (r.bad_traceparent) {
-        sp->stats.bad_traceparent++;
-        SP_LOG_RL(SP_LOG_INFO, "invalid traceparent ignored", "pid=%ld", c->pid);
-    }
-    if (r.attrs.dropped) {
-        sp->stats.attributes_dropped += r.attrs.dropped;
-    }
-    if (sp->journal) {
-        /* The line as received and the time that stands in for a missing
-         * ts: replay parses it again to the same record. */
-        sp_journal_append(sp->journal, p, n, now_ns);
-        sp->jseq = sp_journal_seq(sp->journal);
-    }
-    sp->recv_ns = now_ns;
-    sp_agent_record(sp, &r);
-    sp->recv_ns = 0;
-    sp->jseq = 0;
 }
 
 /* What the connection holds (its struct, its own buffer) in sp->mem.conns,
@@ -421,7 +398,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 }
 
 /* Handles every complete line in the buffer, unless the agent pauses input
- * part-way: then the rest stays buffered, in order, until col_socket_resume()
+ * part-way: then the rest stays buffered, in order, until socket_resume()
  * (or shutdown) handles it. */
 static void process(struct conn *c)
 {
@@ -455,7 +432,7 @@ static void process(struct conn *c)
         return;
     }
     if (!stopped && rest > c->s->sp->cfg.max_record_bytes) {
-        reject(c, SP_R_TOO_LARGE, NULL);
+        reject(c, SP_R_TOO_LARGE);
         c->discarding = 1;
         c->len = 0;
         return;
@@ -482,7 +459,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
             if (c->len && own_fit(c, c->len) == 0) {
                 memcpy(c->own, c->buf, c->len);
             } else if (c->len) {
-                reject(c, SP_R_TOO_LARGE, NULL); /* out of memory: the rest is lost, counted */
+                reject(c, SP_R_TOO_LARGE); /* out of memory: the rest is lost, counted */
                 c->discarding = 1;
                 c->len = 0;
             }
@@ -498,7 +475,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
         if (c->pending_write >= SP_MAX_PENDING_WRITE_BYTES && !c->paused) {
             c->paused = 1;
         }
-        sp_backpressure_check(sp); /* the memory these records took */
+        sp_door_done(sp); /* flow control: the memory these records took */
         conn_update_reading(c); /* the records just handled may have paused the agent */
         return;
     }
@@ -512,7 +489,7 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 static void conn_hangup(struct conn *c, int err)
 {
     if (err != UV_EOF) {
-        SP_LOG_RL(SP_LOG_INFO, "connection read error", "pid=%ld error=%s", c->pid,
+        SP_LOG_RL(SP_LOG_INFO, "connection read error", "pid=%ld error=%s", c->peer.pid,
                   uv_strerror(err));
     }
     count_partial(c); /* the client went away in the middle of a record */
@@ -535,7 +512,7 @@ static void idle_cb(uv_timer_t *t)
     struct conn *c = t->data;
     struct spindle *sp = c->s->sp;
     sp->stats.conn_closed_idle++;
-    SP_LOG_RL(SP_LOG_INFO, "idle connection closed", "pid=%ld idle_ms=%" PRIu64, c->pid,
+    SP_LOG_RL(SP_LOG_INFO, "idle connection closed", "pid=%ld idle_ms=%" PRIu64, c->peer.pid,
               sp->cfg.conn_idle_timeout_ms);
     count_partial(c);
     conn_close(c);
@@ -595,7 +572,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     c->s = s;
-    c->pid = -1;
+    c->peer.pid = -1;
     c->acks_tail = &c->acks;
     sp_arena_init(&c->arena, 16384);
     sp_arena_account(&c->arena, &sp->mem.conns);
@@ -614,7 +591,7 @@ static void on_connection(uv_stream_t *server, int status)
         struct ucred cred;
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-            c->pid = cred.pid;
+            c->peer.pid = cred.pid;
         }
     }
     c->next = s->conns;
@@ -690,9 +667,32 @@ static int mkdir_parent(const char *path)
     return sp_mkdirs(dir, 0750);
 }
 
-int col_socket_start(struct spindle *sp, struct col_socket **out)
+static int socket_init(struct sp_input *in)
 {
-    const char *path = sp->cfg.socket_path;
+    struct spindle *sp = in->sp;
+    struct col_socket *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return -ENOMEM;
+    }
+    s->sp = sp;
+    s->path = strdup(sp->cfg.socket_path);
+    s->scratch = malloc(SCRATCH_BYTES);
+    if (s->path == NULL || s->scratch == NULL) {
+        free(s->path);
+        free(s->scratch);
+        free(s);
+        return -ENOMEM;
+    }
+    sp->mem.conns += malloc_usable_size(s->scratch);
+    in->priv = s;
+    return 0;
+}
+
+static int socket_start(struct sp_input *in)
+{
+    struct col_socket *s = in->priv;
+    struct spindle *sp = s->sp;
+    const char *path = s->path;
     if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         SP_LOG(SP_LOG_ERROR, "socket path too long", "path=\"%s\" max=%zu", path,
                sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
@@ -707,20 +707,6 @@ int col_socket_start(struct spindle *sp, struct col_socket **out)
     if ((rc = check_path(path))) {
         return rc;
     }
-    struct col_socket *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        return -ENOMEM;
-    }
-    s->sp = sp;
-    s->path = strdup(path);
-    s->scratch = malloc(SCRATCH_BYTES);
-    if (s->path == NULL || s->scratch == NULL) {
-        free(s->path);
-        free(s->scratch);
-        free(s);
-        return -ENOMEM;
-    }
-    sp->mem.conns += malloc_usable_size(s->scratch);
     uv_pipe_init(sp->loop, &s->listener, 0);
     s->listener.data = s;
     uv_timer_init(sp->loop, &s->resume);
@@ -738,18 +724,18 @@ int col_socket_start(struct spindle *sp, struct col_socket **out)
     if (rc) {
         SP_LOG(SP_LOG_ERROR, "cannot listen on the socket", "path=\"%s\" error=\"%s\"", path,
                uv_strerror(rc));
-        s->freeing = 1;
         uv_close((uv_handle_t *)&s->listener, handle_closed_cb);
         uv_close((uv_handle_t *)&s->resume, handle_closed_cb);
         uv_close((uv_handle_t *)&s->probe, handle_closed_cb);
+        s->started = 0;
         return rc;
     }
+    s->started = 1;
     s->listening = 1;
-    *out = s;
     return 0;
 }
 
-void col_socket_stop_accepting(struct col_socket *s)
+static void stop_accepting(struct col_socket *s)
 {
     if (!s->listening) {
         return;
@@ -757,6 +743,11 @@ void col_socket_stop_accepting(struct col_socket *s)
     s->listening = 0;
     uv_close((uv_handle_t *)&s->listener, handle_closed_cb);
     unlink(s->path);
+}
+
+static void socket_stop_accepting(struct sp_input *in)
+{
+    stop_accepting(in->priv);
 }
 
 /* While paused: a peer that hung up with nothing left unread (and no complete
@@ -784,14 +775,15 @@ static void probe_cb(uv_timer_t *t)
             conn_hangup(c, -errno);
         }
     }
-    sp_backpressure_check(s->sp);
+    sp_door_done(s->sp); /* flow control looks again at what is held */
     if (!s->paused) {
         uv_timer_stop(&s->probe);
     }
 }
 
-void col_socket_pause(struct col_socket *s)
+static void socket_pause(struct sp_input *in)
 {
+    struct col_socket *s = in->priv;
     if (s->paused) {
         return;
     }
@@ -813,8 +805,9 @@ static void resume_cb(uv_timer_t *t)
     }
 }
 
-void col_socket_resume(struct col_socket *s)
+static void socket_resume(struct sp_input *in)
 {
+    struct col_socket *s = in->priv;
     if (!s->paused) {
         return;
     }
@@ -826,8 +819,9 @@ void col_socket_resume(struct col_socket *s)
     uv_timer_start(&s->resume, resume_cb, 0, 0);
 }
 
-void col_socket_durable(struct col_socket *s, uint64_t pos)
+static void socket_durable(struct sp_input *in, uint64_t pos)
 {
+    struct col_socket *s = in->priv;
     for (struct conn *c = s->conns; c; c = c->next) {
         while (c->acks && c->acks->pos <= pos) {
             struct ack_wait *a = c->acks;
@@ -847,9 +841,21 @@ void col_socket_durable(struct col_socket *s, uint64_t pos)
     }
 }
 
-void col_socket_close(struct col_socket *s)
+static void socket_close(struct sp_input *in)
 {
-    col_socket_stop_accepting(s);
+    struct col_socket *s = in->priv;
+    in->priv = NULL;
+    if (!s->started) { /* never listened (or start failed, its handles closed) */
+        s->freeing = 1;
+        if (s->handles == 0) {
+            s->sp->mem.conns -= malloc_usable_size(s->scratch);
+            free(s->scratch);
+            free(s->path);
+            free(s);
+        }
+        return;
+    }
+    stop_accepting(s);
     /* Complete records still buffered by a pause are handled, not lost. */
     s->paused = 0;
     for (struct conn *c = s->conns; c; c = c->next) {
@@ -864,3 +870,14 @@ void col_socket_close(struct col_socket *s)
     uv_close((uv_handle_t *)&s->resume, handle_closed_cb);
     uv_close((uv_handle_t *)&s->probe, handle_closed_cb);
 }
+
+const struct sp_input_ops col_socket_input = {
+    .name = "socket",
+    .init = socket_init,
+    .start = socket_start,
+    .pause = socket_pause,
+    .resume = socket_resume,
+    .durable = socket_durable,
+    .stop_accepting = socket_stop_accepting,
+    .close = socket_close,
+};

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "otlp_file.h"
+
 #include "agent.h"
 #include "log.h"
 #include "otlp_json.h"

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "otlp_http.h"
+
 #include "agent.h"
 #include "caps.h"
 #include "http_client.h"

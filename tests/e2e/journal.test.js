@@ -505,4 +505,35 @@ describe('journal', needBinary, () => {
       await sink.close();
     }
   });
+
+  test('a segment written before journal entries carried a codec tag (spindle 0.1.0) replays in full', { timeout: 30000 }, async () => {
+    // fixtures/journal-v1: what 0.1.0 left after an ack and kill -9 with its backend down
+    // ("SPJ1" entries): a checkout workflow, a log, a span and a counter of correlation id
+    // v1-order-1.
+    const sink = await startSink();
+    const jdir = path.join(makeTempDir(), 'journal');
+    fs.mkdirSync(jdir);
+    fs.copyFileSync(path.join(__dirname, 'fixtures/journal-v1/0000000000000001.seg'),
+      path.join(jdir, '0000000000000001.seg'));
+    const a = await journalAgent(sink, jdir);
+    try {
+      await sink.waitFor((s) => s.spans().some((x) => x.span.name === 'checkout'), 15000, 'the workflow span');
+      const log = sink.logs().find((l) => String(l.log.body) === 'journaled by spindle 0.1.0 before codec tags');
+      assert.ok(log, 'the log record replayed');
+      const charge = sink.spans().find((x) => x.span.name === 'POST /v1/charges');
+      assert.ok(charge, 'the span replayed');
+      const wf = sink.spans().find((x) => x.span.name === 'checkout');
+      assert.equal(charge.span.traceId, wf.span.traceId, 'in the workflow\'s trace');
+      assert.equal(log.log.traceId, wf.span.traceId, 'the log too');
+      await sink.waitFor((s) => s.metrics().some((m) => m.metric.name === 'orders.charged'), 15000, 'the counter');
+      const pt = sink.metrics().filter((m) => m.metric.name === 'orders.charged').pop();
+      assert.equal(pointValue(pt.point), 3);
+      const st = await (await connect(a.socketPath)).stats(uid('s'));
+      assert.equal(st.journal.replayed, 5, 'five records replayed');
+      assert.equal(st.dropped.journal_corrupt, 0, 'none taken for damage');
+    } finally {
+      await a.stop();
+      await sink.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@
  *
  * Build and run (clang):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent -Ilib -Ialert \
- *     tests/fuzz/fuzz_config.c agent/config.c alert/alert_config.c lib/units.c lib/log.c \
+ *     tests/fuzz/fuzz_config.c agent/config.c alert/alert_config.c lib/units.c lib/url.c lib/log.c \
  *     -lyaml -lm -o /tmp/fuzz_config
  *   /tmp/fuzz_config -max_total_time=120 tests/fuzz/corpus_config
  */

@@ -43,9 +43,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (e.line < b || e.line + e.len > b + end || off > end) {
             __builtin_trap();
         }
+        /* Framed again (as a tagged entry, whatever the original was), it
+         * reads back the same. */
         sp_buf_reset(&re);
-        if (sp_jformat_frame(&re, e.line, e.len, e.recv_ns) != 0 ||
-            memcmp(re.p, e.line - SP_JENTRY_HDR, re.len) != 0) {
+        struct sp_jentry e2;
+        size_t off2 = 0;
+        int sk2;
+        if (sp_jformat_frame(&re, e.codec, e.line, e.len, e.recv_ns) != 0 ||
+            sp_jformat_next(re.p, re.len, &off2, &e2, &sk2) != 1 || off2 != re.len || sk2 ||
+            e2.codec != e.codec || e2.len != e.len || e2.recv_ns != e.recv_ns ||
+            memcmp(e2.line, e.line, e.len) != 0) {
             __builtin_trap();
         }
     }

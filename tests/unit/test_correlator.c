@@ -1,7 +1,7 @@
 /*
  * test_correlator.c - the real correlator, metrics aggregator and pipeline in
- * process: records are parsed with sp_record_parse and handed to
- * sp_agent_record(); a capture exporter copies what the pipeline encodes, and
+ * process: records go through the one door (sp_door_ndjson), as every
+ * input's do; a capture exporter copies what the pipeline encodes, and
  * the tests check the exported spans, logs and points against the
  * correlation rules of docs/protocol.md.
  */
@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "agent.h"
+#include "door.h"
 #include "harness.h"
 #include "ids.h"
 #include "log.h"
@@ -295,7 +296,8 @@ static void agent_up(const struct tweak *t)
     int rc = sp_config_finish(&SP.cfg, err, sizeof(err));
     CHECK_EQ_INT(rc, 0);
     CHECK_EQ_INT(uv_loop_init(&LOOP), 0);
-    rc = sp_agent_init(&SP, &LOOP);
+    static const struct sp_exporter_ops *const none[] = {NULL};
+    rc = sp_agent_init(&SP, &LOOP, none);
     CHECK_EQ_INT(rc, 0);
     rc = sp_exporter_new(&SP, &capture_ops);
     CHECK_EQ_INT(rc, 0);
@@ -335,16 +337,16 @@ static int feed_at(int ln, const char *json)
     }
     struct sp_arena a;
     sp_arena_init(&a, 4096);
-    struct sp_record r;
-    const char *field = NULL;
     uv_update_time(&LOOP);
-    int rc = sp_record_parse(line, n, &a, &SP.limits, sp_now_ns(), &r, &field);
-    if (rc == SP_R_OK) {
-        sp_agent_record(&SP, &r);
-    } else {
+    /* Through the one door, as every input's records go. */
+    struct sp_peer peer = {.pid = -1};
+    struct sp_door_out out;
+    sp_door_ndjson(&SP, &peer, &a, line, n, &out);
+    int rc = out.reason;
+    if (rc != SP_R_OK) {
         th_failed++;
         fprintf(stderr, "FAIL %s:%d: record rejected (%s, field %s): %s\n", __FILE__, ln,
-                sp_reason_name(rc), field ? field : "-", json);
+                sp_reason_name(rc), out.field ? out.field : "-", json);
     }
     /* the agent must have copied what it keeps: poison the line and arena */
     memset(line, '#', n);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "crc32c.h"
 #include "jformat.h"
 
 #define N 20
@@ -25,7 +26,7 @@ static void build(struct sp_buf *b)
         char line[64];
         int n = snprintf(line, sizeof(line), "{\"type\":\"log\",\"body\":\"record %d\"}", i);
         starts[i] = b->len;
-        CHECK(sp_jformat_frame(b, line, (size_t)n, 1000u + (uint64_t)i) == 0);
+        CHECK(sp_jformat_frame(b, 0, line, (size_t)n, 1000u + (uint64_t)i) == 0);
     }
     starts[N] = b->len;
 }
@@ -138,6 +139,48 @@ int main(void)
     CHECK(sp_jformat_check(b.p, SP_JSEG_HDR, &end, &entries, &damaged, &torn) == 0);
     CHECK_EQ_INT(entries, 0);
     CHECK_EQ_INT(end, SP_JSEG_HDR);
+
+    /* Entries written before codecs ("SPJ1": a plain length, the CRC over
+     * the receive time and the line) still read, as codec 0 (NDJSON); this
+     * is a segment an earlier spindle wrote, byte for byte. */
+    {
+        static const char line[] = "{\"type\":\"log\",\"correlation_id\":\"c\",\"body\":\"old\"}";
+        size_t n = sizeof(line) - 1;
+        unsigned char h[SP_JENTRY_HDR];
+        uint64_t t = 1740830400123456789ull;
+        uint32_t w[3] = {SP_JENTRY_MAGIC_V1, (uint32_t)n, 0};
+        for (int i = 0; i < 4; i++) {
+            h[i] = (unsigned char)(w[0] >> (8 * i));
+            h[4 + i] = (unsigned char)(w[1] >> (8 * i));
+        }
+        for (int i = 0; i < 8; i++) {
+            h[12 + i] = (unsigned char)(t >> (8 * i));
+        }
+        uint32_t crc = sp_crc32c(sp_crc32c(0, h + 12, 8), line, n);
+        for (int i = 0; i < 4; i++) {
+            h[8 + i] = (unsigned char)(crc >> (8 * i));
+        }
+        sp_buf_reset(&b);
+        sp_buf_add(&b, SP_JSEG_MAGIC, SP_JSEG_HDR);
+        sp_buf_add(&b, (const char *)h, sizeof(h));
+        sp_buf_add(&b, line, n);
+        CHECK(sp_jformat_frame(&b, 7, "tagged", 6, 42) == 0); /* a new entry after it */
+        CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
+        CHECK_EQ_INT(entries, 2);
+        CHECK_EQ_INT(damaged, 0);
+        size_t off = SP_JSEG_HDR;
+        int skipped;
+        struct sp_jentry e;
+        CHECK(sp_jformat_next(b.p, b.len, &off, &e, &skipped) == 1);
+        CHECK(e.codec == 0 && e.len == n && memcmp(e.line, line, n) == 0 && e.recv_ns == t);
+        CHECK(sp_jformat_next(b.p, b.len, &off, &e, &skipped) == 1);
+        CHECK(e.codec == 7 && e.len == 6 && memcmp(e.line, "tagged", 6) == 0 && e.recv_ns == 42);
+        /* The codec is covered by the CRC: a flipped tag is damage, not a misroute. */
+        b.p[off - 6 - SP_JENTRY_HDR + 7] ^= 0x01;
+        CHECK(sp_jformat_check(b.p, b.len, &end, &entries, &damaged, &torn) == 0);
+        CHECK_EQ_INT(entries, 1);
+        CHECK(sp_jformat_frame(&b, 256, "x", 1, 0) == -EINVAL);
+    }
 
     /* Write the fuzz corpus seeds when asked (tests/fuzz/corpus_jformat). */
     const char *seed_dir = getenv("SP_WRITE_SEEDS");

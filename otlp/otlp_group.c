@@ -102,27 +102,6 @@ static int by_group(struct sp_arena *e, const uint32_t *gidx, uint32_t n, uint32
 }
 
 
-static struct sp_str item_function(int signal, const void *item)
-{
-    switch (signal) {
-    case SP_SIG_TRACES:
-        return ((const struct sp_span *)item)->function;
-    case SP_SIG_LOGS:
-        return ((const struct sp_logrec *)item)->function;
-    default:
-        return ((const struct sp_metric *)item)->function;
-    }
-}
-
-/* The workflow span's resource also depends on its service (telemetry.h). */
-static struct sp_str item_service(int signal, const void *item)
-{
-    if (signal == SP_SIG_TRACES) {
-        return ((const struct sp_span *)item)->service;
-    }
-    return (struct sp_str){NULL, 0};
-}
-
 static void *item_next(int signal, const void *item)
 {
     switch (signal) {
@@ -167,7 +146,7 @@ int otlp_group_by_function(struct sp_arena *e, const struct sp_batch *b, struct 
             continue;
         }
         g->items[i] = it;
-        keys[i] = (struct gkey){.a = item_function(b->signal, it), .b = item_service(b->signal, it)};
+        keys[i] = (struct gkey){.a = otlp_item_function(b->signal, it), .b = otlp_item_service(b->signal, it)};
         i++;
     }
     int rc = group_keys(e, keys, n, g->rg, first, &g->nres);

@@ -34,6 +34,28 @@ struct otlp_metric_groups {
     uint32_t *morder, *mstart;
 };
 
+/* An item's function, which with its service picks its resource. */
+static inline struct sp_str otlp_item_function(int signal, const void *item)
+{
+    switch (signal) {
+    case SP_SIG_TRACES:
+        return ((const struct sp_span *)item)->function;
+    case SP_SIG_LOGS:
+        return ((const struct sp_logrec *)item)->function;
+    default:
+        return ((const struct sp_metric *)item)->function;
+    }
+}
+
+/* The workflow span's resource also depends on its service (model.h). */
+static inline struct sp_str otlp_item_service(int signal, const void *item)
+{
+    if (signal == SP_SIG_TRACES) {
+        return ((const struct sp_span *)item)->service;
+    }
+    return (struct sp_str){NULL, 0};
+}
+
 /* Allocations come from `a`. 0 or -ENOMEM. */
 int otlp_group_by_function(struct sp_arena *a, const struct sp_batch *b, struct otlp_grouped *g);
 int otlp_group_metrics(struct sp_arena *a, const struct otlp_grouped *g,

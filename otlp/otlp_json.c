@@ -430,29 +430,6 @@ static void close_resource(struct jw *w)
     put_raw(w, "]}]}");
 }
 
-/* ---- grouping ---- */
-
-static struct sp_str item_function(int signal, const void *it)
-{
-    switch (signal) {
-    case SP_SIG_TRACES:
-        return ((const struct sp_span *)it)->function;
-    case SP_SIG_LOGS:
-        return ((const struct sp_logrec *)it)->function;
-    default:
-        return ((const struct sp_metric *)it)->function;
-    }
-}
-
-/* The workflow span's resource also depends on its service (telemetry.h). */
-static struct sp_str item_service(int signal, const void *it)
-{
-    if (signal == SP_SIG_TRACES) {
-        return ((const struct sp_span *)it)->service;
-    }
-    return (struct sp_str){NULL, 0};
-}
-
 /* ---- entry point ---- */
 
 int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *res,
@@ -489,7 +466,7 @@ int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *re
     for (uint32_t r = 0; r < g.nres && w.rc == 0; r++) {
         const void *first = g.items[g.order[g.start[r]]];
         put_raw(&w, r ? "," : "");
-        open_resource(&w, signal, res, item_function(signal, first), item_service(signal, first),
+        open_resource(&w, signal, res, otlp_item_function(signal, first), otlp_item_service(signal, first),
                       res_attrs);
         if (signal != SP_SIG_METRICS) {
             for (uint32_t k = g.start[r]; k < g.start[r + 1]; k++) {

@@ -354,7 +354,7 @@ size_t sp_rss_anon(void)
 {
     /* statm: size resident shared ... in pages; shared = file-backed and
      * shmem, so resident - shared is the anonymous part (RssAnon). One
-     * small read, ~5 us: sampled at most every SP_RSS_SAMPLE_MS. */
+     * small read, 6-9 us measured: at most every SP_RSS_SAMPLE_MS. */
     char b[128];
     int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

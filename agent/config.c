@@ -1085,11 +1085,6 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "metrics.interval must be at least 10ms");
         return -EINVAL;
     }
-    if (c->metrics_series_ttl_ms < c->metrics_interval_ms) {
-        /* Shorter, a series fed every interval would restart between points. */
-        snprintf(err, errlen, "metrics.series_ttl must be at least metrics.interval");
-        return -EINVAL;
-    }
     if ((rc = alert_rules_check(c, err, errlen))) {
         return rc;
     }

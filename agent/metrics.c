@@ -343,7 +343,13 @@ uint64_t sp_metrics_min_jseq(const struct sp_metrics *m)
 static void expire(struct sp_metrics *m)
 {
     uint64_t now = uv_now(m->sp->loop);
+    /* Never under two intervals: a series fed once per interval must not
+     * restart between its points (metrics.interval may be set far above the
+     * default TTL). */
     uint64_t ttl = m->sp->cfg.metrics_series_ttl_ms;
+    if (ttl < 2 * m->sp->cfg.metrics_interval_ms) {
+        ttl = 2 * m->sp->cfg.metrics_interval_ms;
+    }
     struct series **pp = &m->all;
     m->tail = &m->all;
     while (*pp) {

@@ -362,12 +362,15 @@ size_t sp_rss_anon(void)
     }
     ssize_t n = read(fd, b, sizeof(b) - 1);
     close(fd);
-    unsigned long size, res, shared;
     if (n <= 0) {
         return 0;
     }
     b[n] = 0;
-    if (sscanf(b, "%lu %lu %lu", &size, &res, &shared) != 3 || res < shared) {
+    char *p = b, *end;
+    strtoul(p, &end, 10); /* size */
+    unsigned long res = strtoul(end, &end, 10);
+    unsigned long shared = strtoul(end, &end, 10);
+    if (res < shared) {
         return 0;
     }
     return (size_t)(res - shared) * (size_t)sysconf(_SC_PAGESIZE);
@@ -389,7 +392,9 @@ size_t sp_rss_anon(void)
 static size_t memory_over(struct spindle *sp, size_t accounted)
 {
     uint64_t now = uv_now(sp->loop);
-    if (sp->mem.rss_base == 0 || (sp->mem.rss_ms && now - sp->mem.rss_ms < SP_RSS_SAMPLE_MS)) {
+    /* Far below the budget a stale sample does no harm: read rarely. */
+    uint64_t every = accounted >= sp->cfg.max_memory / 4 ? SP_RSS_SAMPLE_MS : 100u;
+    if (sp->mem.rss_base == 0 || (sp->mem.rss_ms && now - sp->mem.rss_ms < every)) {
         return sp->mem.over; /* measured against the accounting of its time */
     }
     sp->mem.rss_ms = now;
@@ -458,11 +463,13 @@ void sp_backpressure_check(struct spindle *sp)
     sp->stats.mem_used = used;
     size_t backlog = sp->journal ? sp_journal_backlog(sp->journal) : 0;
     /* Resuming needs what does not drain by itself under three quarters, or
-     * nothing left to shed: waiting would not lower what malloc keeps. */
+     * nothing left to shed: waiting would not lower what malloc keeps, and
+     * neither pausing does then (it would only slow every client down). */
     size_t kept = used - sp->mem.conns;
-    int mem_ok = kept + over <= low || kept <= budget / 8;
-    if (!sp->paused && (most >= sp->cfg.queue_max_bytes || used + over >= budget ||
-                        backlog >= SP_JOURNAL_MAX_BACKLOG)) {
+    int sheddable = kept > budget / 8;
+    int mem_ok = kept + over <= low || !sheddable;
+    if (!sp->paused && (most >= sp->cfg.queue_max_bytes || used >= budget ||
+                        (sheddable && used + over >= budget) || backlog >= SP_JOURNAL_MAX_BACKLOG)) {
         sp->paused = 1;
         sp->stats.input_pauses++;
         SP_LOG_RL(SP_LOG_WARN, "input paused until exports drain",

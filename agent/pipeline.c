@@ -387,8 +387,9 @@ size_t sp_rss_anon(void)
  * 1.2-3.5 ms with 24 MB free in 40,000 fragmented chunks on this kind of
  * machine, so at most every SP_TRIM_MS: under 2% of the loop's time). What is still
  * held after that counts against the budget like the rest.
- * M_ARENA_MAX and a fixed M_MMAP_THRESHOLD were measured too and changed the
- * peak by under 2 MB: not set. */
+ * MALLOC_ARENA_MAX=1 or 2 and a fixed mmap threshold (32 or 64 KiB) were
+ * measured on the same mix too: peaks of 53-56 MB against 54, no gain, so
+ * neither is set. */
 static size_t memory_over(struct spindle *sp, size_t accounted)
 {
     uint64_t now = uv_now(sp->loop);
@@ -539,8 +540,8 @@ static void compress_work(uv_work_t *w)
      * until compress_done(). */
     r->zrc = r->q->e->ops->compress(&r->body, &r->zbody);
     /* gzip writes into a buffer of deflateBound() (about the uncompressed
-     * size) and telemetry compresses 5-20x: without this, a queued request
-     * held several times the bytes it counts (16 MB of 35 MB at the peak of
+     * size), the queue counts the compressed length: without this, a queued
+     * request held several times the bytes it counts (16 MB of 35 MB at the peak of
      * a 16 MiB budget, measured with massif). Shrunk on this thread, in the
      * allocator arena it came from. */
     sp_buf_fit(&r->zbody);

@@ -23,6 +23,7 @@
 #include "flow.h"
 #include "journal.h"
 #include "log.h"
+#include "rss.h"
 
 const char *sp_env_get(const char *name)
 {
@@ -540,6 +541,7 @@ static int init_rest(struct spindle *sp, uv_loop_t *loop)
 
 int sp_agent_start(struct spindle *sp)
 {
+    sp->mem.rss_base = sp_rss_anon(); /* libraries loaded, nothing received yet */
     if (sp->journal) {
         /* New records are taken (and journaled) while the old ones replay. */
         sp_journal_replay_start(sp->journal);

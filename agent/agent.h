@@ -278,6 +278,11 @@ struct spindle {
         size_t workflows;          /* workflow state and arenas */
         size_t series;             /* metric series */
         size_t journal;            /* the journal's append buffer (bytes not yet written) */
+        size_t rss_base;           /* anonymous resident bytes at start (sp_agent_start) */
+        size_t rss;                /* last sample of anonymous resident bytes above rss_base */
+        size_t over;               /* how far rss exceeded the accounting at that sample */
+        uint64_t rss_ms;           /* loop time of that sample */
+        uint64_t trim_ms;          /* loop time of the last malloc_trim() */
     } mem;                         /* what limits.max_memory covers, with the queues */
     int stopping;                  /* SIGTERM seen: draining */
     int abandoning;                /* the shutdown deadline passed */

@@ -1192,12 +1192,6 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
     if (c->file_enabled < 0) {
         c->file_enabled = !sp_config_otlp_enabled(c);
     }
-    if (c->metrics_series_ttl_ms < c->metrics_interval_ms) {
-        /* Shorter, a series fed every interval would restart between points;
-         * raised rather than refused, so that a long metrics.interval alone
-         * (1h) does not need a series_ttl to go with it. */
-        c->metrics_series_ttl_ms = c->metrics_interval_ms;
-    }
     if ((rc = alert_rules_check(c, err, errlen))) {
         return rc;
     }

@@ -32,6 +32,22 @@ void sp_buf_reset(struct sp_buf *b)
     b->len = 0;
 }
 
+void sp_buf_fit(struct sp_buf *b)
+{
+    if (b->p == NULL || b->alloc == b->len) {
+        return;
+    }
+    if (b->len == 0) {
+        sp_buf_free(b);
+        return;
+    }
+    char *p = realloc(b->p, b->len);
+    if (p) { /* a failed shrink keeps the buffer as it was */
+        b->p = p;
+        b->alloc = b->len;
+    }
+}
+
 int sp_buf_reserve(struct sp_buf *b, size_t extra)
 {
     if (extra > b->cap || b->len > b->cap - extra) {

@@ -19,6 +19,8 @@ struct sp_buf {
 void sp_buf_init(struct sp_buf *b, size_t cap);
 void sp_buf_free(struct sp_buf *b);
 void sp_buf_reset(struct sp_buf *b); /* len = 0, memory kept */
+/* Gives back the allocation beyond len (a buffer that will not grow again). */
+void sp_buf_fit(struct sp_buf *b);
 int sp_buf_reserve(struct sp_buf *b, size_t extra);
 int sp_buf_add_slow(struct sp_buf *b, const void *p, size_t n);
 

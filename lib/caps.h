@@ -87,6 +87,8 @@
 /* --- memory budget ------------------------------------------------------ */
 #define SP_DEF_MAX_MEMORY (256u * 1024u * 1024u) /* limits.max_memory */
 #define SP_MIN_MAX_MEMORY (4u * 1024u * 1024u)
+#define SP_RSS_SAMPLE_MS 1u       /* the process's resident memory is read this often, at most */
+#define SP_TRIM_MS 200u           /* malloc_trim() at most this often */
 
 /* --- alerts ------------------------------------------------------------ */
 #define SP_DEF_ALERT_EVAL_MS 1000u               /* event rules fire within 2 s: eval every 1 s */

@@ -339,6 +339,9 @@ static void handle_line(struct conn *c, const char *p, size_t n)
  * in the allocator's real sizes. */
 static void conn_account(struct conn *c)
 {
+    if (c->closing) {
+        return; /* conn_close() took it out of the account; the close callback frees it */
+    }
     size_t now = malloc_usable_size(c) + (c->own ? malloc_usable_size(c->own) : 0);
     c->s->sp->mem.conns += now;
     c->s->sp->mem.conns -= c->held;

@@ -233,8 +233,14 @@ static void finish(struct spindle *sp)
         sp_journal_collect(sp->journal);
     }
     sp_pipe_abandon(sp);
+    /* The notifiers let go of their queues before the HTTP client they share
+     * with the exporter closes, so that their requests aborted by the close
+     * count as dropped at shutdown, not as failures to retry. */
+    alert_free(sp->alerts);
+    sp->alerts = NULL;
     if (sp->http) {
-        /* In-flight requests get their callbacks now, counted shutdown_deadline. */
+        /* In-flight requests get their callbacks now: the exporter's counted
+         * shutdown_deadline, the notifiers' alerts.dropped_shutdown. */
         sp_http_close(sp->http, http_closed, NULL);
         sp->http = NULL;
     }
@@ -245,8 +251,6 @@ static void finish(struct spindle *sp)
            (unsigned long long)sp->stats.exp_spans, (unsigned long long)sp->stats.exp_logs,
            (unsigned long long)sp->stats.exp_points,
            (unsigned long long)sp->stats.drop_shutdown_deadline);
-    alert_free(sp->alerts);
-    sp->alerts = NULL;
     corr_free(sp->corr);
     sp->corr = NULL;
     sp_metrics_free(sp->metrics);
@@ -529,11 +533,13 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
 }
 
 /* What sp_agent_init() sets up once the socket listens: the parts that load
- * libcurl (the OTLP exporter's HTTP client, the alert notifiers). */
+ * libcurl. The OTLP exporter and the alert notifiers share one HTTP client
+ * (sp->http), made by the first of them that needs it; with neither, libcurl
+ * is never loaded. */
 static int init_rest(struct spindle *sp, uv_loop_t *loop)
 {
     int rc = alert_init(sp, &sp->alerts);
-    if (rc == 0 && sp_config_otlp_enabled(&sp->cfg)) {
+    if (rc == 0 && sp_config_otlp_enabled(&sp->cfg) && sp->http == NULL) {
         rc = sp_http_init(&sp->http, loop, "spindle/" SP_VERSION);
     }
     return rc;

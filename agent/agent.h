@@ -20,6 +20,7 @@
 #include "ids.h"
 #include "input.h"
 #include "record.h"
+#include "retryq.h"
 #include "stats.h"
 #include "model.h"
 
@@ -41,13 +42,11 @@ enum sp_send_outcome {
 
 /* One encoded export request waiting in, or travelling from, a queue. */
 struct sp_req {
-    struct sp_req *next;
+    struct sp_req *next;      /* the compression list */
+    struct sp_retry_item ri;  /* the send queue: attempts, backoff (cost: body bytes) */
     struct sp_queue *q;
     struct sp_buf body;       /* wire bytes, owned */
     uint32_t items;           /* spans / log records / data points inside */
-    uint32_t attempts;
-    uint64_t first_try_ms;    /* loop time of the first attempt, 0 before */
-    uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
     uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
     uint8_t submitted;        /* its compression job was handed to the thread pool */
     uint8_t compressed;       /* the thread pool finished with it */
@@ -95,15 +94,13 @@ struct sp_exporter_ops {
 struct sp_queue {
     struct sp_exporter *e;
     int signal;
-    struct sp_req *head, **tail;
+    struct sp_retryq rq;      /* waiting to be sent, oldest first; its timer ends backoffs */
     struct sp_req *zhead, **ztail; /* being compressed, in seal order */
     uint32_t compressing;     /* requests in the compression list */
     uint32_t zrunning;        /* ... of which handed to the thread pool, not done */
     size_t bytes;             /* encoded bytes waiting + in flight + being compressed */
-    uint32_t waiting;
     uint32_t inflight;
     int pumping;              /* inside queue_pump(): no re-entry */
-    uv_timer_t timer;         /* wakes the queue when a backoff ends */
 };
 
 struct sp_exporter {
@@ -252,7 +249,9 @@ struct spindle {
     int n_inputs;
     const struct sp_exporter_ops *const *exporter_ops; /* main.c's table, NULL-terminated */
     struct sp_arena replay_arena;  /* the door's scratch for replayed entries */
-    struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
+    struct sp_http *http;          /* the one HTTP client, shared by the OTLP exporter and the
+                                      notifiers: made by the first that needs it (NULL while none
+                                      does: libcurl is loaded only then), closed in finish() */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
     struct alert_engine *alerts;
 

@@ -145,11 +145,20 @@ static void count_drop(uint64_t *counter, const struct sp_req *r, int signal, co
 }
 
 static void queue_pump(struct sp_queue *q);
-static const char *signal_name(int s);
 
-static void queue_timer_cb(uv_timer_t *t)
+static struct sp_req *req_of(struct sp_retry_item *it)
 {
-    queue_pump(t->data);
+    return (struct sp_req *)(void *)((char *)it - offsetof(struct sp_req, ri));
+}
+
+static struct sp_queue *queue_of(struct sp_retryq *rq)
+{
+    return (struct sp_queue *)(void *)((char *)rq - offsetof(struct sp_queue, rq));
+}
+
+static void queue_wake(struct sp_retryq *rq)
+{
+    queue_pump(queue_of(rq));
 }
 
 /* Starts as many waiting requests as the in-flight limit allows. Requests
@@ -157,70 +166,34 @@ static void queue_timer_cb(uv_timer_t *t)
 static void queue_pump(struct sp_queue *q)
 {
     struct sp_exporter *e = q->e;
-    struct spindle *sp = e->sp;
     if (q->pumping) {
         return; /* a synchronous completion inside send(): the loop below goes on */
     }
     q->pumping = 1;
-    uint64_t now = uv_now(sp->loop);
-    while (q->head && q->inflight < e->max_inflight) {
-        struct sp_req *r = q->head;
-        if (r->not_before_ms > now) {
-            uv_timer_start(&q->timer, queue_timer_cb, r->not_before_ms - now, 0);
-            break;
-        }
-        q->head = r->next;
-        if (q->head == NULL) {
-            q->tail = &q->head;
-        }
-        q->waiting--;
+    struct sp_retry_item *it;
+    while (q->inflight < e->max_inflight && (it = sp_retryq_next(&q->rq)) != NULL) {
         q->inflight++;
-        if (r->first_try_ms == 0) {
-            r->first_try_ms = now;
-        }
-        r->attempts++;
-        r->next = NULL;
-        e->ops->send(e, r);
+        e->ops->send(e, req_of(it));
     }
     q->pumping = 0;
 }
 
-/* Backoff with full jitter: uniform in [0, min(max, initial * 2^attempts)). */
-static uint64_t backoff_ms(struct spindle *sp, uint32_t attempts)
-{
-    uint64_t cap = sp->cfg.retry_initial_ms;
-    for (uint32_t i = 1; i < attempts && cap < sp->cfg.retry_max_ms; i++) {
-        cap *= 2;
-    }
-    if (cap > sp->cfg.retry_max_ms) {
-        cap = sp->cfg.retry_max_ms;
-    }
-    return cap ? sp_rng_next(&sp->rng) % cap : 0;
-}
-
-/* The wait before retry number `attempts`: the backoff, or the backend's
- * Retry-After when that asks for longer. The header can lengthen the wait, up
- * to export.retry_max (capped waits are counted), but never shorten it: "0",
- * a date in the past or a value that overflows would otherwise retry in a
- * tight loop, and a year-9999 date would stop the queue until a restart. */
+/* The wait before retry number `attempts`: the backoff with full jitter, or
+ * the backend's Retry-After when that asks for longer, up to
+ * export.retry_max (sp_retry_wait_ms); capped waits are counted. */
 static uint64_t retry_wait_ms(struct spindle *sp, uint32_t attempts, long retry_after_s)
 {
-    uint64_t wait = backoff_ms(sp, attempts);
-    if (retry_after_s < 0) {
-        return wait;
-    }
-    uint64_t ra;
-    /* Compared in seconds first: the product can overflow (2^63 - 1 s). */
-    if ((uint64_t)retry_after_s > sp->cfg.retry_max_ms / 1000u ||
-        (uint64_t)retry_after_s * 1000u > sp->cfg.retry_max_ms) {
-        ra = sp->cfg.retry_max_ms;
+    const struct sp_retry_policy p = {.initial_ms = sp->cfg.retry_initial_ms,
+                                      .max_ms = sp->cfg.retry_max_ms,
+                                      .jitter = 1};
+    int capped;
+    uint64_t wait = sp_retry_wait_ms(&p, attempts, retry_after_s, &sp->rng, &capped);
+    if (capped) {
         sp->stats.retry_after_capped++;
         SP_LOG_RL(SP_LOG_WARN, "backend's Retry-After is longer than export.retry_max; capped",
                   "retry_after_s=%ld retry_max_ms=%" PRIu64, retry_after_s, sp->cfg.retry_max_ms);
-    } else {
-        ra = (uint64_t)retry_after_s * 1000u;
     }
-    return ra > wait ? ra : wait;
+    return wait;
 }
 
 static void drop_non_retryable(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r,
@@ -266,13 +239,10 @@ static int split_req(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r
               "exporter=%s signal=%s items=%u bytes=%zu", e->ops->name, signal_name(q->signal),
               r->items, r->body.len);
     h1->q = h2->q = q;
-    h2->next = q->head;
-    h1->next = h2;
-    q->head = h1;
-    if (q->tail == &q->head) {
-        q->tail = &h2->next;
-    }
-    q->waiting += 2;
+    h1->ri.cost = h1->body.len;
+    h2->ri.cost = h2->body.len;
+    sp_retryq_push_front(&q->rq, &h2->ri);
+    sp_retryq_push_front(&q->rq, &h1->ri);
     q->bytes += h1->body.len + h2->body.len;
     q->bytes -= r->body.len;
     req_free(sp, r);
@@ -315,7 +285,7 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
         sp->stats.req_failed++;
         sp->stats.req_timed_out += res->timed_out ? 1 : 0;
         uint64_t now = uv_now(sp->loop);
-        uint64_t wait = retry_wait_ms(sp, r->attempts, res->retry_after_s);
+        uint64_t wait = retry_wait_ms(sp, r->ri.attempts, res->retry_after_s);
         if (sp->stopping && sp->abandoning) {
             count_left(sp, r, q->signal);
             q->bytes -= r->body.len;
@@ -330,7 +300,7 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
             break;
         }
         /* With the journal, data waits until delivered or evicted by size. */
-        if (!sp->journal && now + wait - r->first_try_ms > sp->cfg.retry_max_elapsed_ms) {
+        if (!sp->journal && now + wait - r->ri.first_try_ms > sp->cfg.retry_max_elapsed_ms) {
             count_drop(&sp->stats.drop_retries_exhausted, r, q->signal,
                        "retries_exhausted");
             q->bytes -= r->body.len;
@@ -353,16 +323,9 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
                       (int)(res->detail_len > 200 ? 200 : res->detail_len),
                       res->detail ? res->detail : "");
         }
-        /* At least 1 ms: a retry always goes through the queue timer, so a
-         * send that fails synchronously can never spin the loop. */
-        r->not_before_ms = now + (wait ? wait : 1);
-        /* Back at the head: order within a signal is kept. */
-        r->next = q->head;
-        q->head = r;
-        if (q->tail == &q->head) {
-            q->tail = &r->next;
-        }
-        q->waiting++;
+        /* Back at the head (order within a signal is kept), for at least
+         * 1 ms: never a spin when the send fails synchronously. */
+        sp_retryq_retry(&q->rq, &r->ri, wait);
         break;
     }
     case SP_SEND_SPLIT:
@@ -379,27 +342,26 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
     queue_pump(q);
 }
 
+static void drop_queue_full(struct sp_retryq *rq, struct sp_retry_item *it)
+{
+    struct sp_queue *q = queue_of(rq);
+    struct sp_req *old = req_of(it);
+    struct spindle *sp = q->e->sp;
+    q->bytes -= old->body.len;
+    count_drop(&sp->stats.drop_queue_full, old, q->signal, "queue_full");
+    req_free(sp, old);
+}
+
 static void queue_push(struct spindle *sp, struct sp_queue *q, struct sp_req *r)
 {
     /* Input pauses at queue_max_bytes; what is still in flight inside the
      * agent then (open batches, a metrics export) may pass it. The hard bound
-     * is twice that: past it the oldest waiting request goes, counted. */
-    while (q->head && q->bytes + r->body.len > 2 * sp->cfg.queue_max_bytes) {
-        struct sp_req *old = q->head;
-        q->head = old->next;
-        if (q->head == NULL) {
-            q->tail = &q->head;
-        }
-        q->waiting--;
-        q->bytes -= old->body.len;
-        count_drop(&sp->stats.drop_queue_full, old, q->signal, "queue_full");
-        req_free(sp, old);
-    }
+     * is twice that, over all the queue's bytes (in flight and being
+     * compressed too): past it the oldest waiting request goes, counted. */
     r->q = q;
-    r->next = NULL;
-    *q->tail = r;
-    q->tail = &r->next;
-    q->waiting++;
+    r->ri.cost = r->body.len;
+    sp_retryq_push(&q->rq, &r->ri, 2 * sp->cfg.queue_max_bytes, q->bytes - q->rq.cost,
+                   drop_queue_full);
     q->bytes += r->body.len;
     sp->pressure(sp); /* queues changed: flow control decides */
     queue_pump(q);
@@ -681,11 +643,34 @@ size_t sp_pipe_pending(const struct spindle *sp)
     size_t n = 0;
     for (int i = 0; i < sp->n_exporters; i++) {
         for (int s = 0; s < SP_SIG_COUNT; s++) {
-            n += sp->exporters[i]->q[s].waiting + sp->exporters[i]->q[s].inflight +
+            n += sp->exporters[i]->q[s].rq.waiting + sp->exporters[i]->q[s].inflight +
                  sp->exporters[i]->q[s].compressing;
         }
     }
     return n;
+}
+
+struct journal_drop {
+    struct sp_queue *q;
+    uint64_t seq;
+    uint64_t items;
+};
+
+/* sp_retryq_remove_if(): takes (and drops) a waiting request derived from a
+ * segment up to d->seq. */
+static int take_evicted(struct sp_retry_item *it, void *arg)
+{
+    struct journal_drop *d = arg;
+    struct sp_req *r = req_of(it);
+    struct spindle *sp = d->q->e->sp;
+    if (r->jseq == 0 || r->jseq > d->seq) {
+        return 0;
+    }
+    d->q->bytes -= r->body.len;
+    d->items += r->items;
+    sp->stats.drop_journal_full += r->items;
+    req_free(sp, r);
+    return 1;
 }
 
 uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq)
@@ -694,26 +679,12 @@ uint64_t sp_pipe_drop_journal(struct spindle *sp, uint64_t seq)
     for (int i = 0; i < sp->n_exporters; i++) {
         for (int s = 0; s < SP_SIG_COUNT; s++) {
             struct sp_queue *q = &sp->exporters[i]->q[s];
-            struct sp_req **pp = &q->head;
-            while (*pp) {
-                struct sp_req *r = *pp;
-                if (r->jseq == 0 || r->jseq > seq) {
-                    pp = &r->next;
-                    continue;
-                }
-                *pp = r->next;
-                q->waiting--;
-                q->bytes -= r->body.len;
-                items += r->items;
-                sp->stats.drop_journal_full += r->items;
-                req_free(sp, r);
-            }
-            q->tail = &q->head;
-            while (*q->tail) {
-                q->tail = &(*q->tail)->next;
-            }
+            struct journal_drop d = {.q = q, .seq = seq};
+            sp_retryq_remove_if(&q->rq, take_evicted, &d);
+            items += d.items;
             /* Being compressed: dropped alike; a job still running frees
              * its request when it ends (compress_done). */
+            struct sp_req **pp;
             for (pp = &q->zhead; *pp;) {
                 struct sp_req *r = *pp;
                 if (r->jseq == 0 || r->jseq > seq) {
@@ -739,15 +710,13 @@ void sp_pipe_abandon(struct spindle *sp)
     for (int i = 0; i < sp->n_exporters; i++) {
         for (int s = 0; s < SP_SIG_COUNT; s++) {
             struct sp_queue *q = &sp->exporters[i]->q[s];
-            while (q->head) {
-                struct sp_req *r = q->head;
-                q->head = r->next;
-                q->waiting--;
+            struct sp_retry_item *it;
+            while ((it = sp_retryq_shift(&q->rq)) != NULL) {
+                struct sp_req *r = req_of(it);
                 q->bytes -= r->body.len;
                 count_left(sp, r, s);
                 req_free(sp, r);
             }
-            q->tail = &q->head;
             /* Being compressed: counted now (the journal still decides how),
              * freed here when done, else by compress_done(). */
             while (q->zhead) {
@@ -757,7 +726,7 @@ void sp_pipe_abandon(struct spindle *sp)
                 compress_drop(sp, q, r);
             }
             q->ztail = &q->zhead;
-            uv_timer_stop(&q->timer);
+            uv_timer_stop(&q->rq.timer);
         }
     }
 }
@@ -778,9 +747,9 @@ static void exporter_free_if_done(struct sp_exporter *e)
     }
 }
 
-static void exporter_closed(uv_handle_t *h)
+static void exporter_closed(struct sp_retryq *rq)
 {
-    struct sp_exporter *e = h->data;
+    struct sp_exporter *e = queue_of(rq)->e;
     e->open_handles--;
     exporter_free_if_done(e);
 }
@@ -801,13 +770,11 @@ void sp_pipe_close(struct spindle *sp)
         e->closed = 1;
         for (int s = 0; s < SP_SIG_COUNT; s++) {
             struct sp_queue *q = &e->q[s];
-            while (q->head) {
-                struct sp_req *r = q->head;
-                q->head = r->next;
-                req_free(sp, r);
+            struct sp_retry_item *it;
+            while ((it = sp_retryq_shift(&q->rq)) != NULL) {
+                req_free(sp, req_of(it));
             }
-            q->timer.data = e;
-            uv_close((uv_handle_t *)&q->timer, exporter_closed);
+            sp_retryq_close(&q->rq, exporter_closed);
         }
     }
     sp->n_exporters = 0;
@@ -826,18 +793,15 @@ int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops)
     for (int s = 0; s < SP_SIG_COUNT; s++) {
         e->q[s].e = e;
         e->q[s].signal = s;
-        e->q[s].tail = &e->q[s].head;
         e->q[s].ztail = &e->q[s].zhead;
-        uv_timer_init(sp->loop, &e->q[s].timer);
-        e->q[s].timer.data = &e->q[s];
+        sp_retryq_init(&e->q[s].rq, sp->loop, queue_wake, &e->q[s]);
         e->open_handles++;
     }
     int rc = ops->init(e);
     if (rc) {
         e->closed = 1;
         for (int s = 0; s < SP_SIG_COUNT; s++) {
-            e->q[s].timer.data = e;
-            uv_close((uv_handle_t *)&e->q[s].timer, exporter_closed);
+            sp_retryq_close(&e->q[s].rq, exporter_closed);
         }
         return rc;
     }

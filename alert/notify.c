@@ -33,6 +33,7 @@
 #include "http_client.h"
 #include "ids.h"
 #include "log.h"
+#include "retryq.h"
 
 struct notifier;
 
@@ -48,10 +49,8 @@ struct notifier_ops {
 
 /* One request waiting or in flight. */
 struct nreq {
-    struct nreq *next;
+    struct sp_retry_item ri; /* attempts, backoff; cost 1 (the bound counts requests) */
     struct sp_buf body;
-    uint32_t attempts;
-    uint64_t not_before_ms;
 };
 
 struct notifier {
@@ -63,23 +62,25 @@ struct notifier {
     struct sp_buf pending; /* this evaluation's alerts, encoded */
     uint32_t n_pending;
     uint32_t n_firing; /* webhook: the payload's status */
-    struct nreq *head, **tail;
-    uint32_t waiting;
+    struct sp_retryq q;   /* HTTP notifiers: requests waiting; its timer ends backoffs */
+    int timer_open;       /* q's timer not yet through its close callback */
     struct nreq *inflight;
-    uv_timer_t timer; /* wakes the queue when a backoff ends */
     char *hdr[4];     /* headers of the request in flight */
     size_t n_hdr;
 };
 
+/* The HTTP notifiers post through the agent's one HTTP client (sp->http),
+ * which the OTLP exporter shares: notify_init() makes it if nobody has, and
+ * the agent closes it at shutdown, after notify_free(). */
 struct notify {
     struct spindle *sp;
-    struct sp_http *http; /* NULL without HTTP notifiers */
     struct notifier *nf[SP_ALERT_MAX_AM_URLS + 3];
     size_t n_nf;
     char *auth_header; /* "Authorization: ..." for Alertmanager, or NULL */
     uint8_t *secret;   /* webhook HMAC key, or NULL */
     size_t secret_len;
-    int open_timers; /* notifier timers not yet closed: the last frees this */
+    int live_http; /* HTTP notifiers not yet freed (timer open or a request in flight):
+                      the last frees this */
     int freeing;
 };
 
@@ -322,11 +323,28 @@ static void add_alert(struct notify *n, struct sp_buf *b, const struct alert_msg
 /* --- HTTP queue ------------------------------------------------------------------ */
 
 static void pump(struct notifier *nf);
+static void nf_maybe_free(struct notifier *nf);
 
 static void nreq_free(struct nreq *r)
 {
     sp_buf_free(&r->body);
     free(r);
+}
+
+static struct nreq *nreq_of(struct sp_retry_item *it)
+{
+    return (struct nreq *)(void *)((char *)it - offsetof(struct nreq, ri));
+}
+
+/* Full: the oldest request goes. A newer one carries fresher endsAt values,
+ * and condition alerts are re-sent anyway. */
+static void drop_oldest(struct sp_retryq *q, struct sp_retry_item *it)
+{
+    struct notifier *nf = q->owner;
+    nreq_free(nreq_of(it));
+    nf->n->sp->stats.notify_drop_queue_full++;
+    SP_LOG_RL(SP_LOG_WARN, "alert notifier queue full; dropped the oldest request",
+              "notifier=%s url=\"%s\"", nf->ops->name, nf->origin);
 }
 
 static void enqueue(struct notifier *nf, struct sp_buf *body)
@@ -339,29 +357,15 @@ static void enqueue(struct notifier *nf, struct sp_buf *body)
         return;
     }
     r->body = *body;
-    if (nf->waiting >= n->sp->cfg.notify_queue_max && nf->head) {
-        /* Full: the oldest request goes. A newer one carries fresher endsAt
-         * values, and condition alerts are re-sent anyway. */
-        struct nreq *old = nf->head;
-        nf->head = old->next;
-        if (nf->head == NULL) {
-            nf->tail = &nf->head;
-        }
-        nf->waiting--;
-        nreq_free(old);
-        n->sp->stats.notify_drop_queue_full++;
-        SP_LOG_RL(SP_LOG_WARN, "alert notifier queue full; dropped the oldest request",
-                  "notifier=%s url=\"%s\"", nf->ops->name, nf->origin);
-    }
-    *nf->tail = r;
-    nf->tail = &r->next;
-    nf->waiting++;
+    /* alerts.notify_queue_max requests wait; the one in flight is not counted. */
+    r->ri.cost = 1;
+    sp_retryq_push(&nf->q, &r->ri, n->sp->cfg.notify_queue_max, 0, drop_oldest);
     pump(nf);
 }
 
-static void timer_cb(uv_timer_t *t)
+static void wake(struct sp_retryq *q)
 {
-    pump(t->data);
+    pump(q->owner);
 }
 
 static void done(void *arg, const struct sp_http_response *resp)
@@ -382,7 +386,6 @@ static void done(void *arg, const struct sp_http_response *resp)
     } else if (n->freeing) {
         st->notify_drop_shutdown++;
         nreq_free(r);
-        return;
     } else if (s >= 400 && s < 500 && s != 408 && s != 429) {
         /* The receiver refused the request itself: sending it again cannot help. */
         st->notify_drop_rejected++;
@@ -390,41 +393,39 @@ static void done(void *arg, const struct sp_http_response *resp)
                   "notifier=%s url=\"%s\" status=%ld body=\"%.*s\"", nf->ops->name, nf->origin, s,
                   (int)(resp->body_len > 200 ? 200 : resp->body_len), resp->body ? resp->body : "");
         nreq_free(r);
-    } else if (r->attempts >= n->sp->cfg.notify_max_attempts) {
+    } else if (r->ri.attempts >= n->sp->cfg.notify_max_attempts) {
         st->notify_drop_retries_exhausted++;
         SP_LOG_RL(SP_LOG_WARN, "alert notification failed; retries exhausted, dropped",
                   "notifier=%s url=\"%s\" status=%ld error=\"%s\" attempts=%u", nf->ops->name,
-                  nf->origin, s, resp->error ? resp->error : "", r->attempts);
+                  nf->origin, s, resp->error ? resp->error : "", r->ri.attempts);
         nreq_free(r);
     } else {
         st->notify_retries++;
         /* 250 ms, 500 ms, 1 s ... at most 8 s: short, because an alert late
-         * by a minute has lost most of its worth. A Retry-After may lengthen
-         * the wait up to that ceiling (capped waits are counted), never
-         * shorten it: a year-9999 date would otherwise hold every later
-         * alert until a restart. Compared in seconds: the product overflows. */
-        uint64_t wait = (uint64_t)SP_NOTIFY_BACKOFF_INITIAL_MS
-                        << (r->attempts < 5 ? r->attempts - 1 : 5);
-        if (wait > SP_NOTIFY_BACKOFF_MAX_MS) {
-            wait = SP_NOTIFY_BACKOFF_MAX_MS;
-        }
-        if (resp->retry_after_s > (long)(SP_NOTIFY_BACKOFF_MAX_MS / 1000u)) {
-            wait = SP_NOTIFY_BACKOFF_MAX_MS;
+         * by a minute has lost most of its worth, and without jitter (one
+         * request in flight per receiver: no herd to spread), as documented.
+         * A Retry-After may lengthen the wait up to that ceiling (capped
+         * waits are counted), never shorten it (sp_retry_wait_ms). */
+        static const struct sp_retry_policy policy = {
+            .initial_ms = SP_NOTIFY_BACKOFF_INITIAL_MS,
+            .max_ms = SP_NOTIFY_BACKOFF_MAX_MS,
+            .jitter = 0,
+        };
+        int capped;
+        uint64_t wait =
+            sp_retry_wait_ms(&policy, r->ri.attempts, resp->retry_after_s, NULL, &capped);
+        if (capped) {
             st->notify_retry_after_capped++;
             SP_LOG_RL(SP_LOG_WARN, "receiver's Retry-After is longer than the notifier's 8 s "
                       "backoff ceiling; capped",
                       "notifier=%s url=\"%s\" retry_after_s=%ld", nf->ops->name, nf->origin,
                       resp->retry_after_s);
-        } else if (resp->retry_after_s > 0 && (uint64_t)resp->retry_after_s * 1000u > wait) {
-            wait = (uint64_t)resp->retry_after_s * 1000u;
         }
-        r->not_before_ms = uv_now(n->sp->loop) + wait;
-        r->next = nf->head;
-        nf->head = r;
-        if (nf->tail == &nf->head) {
-            nf->tail = &r->next;
-        }
-        nf->waiting++;
+        sp_retryq_retry(&nf->q, &r->ri, wait);
+    }
+    if (n->freeing) {
+        nf_maybe_free(nf); /* its last request is through: it may go now */
+        return;
     }
     pump(nf);
 }
@@ -432,22 +433,14 @@ static void done(void *arg, const struct sp_http_response *resp)
 static void pump(struct notifier *nf)
 {
     struct notify *n = nf->n;
-    if (nf->inflight || nf->head == NULL || n->freeing || n->http == NULL) {
+    if (nf->inflight || n->freeing || n->sp->http == NULL) {
         return;
     }
-    uint64_t now = uv_now(n->sp->loop);
-    struct nreq *r = nf->head;
-    if (r->not_before_ms > now) {
-        uv_timer_start(&nf->timer, timer_cb, r->not_before_ms - now, 0);
-        return;
+    struct sp_retry_item *it = sp_retryq_next(&nf->q);
+    if (it == NULL) {
+        return; /* nothing waits, or the timer wakes us when the backoff ends */
     }
-    nf->head = r->next;
-    if (nf->head == NULL) {
-        nf->tail = &nf->head;
-    }
-    nf->waiting--;
-    r->next = NULL;
-    r->attempts++;
+    struct nreq *r = nreq_of(it);
     nf->inflight = r;
     nf->hdr[nf->n_hdr++] = strdup("Content-Type: application/json");
     nf->ops->headers(nf, r);
@@ -465,7 +458,7 @@ static void pump(struct notifier *nf)
         .body_len = r->body.len,
         .timeout_ms = (long)n->sp->cfg.notify_timeout_ms,
     };
-    if (sp_http_post(n->http, &req, done, nf) != 0) {
+    if (sp_http_post(n->sp->http, &req, done, nf) != 0) {
         struct sp_http_response resp = {
             .status = 0, .transport_error = 1, .error = "cannot start", .retry_after_s = -1};
         done(nf, &resp);
@@ -995,7 +988,6 @@ static struct notifier *nf_new(struct notify *n, const struct notifier_ops *ops,
     }
     nf->ops = ops;
     nf->n = n;
-    nf->tail = &nf->head;
     sp_buf_init(&nf->pending, SP_NOTIFY_MAX_BODY_BYTES);
     if (url) {
         nf->url = strdup(url);
@@ -1004,9 +996,9 @@ static struct notifier *nf_new(struct notify *n, const struct notifier_ops *ops,
             free(nf);
             return NULL;
         }
-        uv_timer_init(n->sp->loop, &nf->timer);
-        nf->timer.data = nf;
-        n->open_timers++;
+        sp_retryq_init(&nf->q, n->sp->loop, wake, nf);
+        nf->timer_open = 1;
+        n->live_http++;
     }
     n->nf[n->n_nf++] = nf;
     return nf;
@@ -1028,8 +1020,9 @@ int notify_init(struct spindle *sp, struct notify **out)
         rc = -ENOMEM;
     }
     int http = c->n_alertmanager_urls > 0 || c->webhook_url[0];
-    if (!rc && http) {
-        rc = sp_http_init(&n->http, sp->loop, "spindle/" SP_VERSION);
+    if (!rc && http && sp->http == NULL) {
+        /* The first part that needs the shared client makes it. */
+        rc = sp_http_init(&sp->http, sp->loop, "spindle/" SP_VERSION);
     }
     if (!rc && c->n_alertmanager_urls) {
         rc = auth_setup(n);
@@ -1122,24 +1115,27 @@ static void notify_release(struct notify *n)
     free(n);
 }
 
-static void nf_timer_closed(uv_handle_t *h)
+/* An HTTP notifier goes once notify_free() ran, its timer is closed and its
+ * request in flight (if any) had its callback: the shared client outlives
+ * notify_free() and aborts that request when the agent closes it. */
+static void nf_maybe_free(struct notifier *nf)
 {
-    struct notifier *nf = h->data;
     struct notify *n = nf->n;
+    if (!n->freeing || nf->timer_open || nf->inflight) {
+        return;
+    }
     free(nf->url);
     free(nf);
-    if (--n->open_timers == 0 && n->http == NULL) {
+    if (--n->live_http == 0) {
         notify_release(n);
     }
 }
 
-static void http_closed(void *arg)
+static void nf_timer_closed(struct sp_retryq *q)
 {
-    struct notify *n = arg;
-    n->http = NULL;
-    if (n->open_timers == 0) {
-        notify_release(n);
-    }
+    struct notifier *nf = q->owner;
+    nf->timer_open = 0;
+    nf_maybe_free(nf);
 }
 
 void notify_free(struct notify *n)
@@ -1148,30 +1144,25 @@ void notify_free(struct notify *n)
         return;
     }
     n->freeing = 1;
+    /* Requests in flight get their callbacks when the agent closes the
+     * shared client (counted dropped_shutdown there); until then their
+     * notifiers stay (nf_maybe_free). */
+    int live = n->live_http;
     for (size_t i = 0; i < n->n_nf; i++) {
         struct notifier *nf = n->nf[i];
-        while (nf->head) {
-            struct nreq *r = nf->head;
-            nf->head = r->next;
-            nreq_free(r);
+        sp_buf_free(&nf->pending);
+        if (nf->url == NULL) {
+            free(nf);
+            continue;
+        }
+        struct sp_retry_item *it;
+        while ((it = sp_retryq_shift(&nf->q)) != NULL) {
+            nreq_free(nreq_of(it));
             n->sp->stats.notify_drop_shutdown++;
         }
-        sp_buf_free(&nf->pending);
+        sp_retryq_close(&nf->q, nf_timer_closed);
     }
-    /* In-flight requests get their callbacks from sp_http_close (counted
-     * dropped_shutdown there); the notifiers must outlive them. */
-    if (n->http) {
-        sp_http_close(n->http, http_closed, n);
-    }
-    for (size_t i = 0; i < n->n_nf; i++) {
-        struct notifier *nf = n->nf[i];
-        if (nf->url) {
-            uv_close((uv_handle_t *)&nf->timer, nf_timer_closed);
-        } else {
-            free(nf);
-        }
-    }
-    if (n->http == NULL && n->open_timers == 0) {
+    if (live == 0) {
         notify_release(n);
     }
 }

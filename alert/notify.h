@@ -12,7 +12,9 @@
  *
  * Ownership: struct notify owns the notifiers, their queues, the copies of
  * URLs and the secrets (read once at start from a file or the environment,
- * never logged), and its own HTTP client.
+ * never logged). The HTTP client is the agent's one (sp->http), shared with
+ * the OTLP exporter: notify_init() makes it when no one has; the agent
+ * closes it after notify_free().
  */
 #ifndef SP_NOTIFY_H
 #define SP_NOTIFY_H

@@ -114,13 +114,30 @@ static struct sp_str item_function(int signal, const void *item)
     }
 }
 
-/* The workflow span's resource also depends on its service (telemetry.h). */
+/* The workflow span's resource also depends on its service (telemetry.h);
+ * a log record's or data point's on the resource attributes it brought. */
 static struct sp_str item_service(int signal, const void *item)
 {
-    if (signal == SP_SIG_TRACES) {
+    switch (signal) {
+    case SP_SIG_TRACES:
         return ((const struct sp_span *)item)->service;
+    case SP_SIG_LOGS:
+        return ((const struct sp_logrec *)item)->res_key;
+    default:
+        return ((const struct sp_metric *)item)->res_key;
     }
-    return (struct sp_str){NULL, 0};
+}
+
+const struct sp_attrs *otlp_item_res(int signal, const void *item)
+{
+    switch (signal) {
+    case SP_SIG_LOGS:
+        return &((const struct sp_logrec *)item)->res;
+    case SP_SIG_METRICS:
+        return &((const struct sp_metric *)item)->res;
+    default:
+        return NULL;
+    }
 }
 
 static void *item_next(int signal, const void *item)

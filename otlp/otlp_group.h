@@ -39,4 +39,8 @@ int otlp_group_by_function(struct sp_arena *a, const struct sp_batch *b, struct 
 int otlp_group_metrics(struct sp_arena *a, const struct otlp_grouped *g,
                        struct otlp_metric_groups *m);
 
+/* The item's own resource attributes (sp_logrec.res, sp_metric.res), or
+ * NULL (spans): encoders put them first in the item's Resource. */
+const struct sp_attrs *otlp_item_res(int signal, const void *item);
+
 #endif

@@ -248,29 +248,79 @@ describe('datagram bad input: counted, logged, everyone else served', needBinary
     await h.agent.waitForStderr(/msg="statsd line rejected" reason=unknown_type/, 2000);
   });
 
-  test('distinct tag values beyond statsd.max_series are dropped and counted', async () => {
-    const dgram = require('node:dgram');
-    const s = dgram.createSocket('udp4');
-    // 2000 distinct values (the cap is 50), in datagrams of 100 lines.
-    for (let b = 0; b < 20; b++) {
-      const lines = [];
-      for (let i = 0; i < 100; i++) lines.push(`card.${sfx}:1|c|#user:u${b * 100 + i}`);
-      await new Promise((res) => s.send(Buffer.from(lines.join('\n')), port, '127.0.0.1', () => res()));
+  test('10^6 distinct tag values: statsd.max_series series, the rest dropped and counted', { timeout: 120000 }, async () => {
+    // Over the Unix socket (a blocking sender, so the kernel loses nothing): 10^4 datagrams
+    // of 100 lines, each line a new value of the tag `user`.
+    const sock = path.join(h.agent.dir, 'card.sock');
+    const h2 = await setup({ args: ['--statsd-socket', sock], config: { statsd: { max_series: 50 } } });
+    try {
+      await h2.agent.waitForStderr(/statsd socket ready/, 5000);
+      const r = spawnSync('python3', ['-c', [
+        'import socket, sys',
+        's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+        'for b in range(10000):',
+        `    s.sendto("\\n".join("card.${sfx}:1|c|#user:u%d" % (b * 100 + i) for i in range(100)).encode(), sys.argv[1])`,
+      ].join('\n'), sock], { timeout: 90000 });
+      assert.equal(r.status, 0, String(r.stderr));
+      let st;
+      for (let i = 0; i < 600; i++) {
+        st = await stats(h2);
+        if (st.statsd.metrics >= 1000000) break;
+        await sleep(100);
+      }
+      assert.equal(st.statsd.metrics, 1000000, JSON.stringify(st.statsd));
+      assert.equal(st.statsd.series_limit, 1000000 - 50);
+      assert.ok(st.memory.used_bytes < 64 * 1024 * 1024, `memory.used_bytes ${st.memory.used_bytes}`);
+      await h2.agent.waitForStderr(/statsd series limit reached/, 2000);
+      // Everyone else is served: a socket record's metric arrives.
+      const c = await h2.connect();
+      await c.sendAll([{ v: 1, type: 'metric', function: 'f', name: `after.${sfx}`, kind: 'counter', value: 1 }]);
+      await c.flush();
+      await h2.sink.waitFor((x) => latestPoint(x, `after.${sfx}`), 5000, 'a socket metric after the flood');
+      const pts = h2.sink.metrics().filter((m) => m.metric.name === `card.${sfx}`);
+      assert.ok(new Set(pts.map((m) => m.point.attributes.user)).size <= 50, 'at most max_series series exported');
+    } finally {
+      await h2.close();
     }
-    s.close();
+  });
+
+  test('kernel drops on UDP are read (SO_RXQ_OVFL) and counted', { timeout: 60000 }, async () => {
+    // Stopped, the agent reads nothing: 4 MB of datagrams overflow its receive queue.
+    process.kill(h.agent.pid, 'SIGSTOP');
+    try {
+      const r = spawnSync('python3', ['-c', [
+        'import socket',
+        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        'for i in range(4000):',
+        `    s.sendto(b"ovfl.${sfx}:1|c|#pad:" + b"p" * 1000, ("127.0.0.1", ${port}))`,
+      ].join('\n')], { timeout: 30000 });
+      assert.equal(r.status, 0, String(r.stderr));
+    } finally {
+      process.kill(h.agent.pid, 'SIGCONT');
+    }
+    // The kernel stamps its running drop count on the datagrams it queues after a drop: the
+    // next one, once the agent has emptied the queue, tells.
+    await stats(h);
+    await sleep(300);
+    const dgram = require('node:dgram');
+    const u = dgram.createSocket('udp4');
+    await new Promise((res) => u.send(Buffer.from(`ovfl.${sfx}:1|c|#pad:${'p'.repeat(1000)}`), port, '127.0.0.1', () => res()));
+    u.close();
     let st;
     for (let i = 0; i < 100; i++) {
       st = await stats(h);
-      if (st.statsd.metrics >= 2000) break;
+      if (st.inputs.dgram_kernel_dropped > 0) break;
       await sleep(50);
     }
-    assert.ok(st.statsd.series_limit >= 2000 - 50 - 5, JSON.stringify(st.statsd));
-    await h.agent.waitForStderr(/statsd series limit reached/, 2000);
-    // Another client's series that already exist keep being served.
-    const c = await h.connect();
-    await c.sendAll([{ v: 1, type: 'metric', function: 'f', name: `after.${sfx}`, kind: 'counter', value: 1 }]);
-    await c.flush();
-    await h.sink.waitFor((x) => latestPoint(x, `after.${sfx}`), 5000, 'a socket metric after the flood');
+    assert.ok(st.inputs.dgram_kernel_dropped > 0, JSON.stringify(st.inputs));
+    // What the kernel kept was read: kept + dropped = sent.
+    await sleep(200);
+    st = await stats(h);
+    assert.ok(st.inputs.dgram_kernel_dropped < 4001);
+    await h.sink.waitFor((x) => {
+      const p = latestPoint(x, `ovfl.${sfx}`);
+      return p && pointValue(p.point) + st.inputs.dgram_kernel_dropped === 4001;
+    }, 5000, `kept + kernel_dropped (${st.inputs.dgram_kernel_dropped}) = 4001`);
   });
 
   test('a datagram over 64 KiB is dropped and counted', async () => {

@@ -117,6 +117,13 @@ static int datagram_start(struct sp_input *in)
                                      &sp->stats.dgram_kernel_dropped};
     int rc = sp_dgram_open_unix(sp->loop, d->path, sp->cfg.socket_mode, &counts, on_datagram, d,
                                 &d->rx);
+    if (rc == -ENAMETOOLONG) {
+        /* On by default: a stream socket path that fits with no room for
+         * ".dgram" must not stop an agent that started before it existed. */
+        SP_LOG(SP_LOG_WARN, "datagram socket path too long; datagram socket off",
+               "path=\"%s\"", d->path);
+        return 0;
+    }
     if (rc) {
         SP_LOG(SP_LOG_ERROR, "cannot bind the datagram socket", "path=\"%s\" error=\"%s\"",
                d->path, strerror(-rc));

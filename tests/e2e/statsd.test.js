@@ -493,6 +493,22 @@ describe('statsd and datagram configuration', needBinary, () => {
     ({ r } = await check('statsd:\n  listen: "[::1]:0"\n  socket: /tmp/x.sock\n  allowed_uids: ["0"]\nsocket:\n  datagram: false\n'));
     assert.equal(r.code, 0, r.stderr);
   });
+  test('a socket path with no room for ".dgram" leaves the datagram socket off, with a warning', async () => {
+    const { startAgent } = require('./lib/agent');
+    const base = makeTempDir();
+    const name = 's'.repeat(Math.max(1, 104 - base.length - 1));
+    const fsx = require('node:fs');
+    const sock = path.join(base, name);
+    assert.ok(sock.length >= 102 && sock.length <= 107, `path of ${sock.length} bytes`);
+    const a = await startAgent({ args: ['--socket', sock], config: 'file:\n  enabled: false\n' });
+    try {
+      await a.waitForStderr(/datagram socket path too long; datagram socket off/, 5000);
+      assert.equal(fsx.existsSync(`${sock}.dgram`), false);
+    } finally {
+      await a.stop();
+    }
+  });
+
   test('--print-default-config shows the statsd keys, off by default', async () => {
     const r = await runSpindle(['--print-default-config']);
     assert.match(r.stdout, /statsd:\n  socket: ""/);

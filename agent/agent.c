@@ -364,6 +364,11 @@ int sp_agent_reload(struct spindle *sp)
     keep_str(&o->service_name, &n.service_name, "service.name");
     keep_str(&o->state_dir, &n.state_dir, "service.state_dir");
     keep_str(&o->storage_path, &n.storage_path, "storage.path");
+    /* Datagram receivers are bound once (allowed_uids and max_series apply now). */
+    keep_str(&o->statsd_socket, &n.statsd_socket, "statsd.socket");
+    keep_str(&o->statsd_listen, &n.statsd_listen, "statsd.listen");
+    warn_restart(n.socket_datagram != o->socket_datagram, "socket.datagram");
+    n.socket_datagram = o->socket_datagram;
     warn_restart(n.storage_fsync != o->storage_fsync, "storage.fsync");
     warn_restart(n.storage_max_bytes != o->storage_max_bytes, "storage.max_bytes");
     warn_restart(n.storage_segment_bytes != o->storage_segment_bytes, "storage.segment_bytes");

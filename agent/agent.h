@@ -203,6 +203,14 @@ struct sp_point {
     uint32_t n_bounds;       /* at most SP_MAX_BOUNDS */
     uint8_t derived;
     uint64_t jseq;           /* the journal segment it derives from, 0 none */
+    /* DogStatsD (door.c): its own series cap (statsd.max_series), resource
+     * attributes (sp_metric.res), and sets: a gauge of the distinct
+     * `member`s (hashes) seen per interval. */
+    uint8_t statsd;
+    uint8_t distinct;
+    uint64_t member;
+    const struct sp_attrs *res;
+    struct sp_str res_key;
 };
 
 /* How the aggregator finds an exemplar's span, given at init (the

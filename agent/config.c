@@ -20,6 +20,7 @@
 
 #include "alert.h"
 #include "caps.h"
+#include "dgram.h"
 #include "log.h"
 
 const char sp_default_config_yaml[] =
@@ -36,6 +37,13 @@ const char sp_default_config_yaml[] =
     "  max_record_bytes: 256KiB\n"
     "  max_connections: 1024\n"
     "  idle_timeout: 1h       # a client silent this long is disconnected\n"
+    "  datagram: true         # also <path>.dgram, NDJSON datagrams (docs/protocol.md)\n"
+    "  allowed_uids: []       # only these senders' uids (SO_PEERCRED); [] = anyone who can connect\n"
+    "statsd:\n"
+    "  socket: \"\"             # DogStatsD Unix datagram socket (--statsd-socket); \"\" = off\n"
+    "  listen: \"off\"          # DogStatsD over UDP, HOST:PORT (e.g. 127.0.0.1:8125) or off\n"
+    "  max_series: 10000      # DogStatsD series; more are dropped (counted statsd.series_limit)\n"
+    "  allowed_uids: []       # only these senders' uids on the Unix socket; [] = anyone\n"
     "records:\n"
     "  max_attributes: 128\n"
     "  max_attribute_value_bytes: 4KiB\n"
@@ -213,6 +221,14 @@ static const struct key keys[] = {
     {"socket.max_record_bytes", K_SIZE, O(max_record_bytes), 0, SP_MAX_RECORD_BYTES},
     {"socket.max_connections", K_UINT, O(max_connections), 0, 1000000},
     {"socket.idle_timeout", K_DUR, O(conn_idle_timeout_ms), 0, 0},
+    {"socket.datagram", K_BOOL, O(socket_datagram), 0, 0},
+    {"socket.allowed_uids", K_LIST, O(socket_allowed_uids), O(n_socket_allowed_uids),
+     SP_MAX_ALLOWED_UIDS},
+    {"statsd.socket", K_STR, O(statsd_socket), 0, 0},
+    {"statsd.listen", K_STR, O(statsd_listen), 0, 0},
+    {"statsd.max_series", K_UINT, O(statsd_max_series), 0, 10000000},
+    {"statsd.allowed_uids", K_LIST, O(statsd_allowed_uids), O(n_statsd_allowed_uids),
+     SP_MAX_ALLOWED_UIDS},
     {"records.max_attributes", K_UINT, O(max_attributes), 0, SP_DEF_MAX_ATTRIBUTES * 4},
     {"records.max_attribute_value_bytes", K_SIZE, O(max_attr_value_bytes), 0,
      SP_MAX_RECORD_BYTES},
@@ -305,6 +321,7 @@ static const struct {
     {"correlation.max_open_workflows", 1},
     {"metrics.interval", 10},
     {"metrics.max_series", 1},
+    {"statsd.max_series", 1},
     {"export.batch_max_items", 1},
     {"export.batch_max_bytes", 1024},
     {"export.queue_max_bytes", 1024},
@@ -557,6 +574,12 @@ static int check_value(const struct sp_config *c, const struct key *k, const cha
             return -EINVAL;
         }
     }
+    struct sockaddr_storage ss;
+    if (strcmp(k->path, "statsd.listen") == 0 && sp_dgram_addr_parse(v, &ss) < 0) {
+        snprintf(err, errlen, "%s:%zu: statsd.listen '%.64s' must be HOST:PORT (e.g. 127.0.0.1:8125) or off",
+                 file, line, v);
+        return -EINVAL;
+    }
     for (size_t i = 0; k->kind == K_STR && i < sizeof(url_keys) / sizeof(url_keys[0]); i++) {
         if (strcmp(url_keys[i], k->path) == 0 && v[0] && !sp_url_ok(v)) {
             char o[256];
@@ -612,6 +635,15 @@ static void list_free(char **v, size_t n)
     free(v);
 }
 
+/* A user id as allowed_uids takes it: digits, below 2^32 - 1. */
+static int uid_ok(const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(v, &end, 10);
+    return isdigit((unsigned char)v[0]) && *end == 0 && errno == 0 && u < 0xffffffffull;
+}
+
 /* A list of strings (SEQUENCE_START read): replaces the value, as YAML reads. */
 static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k, const char *file,
                      size_t line, char *err, size_t errlen)
@@ -646,6 +678,11 @@ static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k,
             sp_url_origin((const char *)ev.data.scalar.value, o, sizeof(o));
             snprintf(err, errlen, "%s:%zu: %s: '%s' must start with http:// or https://", file,
                      ev.start_mark.line + 1, k->path, o);
+            rc = -EINVAL;
+        } else if (strstr(k->path, "allowed_uids") &&
+                   !uid_ok((const char *)ev.data.scalar.value)) {
+            snprintf(err, errlen, "%s:%zu: %s: '%.32s' is not a numeric user id", file,
+                     ev.start_mark.line + 1, k->path, (const char *)ev.data.scalar.value);
             rc = -EINVAL;
         } else {
             char **nv = realloc(v, sizeof(*v) * (n + 1));
@@ -716,6 +753,10 @@ void sp_config_defaults(struct sp_config *c)
     c->state_dir = strdup("");
     c->socket_path = strdup("");
     c->storage_path = strdup("");
+    c->statsd_socket = strdup("");
+    c->statsd_listen = strdup("off");
+    c->statsd_max_series = SP_DEF_STATSD_MAX_SERIES;
+    c->socket_datagram = 1;
     c->storage_fsync = SP_FSYNC_BATCH;
     c->storage_max_bytes = SP_DEF_JOURNAL_MAX_BYTES;
     c->storage_segment_bytes = SP_DEF_JOURNAL_SEGMENT_BYTES;
@@ -1251,6 +1292,10 @@ void sp_config_free(struct sp_config *c)
     free(c->service_name);
     free(c->state_dir);
     free(c->storage_path);
+    free(c->statsd_socket);
+    free(c->statsd_listen);
+    list_free(c->socket_allowed_uids, c->n_socket_allowed_uids);
+    list_free(c->statsd_allowed_uids, c->n_statsd_allowed_uids);
     alert_rules_free(c->alert_rules, c->n_alert_rules);
     list_free(c->alertmanager_urls, c->n_alertmanager_urls);
     free(c->alert_trace_url);
@@ -1282,7 +1327,8 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
     }
     if ((rc = set_flag(&c->socket_path, f->socket)) ||
         (rc = set_flag(&c->otlp_endpoint, f->endpoint)) ||
-        (rc = set_flag(&c->storage_path, f->storage))) {
+        (rc = set_flag(&c->storage_path, f->storage)) ||
+        (rc = set_flag(&c->statsd_socket, f->statsd_socket))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }

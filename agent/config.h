@@ -38,6 +38,15 @@ struct sp_config {
     uint64_t max_record_bytes;
     uint64_t max_connections;
     uint64_t conn_idle_timeout_ms;
+    int socket_datagram;    /* <socket path>.dgram (docs/protocol.md) */
+    char **socket_allowed_uids; /* digits only; none: every sender */
+    size_t n_socket_allowed_uids;
+    /* statsd (collectors/dogstatsd/) */
+    char *statsd_socket;    /* Unix datagram socket path, "" = off */
+    char *statsd_listen;    /* UDP HOST:PORT or "off" */
+    uint64_t statsd_max_series;
+    char **statsd_allowed_uids;
+    size_t n_statsd_allowed_uids;
     /* records */
     uint64_t max_attributes;
     uint64_t max_attr_value_bytes;
@@ -120,6 +129,7 @@ struct sp_flags {
     const char *endpoint; /* --otlp-endpoint URL */
     const char *level;    /* --log-level LEVEL */
     const char *storage;  /* --storage-path DIR */
+    const char *statsd_socket; /* --statsd-socket PATH */
     const char *alertmanager[8]; /* --alertmanager URL, repeatable (SP_ALERT_MAX_AM_URLS) */
     int n_alertmanager;
 };

@@ -170,6 +170,16 @@ static void set_int(struct sp_attr *a, const char *k, int64_t v)
     a->val.u.i = v;
 }
 
+/* The sender the kernel named (struct sp_origin), on the spans and log
+ * records its own records produce; room for two is the caller's. */
+static void peer_attrs(const struct corr *c, struct sp_attrs *a)
+{
+    if (c->cur.has_peer) {
+        set_int(&a->v[a->n++], "process.pid", c->cur.pid);
+        set_int(&a->v[a->n++], "spindle.peer.uid", c->cur.uid);
+    }
+}
+
 static void set_bool(struct sp_attr *a, const char *k, int v)
 {
     a->key = sp_cstr(k);
@@ -1058,11 +1068,12 @@ static void on_span(struct corr *c, struct wf *w, struct inv *iv, const struct s
     s->status_message = sp_str_dup(a, r->status_message);
     s->start_ns = r->start_ns;
     s->end_ns = r->end_ns;
-    if (sp_attrs_dup(a, &s->attrs, &r->attrs, 2)) {
+    if (sp_attrs_dup(a, &s->attrs, &r->attrs, 4)) {
         return;
     }
     set_str(&s->attrs.v[s->attrs.n++], "spindle.correlation_id",
             sp_str_dup(a, r->correlation_id));
+    peer_attrs(c, &s->attrs);
     if (r->invocation_id.len) {
         set_str(&s->attrs.v[s->attrs.n++], "faas.invocation_id", sp_str_dup(a, r->invocation_id));
     }
@@ -1082,9 +1093,10 @@ static void on_log(struct corr *c, struct wf *w, struct inv *iv, const struct sp
     }
     struct sp_arena *a = &b->arena;
     struct sp_logrec *l = sp_arena_calloc(a, sizeof(*l));
-    if (l == NULL || sp_attrs_dup(a, &l->attrs, &r->attrs, 2)) {
+    if (l == NULL || sp_attrs_dup(a, &l->attrs, &r->attrs, 4)) {
         return;
     }
+    peer_attrs(c, &l->attrs);
     l->function = sp_str_dup(a, r->function);
     l->ts_ns = r->ts_ns;
     l->observed_ns = sp_now_ns();

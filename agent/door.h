@@ -14,20 +14,35 @@
 #include "arena.h"
 #include "jformat.h"
 #include "model.h"
+#include "record.h"
 
 struct spindle;
 
 /* How a journaled payload is read again: the tag of its journal entry. 0 is
  * what every entry written before tags existed holds. */
 enum sp_codec {
-    SP_CODEC_NDJSON = 0, /* one protocol v1 record line (docs/protocol.md) */
+    SP_CODEC_NDJSON = 0,      /* one protocol v1 record line (docs/protocol.md) */
+    SP_CODEC_NDJSON_PEER = 1, /* the same, after a struct sp_jpeer: who sent it */
+    SP_CODEC_DOGSTATSD = 2,   /* one DogStatsD datagram, after a struct sp_jpeer */
 };
 
-/* Who sent what the door takes: for log lines (and, later, for resource
- * attributes taken from the kernel). */
+/* Who sent what the door takes, as the kernel says (SO_PEERCRED,
+ * SCM_CREDENTIALS): for log lines, for process.pid and spindle.peer.uid on
+ * the spans and log records the sender's records produce (never on metric
+ * points), and for the allowed_uids checks. */
 struct sp_peer {
     long pid; /* -1 unknown */
+    long uid; /* -1 unknown */
+    long gid; /* -1 unknown */
 };
+
+/* The peer as journaled in front of a SP_CODEC_NDJSON_PEER or
+ * SP_CODEC_DOGSTATSD payload (little-endian, -1 unknown), so that replay
+ * gives the records the same origin. */
+#define SP_JPEER_BYTES 12u
+
+/* The origin a peer gives its records. */
+void sp_peer_origin(const struct sp_peer *peer, struct sp_origin *o);
 
 /* What the door made of one NDJSON record line. */
 struct sp_door_out {
@@ -45,6 +60,18 @@ struct sp_door_out {
  * and routed to the correlator or the metric aggregator before this returns. */
 void sp_door_ndjson(struct spindle *sp, const struct sp_peer *peer, struct sp_arena *scratch,
                     const char *p, size_t n, struct sp_door_out *out);
+/* One DogStatsD datagram (collectors/dogstatsd/): metrics, events and
+ * service checks, newline separated. Bad lines are counted by reason
+ * (stats group `statsd`) and logged, rate-limited; the good ones are routed
+ * to the metric aggregator (metrics) or the pipeline (events and service
+ * checks, as log records). Journaled whole (SP_CODEC_DOGSTATSD) when at least
+ * one line was good. */
+void sp_door_dogstatsd(struct spindle *sp, const struct sp_peer *peer, struct sp_arena *scratch,
+                       const char *p, size_t n);
+/* Whether `peer` is one of `uids` (an allowed_uids list; empty: everyone).
+ * A refusal is counted peer_not_allowed and logged, rate-limited. */
+int sp_door_peer_allowed(struct spindle *sp, char *const *uids, size_t n_uids,
+                         const struct sp_peer *peer, const char *input);
 /* A rejection the input found itself (framing: too_large, incomplete):
  * counted and logged like the door's own. */
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason,

@@ -20,17 +20,20 @@
 #include "log.h"
 #include "otlp_file.h"
 #include "otlp_http.h"
+#include "datagram.h"
+#include "dogstatsd.h"
 #include "socket.h"
 
 /* The plugins this binary has. The core knows them only through these
  * vtables: a new input or exporter is one line here (and its folder). */
-static const struct sp_input_ops *const inputs[] = {&col_socket_input};
+static const struct sp_input_ops *const inputs[] = {&col_socket_input, &col_datagram_input,
+                                                     &col_dogstatsd_input};
 static const struct sp_exporter_ops *const exporters[] = {&exp_otlp_http_ops, &exp_otlp_file_ops,
                                                           NULL};
 
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
-    "               [--storage-path DIR]\n"
+    "               [--storage-path DIR] [--statsd-socket PATH]\n"
     "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
@@ -45,6 +48,7 @@ static const char usage[] =
     "                         turns the OTLP exporter on and the file exporter off\n"
     "  --log-level LEVEL      debug, info, warn or error (log.level)\n"
     "  --storage-path DIR     keep a crash-safe journal in DIR (storage.path)\n"
+    "  --statsd-socket PATH   take DogStatsD datagrams on this Unix socket (statsd.socket)\n"
     "  --alertmanager URL     send alerts to this Alertmanager (repeatable: every URL of\n"
     "                         an HA set; added to alerts.alertmanager.urls)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
@@ -112,7 +116,8 @@ int main(int argc, char **argv)
         OPT_VERSION,
         OPT_HELP,
         OPT_PRINT_DEFAULT,
-        OPT_ALERTMANAGER
+        OPT_ALERTMANAGER,
+        OPT_STATSD_SOCKET
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -126,10 +131,11 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
         {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
+        {"statsd-socket", required_argument, NULL, OPT_STATSD_SOCKET},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
-    const char *storage = NULL;
+    const char *storage = NULL, *statsd_socket = NULL;
     int stats = 0;
     const char *am[SP_ALERT_MAX_AM_URLS];
     int n_am = 0;
@@ -145,6 +151,7 @@ int main(int argc, char **argv)
         case OPT_ENDPOINT: endpoint = optarg; break;
         case OPT_LOGLEVEL: level = optarg; break;
         case OPT_STORAGE: storage = optarg; break;
+        case OPT_STATSD_SOCKET: statsd_socket = optarg; break;
         case OPT_CHECK: check = optarg; break;
         case OPT_ALERTMANAGER:
             if (n_am == SP_ALERT_MAX_AM_URLS) {
@@ -161,7 +168,7 @@ int main(int argc, char **argv)
         default:
             /* getopt_long sets optopt to a long option's value when its
              * argument is missing, and to the character of an unknown -x. */
-            if (optopt >= OPT_CONFIG && optopt <= OPT_ALERTMANAGER) {
+            if (optopt >= OPT_CONFIG && optopt <= OPT_STATSD_SOCKET) {
                 fprintf(stderr, "spindle: option '%s' needs a value\n", argv[optind - 1]);
             } else {
                 fprintf(stderr, "spindle: unknown option '%s'\n", argv[optind - 1]);
@@ -205,7 +212,8 @@ int main(int argc, char **argv)
         return 0;
     }
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
-                                 .level = level, .storage = storage};
+                                 .level = level, .storage = storage,
+                                 .statsd_socket = statsd_socket};
     for (int i = 0; i < n_am; i++) {
         sp.flags.alertmanager[sp.flags.n_alertmanager++] = am[i];
     }

@@ -69,6 +69,12 @@ struct series {
     int dirty;              /* fed since the last export */
     size_t held;            /* bytes in mem.series besides the arena: struct, key, exemplar ids */
     int doomed;             /* chosen by sp_metrics_shed() */
+    uint8_t statsd;         /* counts against statsd.max_series */
+    uint8_t distinct;       /* a DogStatsD set: value is the number of members this interval */
+    struct sp_attrs res;    /* the sender's resource attributes (sp_metric.res) */
+    struct sp_str res_key;
+    uint64_t *members;      /* distinct: open addressing, 0 free; malloc'ed, kept for reuse */
+    uint32_t n_members, members_cap;
 };
 
 struct sp_metrics {
@@ -76,6 +82,7 @@ struct sp_metrics {
     struct sp_hmap map;
     struct series *all, **tail;
     size_t n;
+    size_t n_statsd;        /* series of DogStatsD points */
     struct sp_buf key;      /* scratch for building keys */
     uint64_t jseq;          /* oldest journal segment of a point not yet exported */
     uint64_t export_jseq;   /* while exporting: what the points sent now derive from */
@@ -91,6 +98,7 @@ static void series_account(struct sp_metrics *m, struct series *s)
     for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
         now += s->ex[i].ids ? malloc_usable_size(s->ex[i].ids) : 0;
     }
+    now += s->members ? malloc_usable_size(s->members) : 0;
     m->sp->mem.series += now;
     m->sp->mem.series -= s->held;
     s->held = now;
@@ -109,6 +117,8 @@ static void series_free(struct sp_metrics *m, struct series *s)
 {
     sp_hmap_remove(&m->map, &s->hn);
     m->n--;
+    m->n_statsd -= s->statsd;
+    free(s->members);
     for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
         free(s->ex[i].ids);
     }
@@ -170,6 +180,8 @@ static int build_key(struct sp_metrics *m, const struct sp_point *r)
     key_str(k, r->unit);
     sp_buf_addc(k, (char)r->kind);
     sp_buf_addc(k, (char)r->derived); /* derived series never mix with a user's */
+    sp_buf_addc(k, (char)(r->distinct | r->statsd << 1));
+    key_str(k, r->res_key);
     const struct sp_attr *sorted[SP_DEF_MAX_ATTRIBUTES * 4];
     uint32_t n = r->attrs->n < SP_DEF_MAX_ATTRIBUTES * 4 ? r->attrs->n : SP_DEF_MAX_ATTRIBUTES * 4;
     for (uint32_t i = 0; i < n; i++) {
@@ -194,6 +206,12 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
         if (n->hash == h && s->key_len == m->key.len && memcmp(s->key, m->key.p, s->key_len) == 0) {
             return s;
         }
+    }
+    if (r->statsd && m->n_statsd >= m->sp->cfg.statsd_max_series) {
+        m->sp->stats.statsd_series_limit++;
+        SP_LOG_RL(SP_LOG_WARN, "statsd series limit reached, metric dropped",
+                  "name=\"%.*s\" max_series=%zu", (int)r->name.len, r->name.p, m->n_statsd);
+        return NULL;
     }
     if (m->n >= m->sp->cfg.max_metric_series) {
         m->sp->stats.drop_series_limit++;
@@ -225,6 +243,13 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
     s->bounds = r->bounds ? r->bounds : default_bounds;
     s->n_bounds = r->bounds ? r->n_bounds : (uint32_t)N_BOUNDS;
     sp_attrs_dup(&s->arena, &s->attrs, r->attrs, 0);
+    if (r->res) {
+        sp_attrs_dup(&s->arena, &s->res, r->res, 0);
+    }
+    s->res_key = sp_str_dup(&s->arena, r->res_key);
+    s->statsd = r->statsd;
+    s->distinct = r->distinct;
+    m->n_statsd += s->statsd;
     s->start_ns = r->ts_ns;
     s->hn.hash = h;
     sp_hmap_insert(&m->map, &s->hn);
@@ -233,6 +258,49 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
     m->tail = &s->next;
     m->n++;
     return s;
+}
+
+/* A set's member (a hash; 0 stands for itself as 1) into the series' table
+ * for this interval; value is the number of distinct members. At most
+ * SP_DSD_MAX_SET_MEMBERS per series and interval: the rest are counted
+ * statsd.set_members_capped, and the value stays at the cap. */
+static void set_add(struct sp_metrics *m, struct series *s, uint64_t h)
+{
+    h = h ? h : 1;
+    if (s->n_members * 2 >= s->members_cap) {
+        if (s->n_members >= SP_DSD_MAX_SET_MEMBERS) {
+            m->sp->stats.statsd_set_capped++;
+            return;
+        }
+        uint32_t cap = s->members_cap ? s->members_cap * 2 : 16;
+        uint64_t *t = calloc(cap, sizeof(*t));
+        if (t == NULL) {
+            return;
+        }
+        for (uint32_t i = 0; i < s->members_cap; i++) {
+            uint64_t x = s->members[i];
+            if (x) {
+                uint32_t j = (uint32_t)x & (cap - 1);
+                while (t[j]) {
+                    j = (j + 1) & (cap - 1);
+                }
+                t[j] = x;
+            }
+        }
+        free(s->members);
+        s->members = t;
+        s->members_cap = cap;
+        series_account(m, s);
+    }
+    uint32_t j = (uint32_t)h & (s->members_cap - 1);
+    while (s->members[j] && s->members[j] != h) {
+        j = (j + 1) & (s->members_cap - 1);
+    }
+    if (s->members[j] == 0) {
+        s->members[j] = h;
+        s->n_members++;
+        s->value = s->n_members;
+    }
 }
 
 void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
@@ -259,7 +327,11 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
         s->value += r->value;
         break;
     case SP_METRIC_GAUGE:
-        s->value = r->value;
+        if (s->distinct) {
+            set_add(m, s, r->member);
+        } else {
+            s->value = r->value;
+        }
         break;
     default: {
         size_t i = 0;
@@ -397,6 +469,10 @@ static int export_one(struct sp_metrics *m, struct series *s, uint64_t now)
             return -ENOMEM;
         }
         p->function = sp_str_dup(a, s->function);
+        if (s->res.n && sp_attrs_dup(a, &p->res, &s->res, 0)) {
+            return -ENOMEM;
+        }
+        p->res_key = sp_str_dup(a, s->res_key);
         p->name = sp_str_dup(a, s->name);
         p->unit = sp_str_dup(a, s->unit);
         p->kind = s->kind;
@@ -444,6 +520,14 @@ static int export_one(struct sp_metrics *m, struct series *s, uint64_t now)
         }
         s->pending = 0;
         s->dirty = 0;
+        if (s->distinct) {
+            /* A set counts distinct members per interval: the next starts empty. */
+            if (s->members) {
+                memset(s->members, 0, sizeof(*s->members) * s->members_cap);
+            }
+            s->n_members = 0;
+            s->value = 0;
+        }
         sp_pipe_commit(sp, SP_SIG_METRICS, p,
                        128 + s->name.len + s->attrs.n * 32u +
                            (s->kind == SP_METRIC_HISTOGRAM ? 256u : 0u),

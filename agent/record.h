@@ -63,6 +63,9 @@ struct sp_origin {
     uint64_t jseq;     /* the journal segment holding it, 0 none */
     uint64_t recv_ns;  /* wall time the agent first received it */
     uint8_t replayed;  /* replayed from the journal at start-up */
+    uint8_t has_peer;  /* the kernel named the sender: pid and uid below */
+    int32_t pid;       /* process.pid of the spans and log records it produces */
+    int32_t uid;       /* spindle.peer.uid, likewise */
 };
 
 struct sp_record {

@@ -65,7 +65,22 @@
     X(alerts, notify_drop_rejected, "dropped_rejected")                                         \
     X(alerts, notify_drop_retries_exhausted, "dropped_retries_exhausted")                       \
     X(alerts, notify_drop_shutdown, "dropped_shutdown")                                         \
-    X(alerts, notify_retry_after_capped, "retry_after_capped")
+    X(alerts, notify_retry_after_capped, "retry_after_capped")                                \
+    X(inputs, dgram_received, "dgram_received")                                                 \
+    X(inputs, dgram_dropped, "dgram_dropped")                                                   \
+    X(inputs, dgram_kernel_dropped, "dgram_kernel_dropped")                                     \
+    X(inputs, dgram_truncated, "dgram_truncated")                                               \
+    X(inputs, peer_not_allowed, "peer_not_allowed")                                             \
+    X(statsd, statsd_metrics, "metrics")                                                        \
+    X(statsd, statsd_events, "events")                                                          \
+    X(statsd, statsd_service_checks, "service_checks")                                          \
+    X(statsd, statsd_bad_line, "bad_line")                                                      \
+    X(statsd, statsd_unknown_type, "unknown_type")                                              \
+    X(statsd, statsd_bad_value, "bad_value")                                                    \
+    X(statsd, statsd_bad_utf8, "bad_utf8")                                                      \
+    X(statsd, statsd_tags_dropped, "tags_dropped")                                              \
+    X(statsd, statsd_series_limit, "series_limit")                                              \
+    X(statsd, statsd_set_capped, "set_members_capped")
 
 struct sp_stats {
     uint64_t accepted;

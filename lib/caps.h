@@ -19,6 +19,11 @@
 #define SP_DEF_CONN_IDLE_TIMEOUT_MS (3600u * 1000u) /* a silent client is closed after 1 h */
 #define SP_DEF_SOCKET_MODE 0660
 #define SP_READ_CHUNK (64u * 1024u)             /* bytes asked of the kernel per read */
+/* Datagram inputs (net/dgram.c): the protocol's datagram socket and DogStatsD. */
+#define SP_DGRAM_MAX_BYTES (64u * 1024u)        /* one datagram; larger ones are cut and dropped */
+#define SP_DEF_STATSD_MAX_SERIES 10000u         /* statsd.max_series */
+#define SP_DSD_MAX_SET_MEMBERS 65536u           /* distinct members of one set per interval */
+#define SP_MAX_ALLOWED_UIDS 64u                 /* socket.allowed_uids, statsd.allowed_uids */
 #define SP_MAX_ACK_ID_BYTES 256u
 #define SP_MAX_PENDING_WRITE_BYTES (1u * 1024u * 1024u) /* unread acks per connection */
 

@@ -47,14 +47,36 @@ static void put_str(struct sp_attr *a, const char *key, struct sp_str v)
 uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn,
                            struct sp_str svc, struct sp_attr *out)
 {
+    return sp_resource_attrs_own(info, fn, svc, NULL, out);
+}
+
+static int has_key(const struct sp_attr *a, uint32_t n, struct sp_str k)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        if (sp_str_eq(a[j].key, k)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+uint32_t sp_resource_attrs_own(const struct sp_resource_info *info, struct sp_str fn,
+                               struct sp_str svc, const struct sp_attrs *own, struct sp_attr *out)
+{
     uint32_t n = 0;
+    for (uint32_t i = 0; own && i < own->n; i++) {
+        out[n++] = own->v[i];
+    }
+    uint32_t first = n;
     /* A configured service.name names everything without a function; without
      * one, an item that knows better than unknown_function (the workflow span
      * knows its workflow) names its own service. */
     struct sp_str name = fn.len                              ? fn
                          : info->service_name_set || !svc.len ? info->service_name_default
                                                               : svc;
-    put_str(&out[n++], "service.name", name);
+    if (!has_key(out, first, sp_cstr("service.name"))) {
+        put_str(&out[n++], "service.name", name);
+    }
     if (fn.len) {
         put_str(&out[n++], "faas.name", fn);
     }
@@ -66,11 +88,7 @@ uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn
     }
     for (uint32_t i = 0; i < info->extra.n; i++) {
         const struct sp_attr *e = &info->extra.v[i];
-        int dup = 0;
-        for (uint32_t j = 0; j < n && !dup; j++) {
-            dup = out[j].key.len == e->key.len && memcmp(out[j].key.p, e->key.p, e->key.len) == 0;
-        }
-        if (!dup) {
+        if (!has_key(out, n, e->key)) {
             out[n++] = *e;
         }
     }

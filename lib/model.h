@@ -142,6 +142,12 @@ struct sp_logrec {
     uint8_t trace_id[16];
     uint8_t span_id[8];
     struct sp_str event_name; /* an event exported as a log record: its name */
+    /* The sender's own resource attributes (DogStatsD's unified service
+     * tags: service.name, deployment.environment.name, service.version),
+     * which come before the agent's; res_key is them as one string, so that
+     * items with equal function and res_key share one Resource. n 0: none. */
+    struct sp_attrs res;
+    struct sp_str res_key;
 };
 
 enum sp_metric_kind { SP_METRIC_COUNTER = 0, SP_METRIC_GAUGE = 1, SP_METRIC_HISTOGRAM = 2 };
@@ -174,6 +180,12 @@ struct sp_metric {
     const uint64_t *bucket_counts; /* n_bounds + 1 */
     struct sp_exemplar *exemplars;
     uint32_t n_exemplars;
+    /* The sender's own resource attributes (DogStatsD's unified service
+     * tags: service.name, deployment.environment.name, service.version),
+     * which come before the agent's; res_key is them as one string, so that
+     * items with equal function and res_key share one Resource. n 0: none. */
+    struct sp_attrs res;
+    struct sp_str res_key;
 };
 
 struct sp_batch {
@@ -208,6 +220,12 @@ struct sp_resource_info {
  * present. `out` must have room for 4 + info->extra.n entries. */
 uint32_t sp_resource_attrs(const struct sp_resource_info *info, struct sp_str fn,
                            struct sp_str svc, struct sp_attr *out);
+
+/* The same, with the item's own resource attributes first (`own` may be
+ * NULL): they win over the agent's, service.name included. `out` must have
+ * room for 4 + info->extra.n + own->n entries. */
+uint32_t sp_resource_attrs_own(const struct sp_resource_info *info, struct sp_str fn,
+                               struct sp_str svc, const struct sp_attrs *own, struct sp_attr *out);
 
 void sp_batch_init(struct sp_batch *b, int signal);
 void sp_batch_append(struct sp_batch *b, void *item, size_t approx_bytes);

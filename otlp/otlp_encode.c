@@ -244,13 +244,15 @@ static void attrs(struct w *w, uint32_t field, const struct sp_attrs *a)
 /* Field 1 of ResourceSpans/Logs/Metrics, then field 2 opened: the ScopeX
  * with its scope; the caller writes the items and closes it. */
 static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
-                              struct sp_str fn, struct sp_str svc, size_t *scope_x)
+                              struct sp_str fn, struct sp_str svc, const struct sp_attrs *own,
+                              size_t *scope_x)
 {
-    struct sp_attr *ra = sp_arena_alloc(a, sizeof(*ra) * (4 + (size_t)res->extra.n));
+    struct sp_attr *ra =
+        sp_arena_alloc(a, sizeof(*ra) * (4 + (size_t)res->extra.n + (own ? own->n : 0)));
     if (ra == NULL) {
         return -ENOMEM;
     }
-    uint32_t n = sp_resource_attrs(res, fn, svc, ra);
+    uint32_t n = sp_resource_attrs_own(res, fn, svc, own, ra);
     size_t r = begin(w, 1);
     attr_list(w, 1, ra, n);
     opt_varint(w, 2, res->extra.dropped);
@@ -442,7 +444,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
         switch (b->signal) {
         case SP_SIG_TRACES: {
             const struct sp_span *s0 = g.items[idx[0]];
-            rc = resource_and_scope(&w, &a, res, s0->function, s0->service, &sx);
+            rc = resource_and_scope(&w, &a, res, s0->function, s0->service, NULL, &sx);
             for (uint32_t i = 0; rc == 0 && i < n; i++) {
                 size_t s = begin(&w, 2);
                 span(&w, g.items[idx[i]]);
@@ -453,7 +455,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
         case SP_SIG_LOGS:
             rc = resource_and_scope(&w, &a, res,
                                     ((const struct sp_logrec *)g.items[idx[0]])->function, none,
-                                    &sx);
+                                    &((const struct sp_logrec *)g.items[idx[0]])->res, &sx);
             for (uint32_t i = 0; rc == 0 && i < n; i++) {
                 size_t l = begin(&w, 2);
                 log_record(&w, g.items[idx[i]]);
@@ -463,7 +465,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
         default:
             rc = resource_and_scope(&w, &a, res,
                                     ((const struct sp_metric *)g.items[idx[0]])->function, none,
-                                    &sx);
+                                    &((const struct sp_metric *)g.items[idx[0]])->res, &sx);
             for (uint32_t j = mg.mstart[r]; rc == 0 && j < mg.mstart[r + 1]; j++) {
                 uint32_t k = mg.morder[j];
                 size_t m = begin(&w, 2);

@@ -102,6 +102,18 @@ static int by_group(struct sp_arena *e, const uint32_t *gidx, uint32_t n, uint32
 }
 
 
+const struct sp_attrs *otlp_item_res(int signal, const void *item)
+{
+    switch (signal) {
+    case SP_SIG_LOGS:
+        return &((const struct sp_logrec *)item)->res;
+    case SP_SIG_METRICS:
+        return &((const struct sp_metric *)item)->res;
+    default:
+        return NULL;
+    }
+}
+
 static void *item_next(int signal, const void *item)
 {
     switch (signal) {

@@ -47,18 +47,27 @@ static inline struct sp_str otlp_item_function(int signal, const void *item)
     }
 }
 
-/* The workflow span's resource also depends on its service (model.h). */
+/* The workflow span's resource also depends on its service (model.h); a log
+ * record's or data point's on the resource attributes it brought (res_key). */
 static inline struct sp_str otlp_item_service(int signal, const void *item)
 {
-    if (signal == SP_SIG_TRACES) {
+    switch (signal) {
+    case SP_SIG_TRACES:
         return ((const struct sp_span *)item)->service;
+    case SP_SIG_LOGS:
+        return ((const struct sp_logrec *)item)->res_key;
+    default:
+        return ((const struct sp_metric *)item)->res_key;
     }
-    return (struct sp_str){NULL, 0};
 }
 
 /* Allocations come from `a`. 0 or -ENOMEM. */
 int otlp_group_by_function(struct sp_arena *a, const struct sp_batch *b, struct otlp_grouped *g);
 int otlp_group_metrics(struct sp_arena *a, const struct otlp_grouped *g,
                        struct otlp_metric_groups *m);
+
+/* The item's own resource attributes (sp_logrec.res, sp_metric.res), or
+ * NULL (spans): encoders put them first in the item's Resource. */
+const struct sp_attrs *otlp_item_res(int signal, const void *item);
 
 #endif

@@ -406,9 +406,10 @@ static void close_metric(struct jw *w, const struct sp_metric *m)
 
 /* {"resource":{..},"scopeX":[{"scope":{..},"items":[ -- closed by close_resource(). */
 static void open_resource(struct jw *w, int signal, const struct sp_resource_info *res,
-                          struct sp_str fn, struct sp_str svc, struct sp_attr *tmp)
+                          struct sp_str fn, struct sp_str svc, const struct sp_attrs *own,
+                          struct sp_attr *tmp)
 {
-    uint32_t n = sp_resource_attrs(res, fn, svc, tmp);
+    uint32_t n = sp_resource_attrs_own(res, fn, svc, own, tmp);
     put_raw(w, "{\"resource\":{\"attributes\":");
     put_kvs(w, tmp, n, 0);
     put_dropped(w, ",\"droppedAttributesCount\":", res->extra.dropped);
@@ -466,8 +467,17 @@ int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *re
     for (uint32_t r = 0; r < g.nres && w.rc == 0; r++) {
         const void *first = g.items[g.order[g.start[r]]];
         put_raw(&w, r ? "," : "");
+        const struct sp_attrs *own = otlp_item_res(signal, first);
+        struct sp_attr *ra = res_attrs;
+        if (own && own->n) {
+            ra = sp_arena_alloc(&a, (4 + (size_t)res->extra.n + own->n) * sizeof(*ra));
+            if (ra == NULL) {
+                w.rc = -ENOMEM;
+                break;
+            }
+        }
         open_resource(&w, signal, res, otlp_item_function(signal, first), otlp_item_service(signal, first),
-                      res_attrs);
+                      own, ra);
         if (signal != SP_SIG_METRICS) {
             for (uint32_t k = g.start[r]; k < g.start[r + 1]; k++) {
                 put_raw(&w, k > g.start[r] ? "," : "");

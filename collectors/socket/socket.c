@@ -77,7 +77,7 @@ struct conn {
     int paused;              /* reading stopped for unread replies */
     int in_process;          /* inside process(): never re-entered */
     int half_closed;         /* the client sent EOF: close once every owed reply is written */
-    struct sp_peer peer;     /* peer pid from SO_PEERCRED, -1 unknown */
+    struct sp_peer peer;     /* pid, uid, gid from SO_PEERCRED, -1 unknown */
     size_t pending_write;    /* reply bytes not yet written */
     uint64_t accepted;       /* since the previous flush */
     uint64_t rejected;
@@ -575,7 +575,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     c->s = s;
-    c->peer.pid = -1;
+    c->peer = (struct sp_peer){-1, -1, -1};
     c->acks_tail = &c->acks;
     sp_arena_init(&c->arena, 16384);
     sp_arena_account(&c->arena, &sp->mem.conns);
@@ -594,8 +594,14 @@ static void on_connection(uv_stream_t *server, int status)
         struct ucred cred;
         socklen_t len = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-            c->peer.pid = cred.pid;
+            c->peer = (struct sp_peer){cred.pid, cred.uid, cred.gid};
         }
+    }
+    if (!sp_door_peer_allowed(sp, sp->cfg.socket_allowed_uids, sp->cfg.n_socket_allowed_uids,
+                              &c->peer, "socket")) {
+        uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+        uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
+        return;
     }
     c->next = s->conns;
     if (s->conns) {

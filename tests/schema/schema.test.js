@@ -383,7 +383,12 @@ describe('protocol.md', () => {
         assert.equal(replies.length, 1);
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
-            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts']);
+            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts', 'inputs', 'statsd']);
+        assert.deepEqual(Object.keys(s.inputs),
+            ['dgram_received', 'dgram_dropped', 'dgram_kernel_dropped', 'dgram_truncated', 'peer_not_allowed']);
+        assert.deepEqual(Object.keys(s.statsd),
+            ['metrics', 'events', 'service_checks', 'bad_line', 'unknown_type', 'bad_value', 'bad_utf8',
+                'tags_dropped', 'series_limit', 'set_members_capped']);
         assert.deepEqual(Object.keys(s.records), ['accepted', 'rejected']);
         assert.deepEqual(Object.keys(s.rejected), [...REASONS, 'incomplete']);
         assert.deepEqual(Object.keys(s.accepted_with),

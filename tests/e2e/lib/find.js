@@ -38,9 +38,10 @@ function latestPoint(sink, name, attrs) {
   return pts[pts.length - 1];
 }
 
-/** Attributes without the ones the agent adds itself (spindle.*, faas.*). */
+/** Attributes without the ones the agent adds itself (spindle.*, faas.*, the sender's process.pid). */
 function userAttributes(attributes) {
-  return Object.fromEntries(Object.entries(attributes).filter(([k]) => !k.startsWith('spindle.') && !k.startsWith('faas.')));
+  return Object.fromEntries(Object.entries(attributes).filter(([k]) => !k.startsWith('spindle.') && !k.startsWith('faas.')
+    && k !== 'process.pid'));
 }
 
 /** Dotted path lookup: get(obj, 'a.b.c'). */

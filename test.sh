@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 source scripts/setup.sh
-if ! sp_setup nodejs npm prometheus-alertmanager python3; then
+if ! sp_setup nodejs npm prometheus-alertmanager prometheus python3; then
     echo "set-up failed"
     echo "0 passed, 1 failed"
     exit 1

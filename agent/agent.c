@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "agent.h"
 #include "alert.h"
 #include "caps.h"
@@ -244,6 +245,7 @@ static void finish(struct spindle *sp)
            (unsigned long long)sp->stats.exp_spans, (unsigned long long)sp->stats.exp_logs,
            (unsigned long long)sp->stats.exp_points,
            (unsigned long long)sp->stats.drop_shutdown_deadline);
+    sp_admin_close(sp);
     alert_free(sp->alerts);
     sp->alerts = NULL;
     corr_free(sp->corr);
@@ -532,6 +534,9 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
 static int init_rest(struct spindle *sp, uv_loop_t *loop)
 {
     int rc = alert_init(sp, &sp->alerts);
+    if (rc == 0) {
+        rc = sp_admin_start(sp);
+    }
     if (rc == 0 && sp_config_otlp_enabled(&sp->cfg)) {
         rc = sp_http_init(&sp->http, loop, "spindle/" SP_VERSION);
     }

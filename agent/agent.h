@@ -47,6 +47,7 @@ struct sp_req {
     uint32_t items;           /* spans / log records / data points inside */
     uint32_t attempts;
     uint64_t first_try_ms;    /* loop time of the first attempt, 0 before */
+    uint64_t try_ns;          /* uv_hrtime() when the current attempt was handed over */
     uint64_t not_before_ms;   /* backoff: no attempt before this loop time */
     uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
     uint8_t submitted;        /* its compression job was handed to the thread pool */
@@ -103,6 +104,12 @@ struct sp_queue {
     uint32_t waiting;
     uint32_t inflight;
     int pumping;              /* inside queue_pump(): no re-entry */
+    /* Send attempts by duration (spindle_export_duration_seconds): counts per
+     * upper bound of sp_export_latency_bounds[], the last one +Inf. */
+    uint64_t lat_buckets[SP_ADMIN_LATENCY_BUCKETS + 1];
+    uint64_t lat_count;
+    double lat_sum_s;
+    uint8_t failing;          /* the last attempt was answered RETRY or ERROR (/readyz) */
     uv_timer_t timer;         /* wakes the queue when a backoff ends */
 };
 
@@ -121,6 +128,8 @@ struct sp_exporter {
 int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops);
 
 void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res);
+/* The upper bounds (seconds) of each queue's send-duration histogram. */
+extern const double sp_export_latency_bounds[SP_ADMIN_LATENCY_BUCKETS];
 /* The `compress` slot of exporters that do not compress. */
 int sp_exporter_no_compress(const struct sp_buf *in, struct sp_buf *out);
 
@@ -229,6 +238,26 @@ uint64_t sp_metrics_min_jseq(const struct sp_metrics *m);
  * `target` bytes. Does nothing during an export. */
 void sp_metrics_shed(struct sp_metrics *m, size_t target);
 void sp_metrics_free(struct sp_metrics *m);
+/* A series as it stands (read-only, for the admin listener's /metrics):
+ * counters cumulative since start_ns, histograms' buckets per upper bound
+ * (n_bounds + 1, the last +Inf), not cumulative. */
+struct sp_series_view {
+    struct sp_str function, name, unit;
+    uint8_t kind;
+    const struct sp_attrs *attrs;
+    double value;
+    uint64_t count;
+    double sum;
+    const uint64_t *buckets;
+    const double *bounds;
+    uint32_t n_bounds;
+    uint8_t derived;
+    uint64_t start_ns;
+};
+/* Calls fn for every series (only the derived ones when derived_only); the
+ * view is valid during the call. Off the data path: O(series) per call. */
+void sp_metrics_each(const struct sp_metrics *m, int derived_only,
+                     void (*fn)(void *arg, const struct sp_series_view *v), void *arg);
 
 /* --- the agent ----------------------------------------------------------- */
 
@@ -255,6 +284,7 @@ struct spindle {
     struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
     struct alert_engine *alerts;
+    struct sp_admin *admin;        /* the admin listener (admin/admin.h); NULL when off */
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

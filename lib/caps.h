@@ -125,6 +125,13 @@
 #define SP_HTTP_RETRY_AFTER_S 1u                 /* Retry-After of a 503 while paused */
 #define SP_HTTP_LISTEN_BACKLOG 511
 
+/* --- admin listener (admin/) ---------------------------------------------- */
+#define SP_DEF_ADMIN_LISTEN "127.0.0.1:9464"    /* the OpenTelemetry Prometheus exporter's port */
+#define SP_ADMIN_MAX_CONNECTIONS 64u            /* scrapers, browsers and spindlectl at once */
+#define SP_ADMIN_MAX_BODY_BYTES 4096u           /* the admin routes take no bodies */
+#define SP_ADMIN_METRICS_BYTES (4u * 1024u * 1024u) /* one /metrics answer; past it: 500 */
+#define SP_ADMIN_LATENCY_BUCKETS 14u            /* spindle_export_duration_seconds bounds */
+
 /* --- logging ------------------------------------------------------------ */
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
 #define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */

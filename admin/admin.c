@@ -3,7 +3,7 @@
  * /healthz, /readyz and /api/v1/stats. See admin.h; the names /metrics
  * serves are in docs/metrics.md, the JSON in docs/api.md.
  */
-#include "admin.h"
+#include "admin_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,12 +15,6 @@
 #include "http_server.h"
 #include "listen.h"
 #include "log.h"
-
-struct sp_admin {
-    struct spindle *sp;
-    struct sp_http_server *srv;
-    char address[160];
-};
 
 static void respond_text(struct sp_http_request *req, int status, const char *ctype,
                          const void *body, size_t len)
@@ -63,37 +57,6 @@ static void get_healthz(struct sp_http_request *req)
     respond_text(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
 }
 
-int sp_admin_ready(const struct spindle *sp, char *why, size_t n)
-{
-    if (sp->stopping) {
-        snprintf(why, n, "shutting down");
-        return 0;
-    }
-    if (sp->n_inputs == 0) {
-        snprintf(why, n, "no input is listening");
-        return 0;
-    }
-    if (sp->paused) {
-        snprintf(why, n, "input paused by flow control (an export queue, the memory budget or "
-                         "the journal is full)");
-        return 0;
-    }
-    static const char *const sig[SP_SIG_COUNT] = {"traces", "logs", "metrics"};
-    for (int i = 0; i < sp->n_exporters; i++) {
-        for (int s = 0; s < SP_SIG_COUNT; s++) {
-            if (sp->exporters[i]->q[s].failing && !sp->journal) {
-                snprintf(why, n,
-                         "exporter %s is not delivering %s (its last attempt failed) and no "
-                         "journal keeps the records",
-                         sp->exporters[i]->ops->name, sig[s]);
-                return 0;
-            }
-        }
-    }
-    snprintf(why, n, "ok");
-    return 1;
-}
-
 static void get_readyz(struct sp_http_request *req)
 {
     struct sp_admin *ad = req->route_arg;
@@ -126,6 +89,7 @@ static void get_stats(struct sp_http_request *req)
 
 static void server_closed(void *arg)
 {
+    sp_admin_recent_free(arg);
     free(arg);
 }
 
@@ -190,6 +154,7 @@ int sp_admin_start(struct spindle *sp)
     }
     sp_http_listener_address(l, ad->address, sizeof(ad->address));
     sp->admin = ad;
+    corr_keep_spans(sp->corr, 1);
     sp->stats.admin_address = ad->address;
     return 0;
 }

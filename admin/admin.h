@@ -33,6 +33,11 @@ int sp_admin_prom(const struct spindle *sp, int openmetrics, struct sp_buf *out)
 struct sp_http_server;
 int sp_admin_api_routes(struct sp_http_server *srv, struct spindle *sp);
 
+/* A workflow closes (the correlator's `closing` hook, through the agent):
+ * remembered for the API. */
+struct corr_wf_view;
+void sp_admin_workflow_closed(struct spindle *sp, const struct corr_wf_view *v);
+
 /* /readyz: 1 when ready; else 0 with the reason in why. */
 int sp_admin_ready(const struct spindle *sp, char *why, size_t n);
 

@@ -44,6 +44,14 @@ static void corr_point(void *arg, const struct sp_point *p)
     sp_metrics_add(sp->metrics, p);
 }
 
+static void corr_closing(void *arg, const struct corr_wf_view *v)
+{
+    struct spindle *sp = arg;
+    if (sp->admin) {
+        sp_admin_workflow_closed(sp, v);
+    }
+}
+
 static void metrics_link(void *arg, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
                          uint8_t span_id[8])
 {
@@ -463,7 +471,8 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
     if (rc) {
         return rc;
     }
-    const struct corr_hooks ch = {.arg = sp, .observe = corr_observe, .point = corr_point};
+    const struct corr_hooks ch = {.arg = sp, .observe = corr_observe, .point = corr_point,
+                                  .closing = corr_closing};
     const struct sp_metrics_hooks mh = {.arg = sp, .link = metrics_link};
     sp->pressure = sp_flow_check;
     sp_arena_init(&sp->replay_arena, 16384);

@@ -170,6 +170,40 @@ int sp_value_dup(struct sp_arena *a, struct sp_value *dst, const struct sp_value
 
 struct alert_obs;
 struct sp_point;
+
+/* Read-only views of the correlator's state for the admin API: valid during
+ * the callback only. Off the data path (the API asks, the correlator
+ * answers), except the span notes, kept only after corr_keep_spans(). */
+struct corr_span_note {
+    struct sp_str name, function, invocation_id;
+    uint8_t span_id[8];
+    uint8_t has_span_id;
+    uint8_t status;          /* enum of the record's status */
+    uint64_t start_ns, end_ns;
+};
+struct corr_inv_view {
+    struct sp_str id, function, trigger, error;
+    const uint8_t *span_id;  /* 8 bytes */
+    uint64_t first_ns, last_ns, start_ns, end_ns;
+    int64_t attempt;
+    uint8_t has_start, has_end, cold_start, status; /* status: enum sp_inv_status */
+    const struct sp_span_event *events;
+    uint32_t n_events;
+};
+struct corr_wf_view {
+    struct sp_str cid, name, function;
+    const uint8_t *trace_id; /* 16 bytes */
+    const uint8_t *root_id;  /* 8 bytes: the workflow span */
+    const char *state;       /* "open", "closing", "closed" */
+    uint64_t first_ns, last_ns, start_ns, end_ns;
+    uint32_t invocations, retries, throttles, cold_starts, dead_letters;
+    uint8_t error, saw_start, saw_end;
+    const struct sp_span_event *events; /* workflow-level lifecycle events */
+    uint32_t n_events;
+    const struct corr_span_note *spans;
+    uint32_t n_spans;
+    const void *priv;        /* the workflow, for corr_view_invocations() */
+};
 /* Where the correlator's observations go, given at init: it calls nothing
  * above it by name. */
 struct corr_hooks {
@@ -178,6 +212,9 @@ struct corr_hooks {
     void (*observe)(void *arg, const struct alert_obs *o);
     /* A derived metric point (faas.*, spindle.*) for the aggregator. */
     void (*point)(void *arg, const struct sp_point *p);
+    /* A workflow closes (after its spans were emitted): the view is valid
+     * during the call only. Once per workflow, never per record. */
+    void (*closing)(void *arg, const struct corr_wf_view *v);
 };
 
 int corr_init(struct spindle *sp, const struct corr_hooks *hooks, struct corr **out);
@@ -189,6 +226,18 @@ void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t tra
                uint8_t span_id[8]);
 /* Closes every open workflow now (shutdown). */
 void corr_close_all(struct corr *c);
+/* The admin API's queries: every open and closing workflow (closing first,
+ * then open ones newest first); one workflow by correlation id (-ENOENT when
+ * not open or closing); its invocations. */
+void corr_each_workflow(const struct corr *c,
+                        void (*fn)(void *arg, const struct corr_wf_view *v), void *arg);
+int corr_find_workflow(struct corr *c, struct sp_str cid,
+                       void (*fn)(void *arg, const struct corr_wf_view *v), void *arg);
+void corr_view_invocations(const struct corr_wf_view *v,
+                           void (*fn)(void *arg, const struct corr_inv_view *iv), void *arg);
+/* Note the first span records of each workflow for the API (the admin
+ * listener turns it on). */
+void corr_keep_spans(struct corr *c, int on);
 /* Memory budget: closes the longest-idle open workflows early (counted
  * evicted) until the workflows hold at most `target` bytes. */
 void corr_shed(struct corr *c, size_t target);

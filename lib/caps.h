@@ -131,6 +131,11 @@
 #define SP_ADMIN_MAX_BODY_BYTES 4096u           /* the admin routes take no bodies */
 #define SP_ADMIN_METRICS_BYTES (4u * 1024u * 1024u) /* one /metrics answer; past it: 500 */
 #define SP_ADMIN_LATENCY_BUCKETS 14u            /* spindle_export_duration_seconds bounds */
+#define SP_CORR_MAX_SPAN_NOTES 64u              /* span records per workflow the API shows */
+#define SP_ADMIN_RECENT_WORKFLOWS 128u          /* closed workflows the API remembers */
+#define SP_ADMIN_WORKFLOW_JSON_BYTES (32u * 1024u) /* one remembered workflow's detail */
+#define SP_ADMIN_API_BYTES (4u * 1024u * 1024u) /* one API answer */
+#define SP_ADMIN_DEFAULT_LIMIT 100u             /* workflows listed without ?limit= */
 
 /* --- logging ------------------------------------------------------------ */
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */

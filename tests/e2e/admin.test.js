@@ -296,3 +296,108 @@ describe('spindle --stats over the admin listener', needBinary, () => {
     } finally { await h.close(); }
   });
 });
+
+describe('admin listener: the JSON API', needBinary, () => {
+  let h;
+  let addr;
+  const open = uid('api-open');
+  const closed = uid('api-closed');
+  before(async () => {
+    h = await setup({ args: ['--http-listen', '127.0.0.1:0'], config: { alerts: { trace_url: 'http://jaeger.test/trace/{{trace_id}}' } } });
+    addr = await adminAddress(h.agent);
+    const c = await h.connect();
+    await c.sendAll([
+      r.workflowStart(open, { workflow: 'checkout' }),
+      r.invocationStart(open, 'i-1', { function: 'charge', cold_start: true, trigger: 'http' }),
+      r.span(open, 'POST /charges', { invocation_id: 'i-1', function: 'charge' }),
+      r.invocationEnd(open, 'i-1', { function: 'charge' }),
+      r.invocationStart(open, 'i-2', { function: 'charge', attempt: 2 }),
+      r.event(open, 'dead_letter', { invocation_id: 'i-2', function: 'charge', queue: 'orders-dlq' }),
+      r.workflowStart(closed, { workflow: 'refund' }),
+      r.workflowEnd(closed),
+    ]);
+    await c.flush();
+  });
+  after(async () => { if (h) await h.close(); });
+
+  const getJSON = async (p) => {
+    const res = await httpGet(addr, p);
+    assert.match(res.headers['content-type'], /^application\/json/);
+    return { status: res.status, body: JSON.parse(res.body) };
+  };
+
+  test('/api/v1/workflows lists open and recently closed workflows, with filters and a limit', { timeout: 15000 }, async () => {
+    let list;
+    await waitUntil(async () => {
+      list = (await getJSON('/api/v1/workflows')).body;
+      return list.workflows.some((w) => w.correlation_id === closed && w.state === 'closed');
+    }, { timeoutMs: 8000, what: 'the closed workflow to be listed' });
+    const o = list.workflows.find((w) => w.correlation_id === open);
+    assert.equal(o.state, 'open');
+    assert.equal(o.name, 'checkout');
+    assert.match(o.trace_id, /^[0-9a-f]{32}$/);
+    assert.equal(o.invocations, 2);
+    assert.equal(o.cold_starts, 1);
+    assert.equal(o.retries, 1);
+    assert.equal(o.dead_letters, 1);
+    assert.equal(o.error, true);
+    assert.ok(o.age_s >= 0);
+    assert.equal(o.trace_url, `http://jaeger.test/trace/${o.trace_id}`);
+    const cl = list.workflows.find((w) => w.correlation_id === closed);
+    assert.equal(cl.name, 'refund');
+    assert.equal((await getJSON('/api/v1/workflows?state=open')).body.workflows.every((w) => w.state === 'open'), true);
+    const onlyClosed = (await getJSON(`/api/v1/workflows?state=closed&q=${encodeURIComponent(closed)}`)).body;
+    assert.deepEqual(onlyClosed.workflows.map((w) => w.correlation_id), [closed]);
+    const failed = (await getJSON('/api/v1/workflows?error=true')).body;
+    assert.deepEqual(failed.workflows.map((w) => w.correlation_id), [open]);
+    const one = (await getJSON('/api/v1/workflows?limit=1')).body;
+    assert.equal(one.workflows.length, 1);
+    assert.equal(one.matched, 2);
+    assert.equal((await getJSON('/api/v1/workflows?limit=0')).status, 400);
+    assert.equal((await getJSON('/api/v1/workflows?state=sleeping')).status, 400);
+  });
+
+  test('/api/v1/workflows/<id>: the invocations, spans and events this agent saw', { timeout: 10000 }, async () => {
+    const { status, body } = await getJSON(`/api/v1/workflows/${encodeURIComponent(open)}`);
+    assert.equal(status, 200);
+    const w = body.workflow;
+    assert.equal(w.correlation_id, open);
+    assert.equal(w.invocations.length, 2);
+    const i1 = w.invocations.find((i) => i.invocation_id === 'i-1');
+    assert.equal(i1.cold_start, true);
+    assert.equal(i1.ended, true);
+    assert.equal(i1.status, 'ok');
+    assert.ok(i1.end_ms >= i1.start_ms);
+    const i2 = w.invocations.find((i) => i.invocation_id === 'i-2');
+    assert.equal(i2.attempt, 2);
+    assert.deepEqual(i2.events.map((e) => e.name), ['dead_letter']);
+    assert.equal(w.spans_seen.length, 1);
+    assert.equal(w.spans_seen[0].name, 'POST /charges');
+    assert.equal(w.spans_seen[0].invocation_id, 'i-1');
+    const c = (await getJSON(`/api/v1/workflows/${encodeURIComponent(closed)}`)).body.workflow;
+    assert.equal(c.state, 'closed');
+    assert.equal(c.name, 'refund');
+    const missing = await getJSON('/api/v1/workflows/no-such-workflow');
+    assert.equal(missing.status, 404);
+  });
+
+  test('/api/v1/alerts: the firing DeadLetter alert with its trace link; /api/v1/status', { timeout: 15000 }, async () => {
+    let alerts;
+    await waitUntil(async () => {
+      alerts = (await getJSON('/api/v1/alerts')).body.alerts;
+      return alerts.some((a) => a.alertname === 'DeadLetter' && a.state === 'firing');
+    }, { timeoutMs: 8000, what: 'DeadLetter to fire' });
+    const a = alerts.find((x) => x.alertname === 'DeadLetter');
+    assert.equal(a.correlation_id, open);
+    assert.equal(a.queue, 'orders-dlq');
+    assert.equal(a.severity, 'critical');
+    assert.match(a.summary, /orders-dlq/);
+    assert.equal(a.trace_url, `http://jaeger.test/trace/${a.trace_id}`);
+    const s = (await getJSON('/api/v1/status')).body;
+    assert.equal(s.ready, true);
+    assert.equal(s.stats.records.accepted, 8);
+    assert.equal(s.stats.alerts.firing >= 1, true);
+    assert.equal(s.exporters[0].name, 'otlp_http');
+    assert.deepEqual(s.exporters[0].queues.map((q) => q.signal), ['traces', 'logs', 'metrics']);
+  });
+});

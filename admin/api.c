@@ -247,7 +247,7 @@ static void wf_detail(struct sp_buf *b, const struct spindle *sp, const struct c
         jcstr(b, s->status == SP_STATUS_ERROR ? "error" : s->status == SP_STATUS_OK ? "ok" : "unset");
         sp_buf_addc(b, '}');
     }
-    sp_buf_adds(b, "],\"invocations\":[");
+    sp_buf_adds(b, "],\"invocations_seen\":[");
     struct detail_ctx d = {b, 1};
     corr_view_invocations(v, inv_json, &d);
     sp_buf_adds(b, "]}");

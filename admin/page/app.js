@@ -42,7 +42,7 @@
       ['spans exported', fmtNum(st.export.spans)],
       ['export failures', fmtNum(st.export.requests_failed), st.export.requests_failed > 0],
       ['queued for export', fmtBytes(queued)],
-      ['memory', `${fmtBytes(st.memory.used_bytes)} / ${fmtBytes(s.memory_limit_bytes)}`],
+      [`memory (of ${fmtBytes(s.memory_limit_bytes)})`, fmtBytes(st.memory.used_bytes)],
       ['alerts firing', fmtNum(st.alerts.firing), st.alerts.firing > 0],
     ];
     const c = $('cards');
@@ -101,7 +101,7 @@
     const times = [];
     const push = (t) => { if (typeof t === 'number') times.push(t); };
     push(wf.start_ms); push(wf.end_ms);
-    for (const iv of wf.invocations || []) { push(iv.start_ms); push(iv.end_ms); for (const e of iv.events) push(e.time_ms); }
+    for (const iv of wf.invocations_seen || []) { push(iv.start_ms); push(iv.end_ms); for (const e of iv.events) push(e.time_ms); }
     for (const s of wf.spans_seen || []) { push(s.start_ms); push(s.end_ms); }
     for (const e of wf.events || []) push(e.time_ms);
     const t0 = Math.min(...times);
@@ -116,7 +116,8 @@
     const wfEnd = wf.state === 'open' ? t1 : (wf.end_ms || t1);
     rows.push(row('r-workflow', el('div', { class: 'wlabel', title: wf.name }, el('b', null, wf.name || 'workflow'), ...(wf.dead_letters ? [el('span', { class: 'tag dlq' }, 'dead letter')] : [])),
       [bar(`wf${wf.error ? ' err' : ''}${wf.state === 'open' ? ' open' : ''}`, wf.start_ms || t0, wfEnd, `workflow ${fmtDur(wfEnd - (wf.start_ms || t0))}`), ...(wf.events || []).map(mark)]));
-    const invs = [...(wf.invocations || [])].sort((a, b) => (a.start_ms || 0) - (b.start_ms || 0));
+    // The API lists the newest first: reversed, then by start (ties keep arrival order).
+    const invs = [...(wf.invocations_seen || [])].reverse().sort((a, b) => (a.start_ms || 0) - (b.start_ms || 0));
     for (const iv of invs) {
       const tags = [];
       if (iv.cold_start) tags.push(el('span', { class: 'tag cold' }, 'cold start'));

@@ -362,13 +362,14 @@ describe('admin listener: the JSON API', needBinary, () => {
     assert.equal(status, 200);
     const w = body.workflow;
     assert.equal(w.correlation_id, open);
-    assert.equal(w.invocations.length, 2);
-    const i1 = w.invocations.find((i) => i.invocation_id === 'i-1');
+    assert.equal(w.invocations, 2);
+    assert.equal(w.invocations_seen.length, 2);
+    const i1 = w.invocations_seen.find((i) => i.invocation_id === 'i-1');
     assert.equal(i1.cold_start, true);
     assert.equal(i1.ended, true);
     assert.equal(i1.status, 'ok');
     assert.ok(i1.end_ms >= i1.start_ms);
-    const i2 = w.invocations.find((i) => i.invocation_id === 'i-2');
+    const i2 = w.invocations_seen.find((i) => i.invocation_id === 'i-2');
     assert.equal(i2.attempt, 2);
     assert.deepEqual(i2.events.map((e) => e.name), ['dead_letter']);
     assert.equal(w.spans_seen.length, 1);

@@ -90,6 +90,7 @@ static void get_stats(struct sp_http_request *req)
 static void server_closed(void *arg)
 {
     sp_admin_recent_free(arg);
+    sp_admin_tail_free(arg);
     free(arg);
 }
 
@@ -154,7 +155,6 @@ int sp_admin_start(struct spindle *sp)
     }
     sp_http_listener_address(l, ad->address, sizeof(ad->address));
     sp->admin = ad;
-    corr_keep_spans(sp->corr, 1);
     sp->stats.admin_address = ad->address;
     return 0;
 }
@@ -170,6 +170,7 @@ void sp_admin_close(struct spindle *sp)
         return;
     }
     sp->stats.admin_address = NULL;
+    sp->tap = NULL;
     sp_http_server_close(sp->admin->srv, server_closed, sp->admin);
     sp->admin = NULL;
 }

@@ -116,8 +116,6 @@ static void trace_link(const struct spindle *sp, const uint8_t *trace_id, struct
 
 /* --- workflows --------------------------------------------------------------- */
 
-/* The last field of a summary, and its end: a remembered workflow's summary
- * is kept without them, and they are added when it is listed. */
 static void age_tail(struct sp_buf *b, uint64_t first_ns, uint64_t now_ns)
 {
     sp_buf_printf(b, ",\"age_s\":%.3f}",
@@ -263,68 +261,85 @@ static char *buf_strdup(const struct sp_buf *b)
     return p;
 }
 
-static void recent_clear(struct recent_wf *r)
-{
-    free(r->cid);
-    free(r->name);
-    free(r->summary);
-    free(r->detail);
-    memset(r, 0, sizeof(*r));
-}
-
 void sp_admin_recent_free(struct sp_admin *ad)
 {
     for (uint32_t i = 0; i < SP_ADMIN_RECENT_WORKFLOWS; i++) {
-        recent_clear(&ad->recent[i]);
+        free(ad->recent[i].detail);
+        ad->recent[i].detail = NULL;
     }
+}
+
+static int watched(const struct spindle *sp)
+{
+    const struct sp_admin *ad = sp->admin;
+    return ad->watched_ms && uv_now(sp->loop) - ad->watched_ms < SP_ADMIN_WATCH_MS;
+}
+
+/* An API or page request: details and span notes are kept from now on. */
+static void watch(struct spindle *sp)
+{
+    sp->admin->watched_ms = uv_now(sp->loop);
+    if (sp->admin->watched_ms == 0) {
+        sp->admin->watched_ms = 1;
+    }
+    corr_keep_spans(sp->corr, 1);
 }
 
 void sp_admin_workflow_closed(struct spindle *sp, const struct corr_wf_view *v)
 {
     struct sp_admin *ad = sp->admin;
-    uint64_t now = sp_now_ns();
-    struct sp_buf s, d;
-    sp_buf_init(&s, 8192);
-    sp_buf_init(&d, SP_ADMIN_WORKFLOW_JSON_BYTES);
-    wf_summary(&s, sp, v, now);
-    size_t keep = s.len;
-    /* The age is the summary's last field: cut from its (last) key. */
-    for (size_t i = s.len; i >= 9; i--) {
-        if (memcmp(s.p + i - 9, ",\"age_s\":", 9) == 0) {
-            keep = i - 9;
-            break;
-        }
-    }
-    if (d.cap && (wf_detail(&d, sp, v, now), d.len >= d.cap)) {
-        /* Too large to keep whole: the summary stands in. */
-        sp_buf_reset(&d);
-    }
     struct recent_wf *r = &ad->recent[ad->head];
-    recent_clear(r);
-    r->cid = malloc(v->cid.len + 1);
-    r->name = malloc(v->name.len + 1);
-    s.len = keep;
-    r->summary = buf_strdup(&s);
-    r->first_ns = v->first_ns;
-    r->detail = d.len ? buf_strdup(&d) : buf_strdup(&s);
-    if (r->cid && r->name && r->summary && r->detail) {
-        memcpy(r->cid, v->cid.p, v->cid.len);
-        r->cid[v->cid.len] = 0;
-        r->cid_len = v->cid.len;
-        if (v->name.len) {
-            memcpy(r->name, v->name.p, v->name.len);
-        }
-        r->name[v->name.len] = 0;
-        r->error = v->error;
-        ad->head = (ad->head + 1) % SP_ADMIN_RECENT_WORKFLOWS;
-        if (ad->n_recent < SP_ADMIN_RECENT_WORKFLOWS) {
-            ad->n_recent++;
-        }
-    } else {
-        recent_clear(r);
+    free(r->detail);
+    r->detail = NULL;
+    r->cid_len = (uint16_t)(v->cid.len < sizeof(r->cid) ? v->cid.len : sizeof(r->cid));
+    memcpy(r->cid, v->cid.p, r->cid_len);
+    r->name_len = (uint8_t)(v->name.len < sizeof(r->name) ? v->name.len : sizeof(r->name));
+    if (r->name_len) {
+        memcpy(r->name, v->name.p, r->name_len);
     }
-    sp_buf_free(&s);
+    memcpy(r->trace_id, v->trace_id, 16);
+    r->error = v->error;
+    r->invocations = v->invocations;
+    r->retries = v->retries;
+    r->throttles = v->throttles;
+    r->cold_starts = v->cold_starts;
+    r->dead_letters = v->dead_letters;
+    r->spans = v->n_spans;
+    r->first_ns = v->first_ns;
+    r->last_ns = v->last_ns;
+    ad->head = (ad->head + 1) % SP_ADMIN_RECENT_WORKFLOWS;
+    if (ad->n_recent < SP_ADMIN_RECENT_WORKFLOWS) {
+        ad->n_recent++;
+    }
+    if (!watched(sp)) {
+        corr_keep_spans(sp->corr, 0);
+        return;
+    }
+    struct sp_buf d;
+    sp_buf_init(&d, SP_ADMIN_WORKFLOW_JSON_BYTES);
+    wf_detail(&d, sp, v, sp_now_ns());
+    if (d.len && d.len < d.cap) { /* too large to keep: the summary stands in */
+        r->detail = buf_strdup(&d);
+    }
     sp_buf_free(&d);
+}
+
+/* A remembered workflow as a view (no invocations: the correlator let them go). */
+static void recent_view(const struct recent_wf *r, struct corr_wf_view *v)
+{
+    static const uint8_t zero[8];
+    *v = (struct corr_wf_view){
+        .cid = {r->cid, r->cid_len}, .name = {r->name, r->name_len}, .trace_id = r->trace_id,
+        .root_id = zero, .state = "closed", .first_ns = r->first_ns, .last_ns = r->last_ns,
+        .invocations = r->invocations, .retries = r->retries, .throttles = r->throttles,
+        .cold_starts = r->cold_starts, .dead_letters = r->dead_letters, .error = r->error,
+        .n_spans = r->spans,
+    };
+}
+
+static const struct recent_wf *recent_at(const struct sp_admin *ad, uint32_t i)
+{
+    return &ad->recent[(ad->head + SP_ADMIN_RECENT_WORKFLOWS - 1 - i) % SP_ADMIN_RECENT_WORKFLOWS];
 }
 
 /* --- requests ---------------------------------------------------------------- */
@@ -371,16 +386,20 @@ static const char *query_get(const struct sp_http_request *req, const char *k, c
     return NULL;
 }
 
+/* Spindle-Socket names the agent's data socket: spindlectl checks that the
+ * listener it reached belongs to the agent it was configured for. */
 static void respond_json(struct sp_http_request *req, int status, struct sp_buf *b)
 {
+    const struct spindle *sp = req->route_arg;
     const struct sp_http_out_header h[] = {{"Content-Type", "application/json"},
-                                           {"Cache-Control", "no-store"}};
+                                           {"Cache-Control", "no-store"},
+                                           {"Spindle-Socket", sp->cfg.socket_path}};
     if (b->len >= b->cap) {
         static const char msg[] = "{\"error\":\"answer too large; use ?limit=\"}";
-        sp_http_respond(req, 500, h, 2, msg, sizeof(msg) - 1);
+        sp_http_respond(req, 500, h, 3, msg, sizeof(msg) - 1);
         return;
     }
-    sp_http_respond(req, status, h, 2, b->p, b->len);
+    sp_http_respond(req, status, h, 3, b->p, b->len);
 }
 
 static void respond_error(struct sp_http_request *req, int status, const char *msg)
@@ -398,6 +417,7 @@ static void respond_error(struct sp_http_request *req, int status, const char *m
 static void get_status(struct sp_http_request *req)
 {
     struct spindle *sp = req->route_arg;
+    watch(sp);
     struct sp_buf b;
     sp_buf_init(&b, SP_ADMIN_API_BYTES);
     char why[256];
@@ -492,6 +512,7 @@ static void list_live(void *arg, const struct corr_wf_view *v)
 static void get_workflows(struct sp_http_request *req)
 {
     struct spindle *sp = req->route_arg;
+    watch(sp);
     struct sp_admin *ad = sp->admin;
     char state[16], name[256], q[256], lim[16], err[8];
     struct list_ctx c = {
@@ -525,21 +546,9 @@ static void get_workflows(struct sp_http_request *req)
     sp_buf_adds(&b, "{\"workflows\":[");
     corr_each_workflow(sp->corr, list_live, &c);
     for (uint32_t i = 0; i < ad->n_recent; i++) {
-        const struct recent_wf *r =
-            &ad->recent[(ad->head + SP_ADMIN_RECENT_WORKFLOWS - 1 - i) % SP_ADMIN_RECENT_WORKFLOWS];
-        struct sp_str cid = {r->cid, r->cid_len}, nm = {r->name, strlen(r->name)};
-        if (!matches(&c, "closed", cid, nm, r->error)) {
-            continue;
-        }
-        c.matched++;
-        if (c.listed >= c.limit) {
-            continue;
-        }
-        if (c.listed++) {
-            sp_buf_addc(&b, ',');
-        }
-        sp_buf_adds(&b, r->summary);
-        age_tail(&b, r->first_ns, c.now);
+        struct corr_wf_view v;
+        recent_view(recent_at(ad, i), &v);
+        list_live(&c, &v);
     }
     sp_buf_printf(&b, "],\"matched\":%u,\"limit\":%u}", c.matched, c.limit);
     respond_json(req, 200, &b);
@@ -561,6 +570,7 @@ static void one_live(void *arg, const struct corr_wf_view *v)
 static void get_workflow(struct sp_http_request *req)
 {
     struct spindle *sp = req->route_arg;
+    watch(sp);
     struct sp_admin *ad = sp->admin;
     static const char prefix[] = "/api/v1/workflows/";
     char cid[SP_MAX_CORRELATION_ID_BYTES * 3 + 1];
@@ -573,8 +583,7 @@ static void get_workflow(struct sp_http_request *req)
     if (corr_find_workflow(sp->corr, (struct sp_str){cid, n}, one_live, &o) != 0) {
         const struct recent_wf *found = NULL;
         for (uint32_t i = 0; i < ad->n_recent && !found; i++) {
-            const struct recent_wf *r = &ad->recent[(ad->head + SP_ADMIN_RECENT_WORKFLOWS - 1 - i) %
-                                                    SP_ADMIN_RECENT_WORKFLOWS];
+            const struct recent_wf *r = recent_at(ad, i);
             if (r->cid_len == n && memcmp(r->cid, cid, n) == 0) {
                 found = r;
             }
@@ -584,7 +593,17 @@ static void get_workflow(struct sp_http_request *req)
             respond_error(req, 404, "no open or recently closed workflow has this correlation id");
             return;
         }
-        sp_buf_adds(&b, found->detail);
+        if (found->detail) {
+            sp_buf_adds(&b, found->detail);
+        } else {
+            /* Closed while nobody watched: what the list shows, and empty lists. */
+            struct corr_wf_view v;
+            recent_view(found, &v);
+            wf_summary(&b, sp, &v, sp_now_ns());
+            b.len--;
+            sp_buf_adds(&b, ",\"detail\":false,\"events\":[],\"spans_seen\":[],"
+                            "\"invocations_seen\":[]}");
+        }
     }
     sp_buf_addc(&b, '}');
     respond_json(req, 200, &b);
@@ -643,6 +662,7 @@ static void alert_json(void *arg, const struct alert_view *v)
 static void get_alerts(struct sp_http_request *req)
 {
     struct spindle *sp = req->route_arg;
+    watch(sp);
     struct sp_buf b;
     sp_buf_init(&b, SP_ADMIN_API_BYTES);
     sp_buf_adds(&b, "{\"alerts\":[");
@@ -653,9 +673,108 @@ static void get_alerts(struct sp_http_request *req)
     sp_buf_free(&b);
 }
 
+/* --- following accepted records ------------------------------------------- */
+
+static void tail_drop_oldest(struct sp_admin *ad)
+{
+    size_t i = ad->tail_first % SP_ADMIN_TAIL_RECORDS;
+    ad->tail_bytes -= ad->tail[i].n;
+    free(ad->tail[i].p);
+    ad->tail[i].p = NULL;
+    ad->tail[i].n = 0;
+    ad->tail_first++;
+}
+
+void sp_admin_tail_free(struct sp_admin *ad)
+{
+    while (ad->tail_first < ad->tail_next) {
+        tail_drop_oldest(ad);
+    }
+}
+
+/* The door's tap: a copy of each accepted line, while followed. */
+static void tap(struct spindle *sp, const char *p, size_t n)
+{
+    struct sp_admin *ad = sp->admin;
+    if (uv_now(sp->loop) - ad->tail_polled_ms > SP_ADMIN_TAIL_IDLE_MS) {
+        sp->tap = NULL; /* nobody follows any more */
+        sp_admin_tail_free(ad);
+        return;
+    }
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
+    }
+    if (n > SP_ADMIN_TAIL_BYTES / 4) {
+        return; /* too large to keep for followers: not shown */
+    }
+    while (ad->tail_next - ad->tail_first >= SP_ADMIN_TAIL_RECORDS ||
+           (ad->tail_first < ad->tail_next && ad->tail_bytes + n > SP_ADMIN_TAIL_BYTES)) {
+        tail_drop_oldest(ad);
+    }
+    char *c = malloc(n);
+    if (c == NULL) {
+        return;
+    }
+    memcpy(c, p, n);
+    size_t i = ad->tail_next % SP_ADMIN_TAIL_RECORDS;
+    ad->tail[i].p = c;
+    ad->tail[i].n = n;
+    ad->tail_bytes += n;
+    ad->tail_next++;
+}
+
+/* GET /api/v1/records?after=N: the accepted records numbered after N (an
+ * accepted line is a JSON object: each is given as received). Without
+ * `after`, nothing yet and the number to ask from. "missed": records that
+ * went before the follower asked (the ring holds SP_ADMIN_TAIL_RECORDS). */
+static void get_records(struct sp_http_request *req)
+{
+    struct spindle *sp = req->route_arg;
+    struct sp_admin *ad = sp->admin;
+    ad->tail_polled_ms = uv_now(sp->loop);
+    if (sp->tap == NULL) {
+        sp->tap = tap;
+        ad->tail_first = ad->tail_next; /* keep from now */
+    }
+    char v[32];
+    const char *a = query_get(req, "after", v, sizeof(v));
+    uint64_t from = ad->tail_next, missed = 0;
+    if (a) {
+        char *end;
+        unsigned long long x = strtoull(a, &end, 10);
+        if (!*a || *end) {
+            respond_error(req, 400, "after: expected a record number");
+            return;
+        }
+        from = x > ad->tail_next ? ad->tail_next : x;
+    }
+    if (from < ad->tail_first) {
+        missed = ad->tail_first - from;
+        from = ad->tail_first;
+    }
+    struct sp_buf b;
+    sp_buf_init(&b, SP_ADMIN_API_BYTES);
+    sp_buf_adds(&b, "{\"records\":[");
+    uint64_t i = from;
+    for (; i < ad->tail_next; i++) {
+        const size_t k = i % SP_ADMIN_TAIL_RECORDS;
+        if (b.len + ad->tail[k].n + 64 > b.cap) {
+            break; /* the rest next time */
+        }
+        if (i > from) {
+            sp_buf_addc(&b, ',');
+        }
+        sp_buf_add(&b, ad->tail[k].p, ad->tail[k].n);
+    }
+    sp_buf_printf(&b, "],\"next\":%" PRIu64 ",\"missed\":%" PRIu64 "}", i, missed);
+    respond_json(req, 200, &b);
+    sp_buf_free(&b);
+}
+
 /* GET / : the status page. */
 static void get_page(struct sp_http_request *req)
 {
+    watch(req->route_arg);
     const struct sp_http_out_header h[] = {
         {"Content-Type", "text/html; charset=utf-8"},
         {"Cache-Control", "no-store"},
@@ -678,6 +797,7 @@ int sp_admin_api_routes(struct sp_http_server *srv, struct spindle *sp)
         {"/api/v1/workflows", get_workflows, 0},
         {"/api/v1/workflows/", get_workflow, SP_HTTP_ROUTE_PREFIX},
         {"/api/v1/alerts", get_alerts, 0},
+        {"/api/v1/records", get_records, 0},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && rc == 0; i++) {

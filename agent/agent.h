@@ -334,6 +334,10 @@ struct spindle {
     struct sp_journal *journal;    /* NULL unless storage.path is set */
     struct alert_engine *alerts;
     struct sp_admin *admin;        /* the admin listener (admin/admin.h); NULL when off */
+    /* Called by the door with each accepted NDJSON line while someone
+     * follows them (spindlectl tail); NULL otherwise, so the data path pays
+     * one test per record. Set and cleared by the admin listener. */
+    void (*tap)(struct spindle *sp, const char *p, size_t n);
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

@@ -97,6 +97,7 @@
     const m = $('wf-meta');
     m.replaceChildren(meta.join(' · '));
     if (wf.trace_url) { m.append(' · '); m.append(el('a', { href: wf.trace_url, target: '_blank', rel: 'noopener', id: 'trace-link' }, 'open trace')); }
+    if (wf.detail === false) m.append(el('div', null, 'It closed before anyone watched this agent: only its counts were kept (docs/api.md).'));
     // Time range: every start, end and event.
     const times = [];
     const push = (t) => { if (typeof t === 'number') times.push(t); };

@@ -305,6 +305,8 @@ describe('admin listener: the JSON API', needBinary, () => {
   before(async () => {
     h = await setup({ args: ['--http-listen', '127.0.0.1:0'], config: { alerts: { trace_url: 'http://jaeger.test/trace/{{trace_id}}' } } });
     addr = await adminAddress(h.agent);
+    // Someone watches the API: from now on span records and closed workflows' details are kept.
+    assert.equal((await httpGet(addr, '/api/v1/status')).status, 200);
     const c = await h.connect();
     await c.sendAll([
       r.workflowStart(open, { workflow: 'checkout' }),

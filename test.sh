@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 source scripts/setup.sh
-if ! sp_setup nodejs npm prometheus-alertmanager python3; then
+if ! sp_setup nodejs npm prometheus-alertmanager prometheus chromium python3; then
     echo "set-up failed"
     echo "0 passed, 1 failed"
     exit 1
@@ -53,7 +53,8 @@ run_node_suite() {
         echo "$label: npm ci failed"; tail -20 "$logdir/$label-npm.log"
         failed=$((failed + 1)); return
     fi
-    (cd "$dir" && SPINDLE_BIN="$top/build/spindle" timeout 900 node --test --test-reporter=tap "$@") \
+    (cd "$dir" && SPINDLE_BIN="$top/build/spindle" SPINDLE_E2E_ARTIFACTS="$logdir/artifacts" \
+        timeout 900 node --test --test-reporter=tap "$@") \
         >"$logdir/$label.tap" 2>&1
     local p f
     p=$(grep -E '^# pass [0-9]+' "$logdir/$label.tap" | tail -n 1 | awk '{print $3}')
@@ -72,6 +73,6 @@ run_node_suite() {
 run_node_suite tests/schema schema
 run_node_suite tests/e2e e2e --test-concurrency=2
 
-echo "logs: $logdir"
+echo "logs: $logdir (screenshots of the status page: $logdir/artifacts)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

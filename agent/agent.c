@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "agent.h"
 #include "alert.h"
 #include "caps.h"
@@ -42,6 +43,14 @@ static void corr_point(void *arg, const struct sp_point *p)
 {
     struct spindle *sp = arg;
     sp_metrics_add(sp->metrics, p);
+}
+
+static void corr_closing(void *arg, const struct corr_wf_view *v)
+{
+    struct spindle *sp = arg;
+    if (sp->admin) {
+        sp_admin_workflow_closed(sp, v);
+    }
 }
 
 static void metrics_link(void *arg, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
@@ -251,6 +260,7 @@ static void finish(struct spindle *sp)
            (unsigned long long)sp->stats.exp_spans, (unsigned long long)sp->stats.exp_logs,
            (unsigned long long)sp->stats.exp_points,
            (unsigned long long)sp->stats.drop_shutdown_deadline);
+    sp_admin_close(sp);
     corr_free(sp->corr);
     sp->corr = NULL;
     sp_metrics_free(sp->metrics);
@@ -471,7 +481,8 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
     if (rc) {
         return rc;
     }
-    const struct corr_hooks ch = {.arg = sp, .observe = corr_observe, .point = corr_point};
+    const struct corr_hooks ch = {.arg = sp, .observe = corr_observe, .point = corr_point,
+                                  .closing = corr_closing};
     const struct sp_metrics_hooks mh = {.arg = sp, .link = metrics_link};
     sp->pressure = sp_flow_check;
     sp_arena_init(&sp->replay_arena, 16384);
@@ -544,6 +555,9 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
 static int init_rest(struct spindle *sp, uv_loop_t *loop)
 {
     int rc = alert_init(sp, &sp->alerts);
+    if (rc == 0) {
+        rc = sp_admin_start(sp);
+    }
     if (rc == 0 && sp_config_otlp_enabled(&sp->cfg) && sp->http == NULL) {
         rc = sp_http_init(&sp->http, loop, "spindle/" SP_VERSION);
     }

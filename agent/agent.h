@@ -47,6 +47,7 @@ struct sp_req {
     struct sp_queue *q;
     struct sp_buf body;       /* wire bytes, owned */
     uint32_t items;           /* spans / log records / data points inside */
+    uint64_t try_ns;          /* uv_hrtime() when the current attempt was handed over */
     uint64_t jseq;            /* oldest journal segment its items derive from, 0 none */
     uint8_t submitted;        /* its compression job was handed to the thread pool */
     uint8_t compressed;       /* the thread pool finished with it */
@@ -101,6 +102,12 @@ struct sp_queue {
     size_t bytes;             /* encoded bytes waiting + in flight + being compressed */
     uint32_t inflight;
     int pumping;              /* inside queue_pump(): no re-entry */
+    /* Send attempts by duration (spindle_export_duration_seconds): counts per
+     * upper bound of sp_export_latency_bounds[], the last one +Inf. */
+    uint64_t lat_buckets[SP_ADMIN_LATENCY_BUCKETS + 1];
+    uint64_t lat_count;
+    double lat_sum_s;
+    uint8_t failing;          /* the last attempt was answered RETRY or ERROR (/readyz) */
 };
 
 struct sp_exporter {
@@ -118,6 +125,8 @@ struct sp_exporter {
 int sp_exporter_new(struct spindle *sp, const struct sp_exporter_ops *ops);
 
 void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res);
+/* The upper bounds (seconds) of each queue's send-duration histogram. */
+extern const double sp_export_latency_bounds[SP_ADMIN_LATENCY_BUCKETS];
 /* The `compress` slot of exporters that do not compress. */
 int sp_exporter_no_compress(const struct sp_buf *in, struct sp_buf *out);
 
@@ -158,6 +167,40 @@ int sp_value_dup(struct sp_arena *a, struct sp_value *dst, const struct sp_value
 
 struct alert_obs;
 struct sp_point;
+
+/* Read-only views of the correlator's state for the admin API: valid during
+ * the callback only. Off the data path (the API asks, the correlator
+ * answers), except the span notes, kept only after corr_keep_spans(). */
+struct corr_span_note {
+    struct sp_str name, function, invocation_id;
+    uint8_t span_id[8];
+    uint8_t has_span_id;
+    uint8_t status;          /* enum of the record's status */
+    uint64_t start_ns, end_ns;
+};
+struct corr_inv_view {
+    struct sp_str id, function, trigger, error;
+    const uint8_t *span_id;  /* 8 bytes */
+    uint64_t first_ns, last_ns, start_ns, end_ns;
+    int64_t attempt;
+    uint8_t has_start, has_end, cold_start, status; /* status: enum sp_inv_status */
+    const struct sp_span_event *events;
+    uint32_t n_events;
+};
+struct corr_wf_view {
+    struct sp_str cid, name, function;
+    const uint8_t *trace_id; /* 16 bytes */
+    const uint8_t *root_id;  /* 8 bytes: the workflow span */
+    const char *state;       /* "open", "closing", "closed" */
+    uint64_t first_ns, last_ns, start_ns, end_ns;
+    uint32_t invocations, retries, throttles, cold_starts, dead_letters;
+    uint8_t error, saw_start, saw_end;
+    const struct sp_span_event *events; /* workflow-level lifecycle events */
+    uint32_t n_events;
+    const struct corr_span_note *spans;
+    uint32_t n_spans;
+    const void *priv;        /* the workflow, for corr_view_invocations() */
+};
 /* Where the correlator's observations go, given at init: it calls nothing
  * above it by name. */
 struct corr_hooks {
@@ -166,6 +209,9 @@ struct corr_hooks {
     void (*observe)(void *arg, const struct alert_obs *o);
     /* A derived metric point (faas.*, spindle.*) for the aggregator. */
     void (*point)(void *arg, const struct sp_point *p);
+    /* A workflow closes (after its spans were emitted): the view is valid
+     * during the call only. Once per workflow, never per record. */
+    void (*closing)(void *arg, const struct corr_wf_view *v);
 };
 
 int corr_init(struct spindle *sp, const struct corr_hooks *hooks, struct corr **out);
@@ -177,6 +223,18 @@ void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t tra
                uint8_t span_id[8]);
 /* Closes every open workflow now (shutdown). */
 void corr_close_all(struct corr *c);
+/* The admin API's queries: every open and closing workflow (closing first,
+ * then open ones newest first); one workflow by correlation id (-ENOENT when
+ * not open or closing); its invocations. */
+void corr_each_workflow(const struct corr *c,
+                        void (*fn)(void *arg, const struct corr_wf_view *v), void *arg);
+int corr_find_workflow(struct corr *c, struct sp_str cid,
+                       void (*fn)(void *arg, const struct corr_wf_view *v), void *arg);
+void corr_view_invocations(const struct corr_wf_view *v,
+                           void (*fn)(void *arg, const struct corr_inv_view *iv), void *arg);
+/* Note the first span records of each workflow for the API (the admin
+ * listener turns it on). */
+void corr_keep_spans(struct corr *c, int on);
 /* Memory budget: closes the longest-idle open workflows early (counted
  * evicted) until the workflows hold at most `target` bytes. */
 void corr_shed(struct corr *c, size_t target);
@@ -234,6 +292,26 @@ uint64_t sp_metrics_min_jseq(const struct sp_metrics *m);
  * `target` bytes. Does nothing during an export. */
 void sp_metrics_shed(struct sp_metrics *m, size_t target);
 void sp_metrics_free(struct sp_metrics *m);
+/* A series as it stands (read-only, for the admin listener's /metrics):
+ * counters cumulative since start_ns, histograms' buckets per upper bound
+ * (n_bounds + 1, the last +Inf), not cumulative. */
+struct sp_series_view {
+    struct sp_str function, name, unit;
+    uint8_t kind;
+    const struct sp_attrs *attrs;
+    double value;
+    uint64_t count;
+    double sum;
+    const uint64_t *buckets;
+    const double *bounds;
+    uint32_t n_bounds;
+    uint8_t derived;
+    uint64_t start_ns;
+};
+/* Calls fn for every series (only the derived ones when derived_only); the
+ * view is valid during the call. Off the data path: O(series) per call. */
+void sp_metrics_each(const struct sp_metrics *m, int derived_only,
+                     void (*fn)(void *arg, const struct sp_series_view *v), void *arg);
 
 /* --- the agent ----------------------------------------------------------- */
 
@@ -262,6 +340,11 @@ struct spindle {
                                       does: libcurl is loaded only then), closed in finish() */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
     struct alert_engine *alerts;
+    struct sp_admin *admin;        /* the admin listener (admin/admin.h); NULL when off */
+    /* Called by the door with each accepted NDJSON line while someone
+     * follows them (spindlectl tail); NULL otherwise, so the data path pays
+     * one test per record. Set and cleared by the admin listener. */
+    void (*tap)(struct spindle *sp, const char *p, size_t n);
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

@@ -21,6 +21,7 @@
 #include "alert.h"
 #include "caps.h"
 #include "dgram.h"
+#include "listen.h"
 #include "log.h"
 
 const char sp_default_config_yaml[] =
@@ -86,6 +87,9 @@ const char sp_default_config_yaml[] =
     "  fsync: batch           # always | batch | never (docs/internals/journal.md)\n"
     "  max_bytes: 256MiB      # when full, the oldest segments go (counted journal_full)\n"
     "  segment_bytes: 8MiB\n"
+    "admin:\n"
+    "  listen: 127.0.0.1:9464 # /metrics, /healthz, /readyz, the JSON API and the status page\n"
+    "                         # (--http-listen); HOST:PORT, unix:PATH or off\n"
     "alerts:\n"
     "  evaluation_interval: 1s # rules are evaluated this often (event rules fire within 2 s)\n"
     "  resend_interval: 30s   # a firing alert is re-sent this often (a condition's endsAt = now + 4x;\n"
@@ -201,7 +205,8 @@ enum kind {
     K_FSYNC,
     K_MAP,
     K_RULES, /* alerts.rules: a list of mappings (alert_config.c) */
-    K_LIST   /* a list of strings: off = the array, off2 = its count */
+    K_LIST,  /* a list of strings: off = the array, off2 = its count */
+    K_LISTEN /* a listen address (lib/listen.h): off = the string, off2 = its "was set" int */
 };
 
 struct key {
@@ -292,6 +297,7 @@ static const struct key keys[] = {
     {"alerts.webhook.url", K_STR, O(webhook_url), 0, 0},
     {"alerts.webhook.secret_file", K_STR, O(webhook_secret_file), 0, 0},
     {"alerts.webhook.secret_env", K_STR, O(webhook_secret_env), 0, 0},
+    {"admin.listen", K_LISTEN, O(admin_listen), O(admin_listen_set), 0},
 };
 
 /* Keys a person may reach for that would put a secret in the file in clear. */
@@ -359,6 +365,7 @@ static const char *kind_hint(int kind)
     case K_COMPRESSION: return "gzip or none";
     case K_PROTOCOL: return "http/protobuf or http/json (grpc is not supported)";
     case K_FSYNC: return "always, batch or never";
+    case K_LISTEN: return "HOST:PORT (numeric address or localhost, port 0-65535), unix:PATH or off";
     case K_MAP: return "a mapping of names to strings";
     case K_RULES: return "a list of rules";
     case K_LIST: return "a list of strings";
@@ -445,6 +452,14 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         return 0;
     case K_STR:
         return set_str_field((char **)(base + k->off), v);
+    case K_LISTEN: {
+        struct sp_listen_addr la;
+        if (sp_listen_parse(v, &la, NULL)) {
+            return -EINVAL;
+        }
+        *(int *)(base + k->off2) = 1;
+        return set_str_field((char **)(base + k->off), v);
+    }
     case K_LEVEL: {
         int l = sp_log_level_parse(v);
         if (l < 0) {
@@ -779,6 +794,7 @@ void sp_config_defaults(struct sp_config *c)
     c->webhook_url = strdup("");
     c->webhook_secret_file = strdup("");
     c->webhook_secret_env = strdup("");
+    c->admin_listen = strdup(SP_DEF_ADMIN_LISTEN);
     char err[256];
     /* The embedded default states the same values in YAML; parsing it here
      * keeps the two from drifting (a unit test also checks it parses). */
@@ -787,6 +803,7 @@ void sp_config_defaults(struct sp_config *c)
         fprintf(stderr, "spindle: bug: %s\n", err);
         abort();
     }
+    c->admin_listen_set = 0; /* the embedded default states it; it was not chosen */
 }
 
 int sp_config_load_yaml(struct sp_config *c, const char *name, const char *text, size_t len,
@@ -1308,6 +1325,7 @@ void sp_config_free(struct sp_config *c)
     free(c->webhook_url);
     free(c->webhook_secret_file);
     free(c->webhook_secret_env);
+    free(c->admin_listen);
     memset(c, 0, sizeof(*c));
 }
 
@@ -1328,7 +1346,8 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
     if ((rc = set_flag(&c->socket_path, f->socket)) ||
         (rc = set_flag(&c->otlp_endpoint, f->endpoint)) ||
         (rc = set_flag(&c->storage_path, f->storage)) ||
-        (rc = set_flag(&c->statsd_socket, f->statsd_socket))) {
+        (rc = set_flag(&c->statsd_socket, f->statsd_socket)) ||
+        (rc = set_flag(&c->admin_listen, f->http_listen))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1347,6 +1366,16 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
         }
         c->alertmanager_urls = nv;
         c->n_alertmanager_urls++;
+    }
+    if (f->http_listen) {
+        struct sp_listen_addr la;
+        const char *why = "";
+        if (sp_listen_parse(f->http_listen, &la, &why)) {
+            snprintf(err, errlen, "--http-listen '%s': %s", f->http_listen, why);
+            rc = -EINVAL;
+            goto fail;
+        }
+        c->admin_listen_set = 1;
     }
     if (f->level) {
         int l = sp_log_level_parse(f->level);

@@ -117,6 +117,10 @@ struct sp_config {
     char *am_username;
     char *am_password_file;
     char *am_password_env;
+    /* admin listener (admin/admin.h) */
+    char *admin_listen;                  /* HOST:PORT, unix:PATH or off (lib/listen.h) */
+    int admin_listen_set;                /* given by a file or --http-listen, not the default:
+                                            then failing to bind stops start-up */
     char *webhook_url;
     char *webhook_secret_file;
     char *webhook_secret_env;
@@ -130,6 +134,7 @@ struct sp_flags {
     const char *level;    /* --log-level LEVEL */
     const char *storage;  /* --storage-path DIR */
     const char *statsd_socket; /* --statsd-socket PATH */
+    const char *http_listen; /* --http-listen ADDR */
     const char *alertmanager[8]; /* --alertmanager URL, repeatable (SP_ALERT_MAX_AM_URLS) */
     int n_alertmanager;
 };

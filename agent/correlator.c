@@ -78,6 +78,8 @@ struct wf {
     uint32_t n_retry_keys, cap_retry_keys;
     struct sp_span_event *events;
     uint32_t n_events, cap_events, dropped_events;
+    struct corr_span_note *notes; /* the first span records, for the admin API (keep_spans) */
+    uint32_t n_notes, cap_notes;
     uint8_t (*emitted)[8];  /* invocation span ids emitted here (kept while closed) */
     uint32_t n_emitted, cap_emitted;
     struct sp_arena arena;
@@ -100,6 +102,7 @@ struct corr {
     struct list open, closing, closed;
     uv_timer_t tick;
     int tick_on;
+    int keep_spans;          /* corr_keep_spans(): note span records for the admin API */
 };
 
 #define WF_ARENA_CHUNK 2048u
@@ -508,6 +511,89 @@ static struct wf *wf_find(struct corr *c, struct sp_str cid, uint64_t h)
     return NULL;
 }
 
+static void wf_view(const struct wf *w, const char *state, struct corr_wf_view *v)
+{
+    *v = (struct corr_wf_view){
+        .cid = {w->cid, w->cid_len},
+        .name = w->name,
+        .function = w->function,
+        .trace_id = w->trace_id,
+        .root_id = w->root_id,
+        .state = state,
+        .first_ns = w->first_ns,
+        .last_ns = w->last_ns,
+        .start_ns = w->start_ns,
+        .end_ns = w->end_ns,
+        .invocations = w->n_inv + w->n_untracked,
+        .retries = w->retries,
+        .throttles = w->throttles,
+        .cold_starts = w->cold_starts,
+        .dead_letters = w->dead_letters,
+        .error = w->error,
+        .saw_start = w->saw_start,
+        .saw_end = w->saw_end,
+        .events = w->events,
+        .n_events = w->n_events,
+        .spans = w->notes,
+        .n_spans = w->n_notes,
+        .priv = w,
+    };
+}
+
+void corr_view_invocations(const struct corr_wf_view *v,
+                           void (*fn)(void *arg, const struct corr_inv_view *iv), void *arg)
+{
+    const struct wf *w = v->priv;
+    for (const struct inv *iv = w->invs; iv; iv = iv->next) {
+        const struct corr_inv_view x = {
+            .id = iv->id, .function = iv->function, .trigger = iv->trigger, .error = iv->error,
+            .span_id = iv->span_id, .first_ns = iv->first_ns, .last_ns = iv->last_ns,
+            .start_ns = iv->start_ns, .end_ns = iv->end_ns, .attempt = iv->attempt,
+            .has_start = iv->has_start, .has_end = iv->has_end, .cold_start = iv->cold_start,
+            .status = iv->status, .events = iv->events, .n_events = iv->n_events,
+        };
+        fn(arg, &x);
+    }
+}
+
+static const char *state_name(const struct wf *w)
+{
+    return w->state == WF_OPEN ? "open" : w->state == WF_CLOSING ? "closing" : "closed";
+}
+
+void corr_each_workflow(const struct corr *c,
+                        void (*fn)(void *arg, const struct corr_wf_view *v), void *arg)
+{
+    /* Closing first (nearest their end), then open from the most recently
+     * active: the API lists the newest first. */
+    const struct list *lists[] = {&c->closing, &c->open};
+    for (int i = 0; i < 2; i++) {
+        for (const struct wf *w = lists[i]->tail; w; w = w->prev) {
+            struct corr_wf_view v;
+            wf_view(w, state_name(w), &v);
+            fn(arg, &v);
+        }
+    }
+}
+
+int corr_find_workflow(struct corr *c, struct sp_str cid,
+                       void (*fn)(void *arg, const struct corr_wf_view *v), void *arg)
+{
+    struct wf *w = wf_find(c, cid, sp_hash(cid.p, cid.len, 0));
+    if (w == NULL || w->state == WF_CLOSED) {
+        return -ENOENT;
+    }
+    struct corr_wf_view v;
+    wf_view(w, state_name(w), &v);
+    fn(arg, &v);
+    return 0;
+}
+
+void corr_keep_spans(struct corr *c, int on)
+{
+    c->keep_spans = on;
+}
+
 static void wf_close(struct corr *c, struct wf *w)
 {
     struct spindle *sp = c->sp;
@@ -536,6 +622,9 @@ static void wf_close(struct corr *c, struct wf *w)
     if (!w->root_emitted && (w->saw_start || whole)) {
         emit_root(c, w);
     }
+    struct corr_wf_view v;
+    wf_view(w, "closed", &v);
+    c->hooks.closing(c->hooks.arg, &v);
     list_del(list_of(c, w), w);
     sp->stats.wf_open--;
     if (!w->late) {
@@ -547,6 +636,8 @@ static void wf_close(struct corr *c, struct wf *w)
     w->n_events = w->cap_events = w->dropped_events = 0;
     w->retry_keys = NULL;
     w->n_retry_keys = w->cap_retry_keys = 0;
+    w->notes = NULL;
+    w->n_notes = w->cap_notes = 0;
     w->name.len = 0;
     w->function.len = 0;
     sp_arena_free(&w->arena);
@@ -1147,6 +1238,33 @@ void corr_record(struct corr *c, const struct sp_record *r, const struct sp_orig
     c->cur = (struct sp_origin){0};
 }
 
+/* What the admin API shows of a span record: its name, ids and times, the
+ * first SP_CORR_MAX_SPAN_NOTES of a workflow. */
+static void note_span(struct wf *w, const struct sp_record *r)
+{
+    if (w->state == WF_CLOSED || w->n_notes >= SP_CORR_MAX_SPAN_NOTES) {
+        return;
+    }
+    struct corr_span_note *n = grow_array(&w->arena, w->notes, w->n_notes, &w->cap_notes,
+                                          sizeof(*n));
+    if (n == NULL) {
+        return;
+    }
+    w->notes = n;
+    n = &n[w->n_notes++];
+    memset(n, 0, sizeof(*n));
+    n->name = sp_str_dup(&w->arena, r->name);
+    n->function = sp_str_dup(&w->arena, r->function);
+    n->invocation_id = sp_str_dup(&w->arena, r->invocation_id);
+    if (r->has_span_id) {
+        memcpy(n->span_id, r->span_id, 8);
+        n->has_span_id = 1;
+    }
+    n->start_ns = r->start_ns;
+    n->end_ns = r->end_ns;
+    n->status = r->status;
+}
+
 static void record_in(struct corr *c, struct wf *w, const struct sp_record *r)
 {
     wf_touch(c, w, r->type == SP_REC_SPAN ? r->end_ns : r->ts_ns);
@@ -1171,6 +1289,9 @@ static void record_in(struct corr *c, struct wf *w, const struct sp_record *r)
     }
     switch (r->type) {
     case SP_REC_SPAN:
+        if (c->keep_spans) {
+            note_span(w, r);
+        }
         on_span(c, w, iv, r);
         break;
     case SP_REC_LOG:

@@ -160,6 +160,9 @@ void sp_door_ndjson(struct spindle *sp, const struct sp_peer *peer, struct sp_ar
     if (r.attrs.dropped) {
         sp->stats.attributes_dropped += r.attrs.dropped;
     }
+    if (sp->tap) {
+        sp->tap(sp, p, n);
+    }
     struct sp_origin o = {.recv_ns = now_ns};
     sp_peer_origin(peer, &o);
     /* The line as received and the time that stands in for a missing ts:

@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin.h"
+#include "admin_client.h"
 #include "agent.h"
 #include "caps.h"
 #include "log.h"
@@ -33,7 +35,7 @@ static const struct sp_exporter_ops *const exporters[] = {&exp_otlp_http_ops, &e
 
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
-    "               [--storage-path DIR] [--statsd-socket PATH]\n"
+    "               [--storage-path DIR] [--statsd-socket PATH] [--http-listen ADDR]\n"
     "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
@@ -49,6 +51,9 @@ static const char usage[] =
     "  --log-level LEVEL      debug, info, warn or error (log.level)\n"
     "  --storage-path DIR     keep a crash-safe journal in DIR (storage.path)\n"
     "  --statsd-socket PATH   take DogStatsD datagrams on this Unix socket (statsd.socket)\n"
+    "  --http-listen ADDR     admin listener: /metrics, /healthz, /readyz, /api/v1/,\n"
+    "                         the status page (admin.listen; default 127.0.0.1:9464;\n"
+    "                         HOST:PORT, unix:PATH, or off)\n"
     "  --alertmanager URL     send alerts to this Alertmanager (repeatable: every URL of\n"
     "                         an HA set; added to alerts.alertmanager.urls)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
@@ -57,6 +62,24 @@ static const char usage[] =
     "\n"
     "Precedence: flags > OTEL_* environment > config file > defaults.\n";
 
+
+/* --stats over the admin listener, when it is on and answers for the agent
+ * of this configuration (Spindle-Socket names its data socket: another agent
+ * may hold the default port). 1: asked and printed; 0: not reachable. */
+static int stats_via_admin(const struct sp_config *c)
+{
+    if (strcmp(c->admin_listen, "off") == 0) {
+        return 0;
+    }
+    struct sp_admin_answer a;
+    int rc = sp_admin_get(c->admin_listen, "/api/v1/stats", 5000, &a);
+    int done = rc == 0 && a.status == 200 && strcmp(a.socket, c->socket_path) == 0;
+    if (done) {
+        fwrite(a.body.p, 1, a.body.len, stdout);
+    }
+    sp_buf_free(&a.body);
+    return done;
+}
 
 /* --stats: ask the running agent over its own socket. */
 static int run_stats(const char *path)
@@ -117,7 +140,8 @@ int main(int argc, char **argv)
         OPT_HELP,
         OPT_PRINT_DEFAULT,
         OPT_ALERTMANAGER,
-        OPT_STATSD_SOCKET
+        OPT_STATSD_SOCKET,
+        OPT_HTTP_LISTEN
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -132,10 +156,11 @@ int main(int argc, char **argv)
         {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
         {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
         {"statsd-socket", required_argument, NULL, OPT_STATSD_SOCKET},
+        {"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
-    const char *storage = NULL, *statsd_socket = NULL;
+    const char *storage = NULL, *statsd_socket = NULL, *http_listen = NULL;
     int stats = 0;
     const char *am[SP_ALERT_MAX_AM_URLS];
     int n_am = 0;
@@ -153,6 +178,7 @@ int main(int argc, char **argv)
         case OPT_STORAGE: storage = optarg; break;
         case OPT_STATSD_SOCKET: statsd_socket = optarg; break;
         case OPT_CHECK: check = optarg; break;
+        case OPT_HTTP_LISTEN: http_listen = optarg; break;
         case OPT_ALERTMANAGER:
             if (n_am == SP_ALERT_MAX_AM_URLS) {
                 fprintf(stderr, "spindle: at most %u --alertmanager URLs\n", SP_ALERT_MAX_AM_URLS);
@@ -168,7 +194,7 @@ int main(int argc, char **argv)
         default:
             /* getopt_long sets optopt to a long option's value when its
              * argument is missing, and to the character of an unknown -x. */
-            if (optopt >= OPT_CONFIG && optopt <= OPT_STATSD_SOCKET) {
+            if (optopt >= OPT_CONFIG && optopt <= OPT_HTTP_LISTEN) {
                 fprintf(stderr, "spindle: option '%s' needs a value\n", argv[optind - 1]);
             } else {
                 fprintf(stderr, "spindle: unknown option '%s'\n", argv[optind - 1]);
@@ -213,7 +239,7 @@ int main(int argc, char **argv)
     }
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
                                  .level = level, .storage = storage,
-                                 .statsd_socket = statsd_socket};
+                                 .statsd_socket = statsd_socket, .http_listen = http_listen};
     for (int i = 0; i < n_am; i++) {
         sp.flags.alertmanager[sp.flags.n_alertmanager++] = am[i];
     }
@@ -223,7 +249,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (stats) {
-        rc = run_stats(sp.cfg.socket_path);
+        rc = stats_via_admin(&sp.cfg) ? 0 : run_stats(sp.cfg.socket_path);
         sp_config_free(&sp.cfg);
         return rc;
     }
@@ -257,9 +283,10 @@ int main(int argc, char **argv)
         }
     }
     SP_LOG(SP_LOG_INFO, "spindle ready",
-           "version=%s socket=\"%s\" otlp=\"%s\" file=\"%s\" journal=\"%s\"", SP_VERSION,
-           sp.cfg.socket_path, origin, sp.cfg.file_enabled ? sp.cfg.file_dir : "off",
-           sp.cfg.storage_path[0] ? sp.cfg.storage_path : "off");
+           "version=%s socket=\"%s\" otlp=\"%s\" file=\"%s\" journal=\"%s\" admin=\"%s\"",
+           SP_VERSION, sp.cfg.socket_path, origin, sp.cfg.file_enabled ? sp.cfg.file_dir : "off",
+           sp.cfg.storage_path[0] ? sp.cfg.storage_path : "off",
+           sp_admin_address(&sp) ? sp_admin_address(&sp) : "off");
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     sp_agent_free(&sp);

@@ -75,6 +75,7 @@ struct series {
     struct sp_str res_key;
     uint64_t *members;      /* distinct: open addressing, 0 free; malloc'ed, kept for reuse */
     uint32_t n_members, members_cap;
+    uint8_t derived;        /* made by the correlator (faas.*, spindle.*), not a user's */
 };
 
 struct sp_metrics {
@@ -240,6 +241,7 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
     s->name = sp_str_dup(&s->arena, r->name);
     s->unit = sp_str_dup(&s->arena, r->unit);
     s->kind = r->kind;
+    s->derived = r->derived;
     s->bounds = r->bounds ? r->bounds : default_bounds;
     s->n_bounds = r->bounds ? r->n_bounds : (uint32_t)N_BOUNDS;
     sp_attrs_dup(&s->arena, &s->attrs, r->attrs, 0);
@@ -690,6 +692,23 @@ static void export_agent(struct spindle *sp)
      * agent's own points are not counted in export.metric_points. */
     sp_pipe_seal(sp, SP_SIG_METRICS);
     sp->stats.exp_points = before;
+}
+
+void sp_metrics_each(const struct sp_metrics *m, int derived_only,
+                     void (*fn)(void *arg, const struct sp_series_view *v), void *arg)
+{
+    for (const struct series *s = m->all; s; s = s->next) {
+        if (s->doomed || (derived_only && !s->derived)) {
+            continue;
+        }
+        const struct sp_series_view v = {
+            .function = s->function, .name = s->name, .unit = s->unit, .kind = s->kind,
+            .attrs = &s->attrs, .value = s->value, .count = s->count, .sum = s->sum,
+            .buckets = s->buckets, .bounds = s->bounds, .n_bounds = s->n_bounds,
+            .derived = s->derived, .start_ns = s->start_ns,
+        };
+        fn(arg, &v);
+    }
 }
 
 int sp_metrics_init(struct spindle *sp, const struct sp_metrics_hooks *hooks,

@@ -173,6 +173,7 @@ static void queue_pump(struct sp_queue *q)
     struct sp_retry_item *it;
     while (q->inflight < e->max_inflight && (it = sp_retryq_next(&q->rq)) != NULL) {
         q->inflight++;
+        req_of(it)->try_ns = uv_hrtime();
         e->ops->send(e, req_of(it));
     }
     q->pumping = 0;
@@ -249,11 +250,33 @@ static int split_req(struct sp_exporter *e, struct sp_queue *q, struct sp_req *r
     return 0;
 }
 
+/* The derived duration histograms' bounds (agent/correlator.c), so one panel
+ * can put export and invocation latencies side by side. */
+const double sp_export_latency_bounds[SP_ADMIN_LATENCY_BUCKETS] = {
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10};
+
+static void observe_latency(struct sp_queue *q, uint64_t try_ns)
+{
+    double s = (double)(uv_hrtime() - try_ns) / 1e9;
+    uint32_t i = 0;
+    while (i < SP_ADMIN_LATENCY_BUCKETS && s > sp_export_latency_bounds[i]) {
+        i++;
+    }
+    q->lat_buckets[i]++;
+    q->lat_count++;
+    q->lat_sum_s += s;
+}
+
 void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_send_result *res)
 {
     struct sp_queue *q = r->q;
     struct spindle *sp = e->sp;
     q->inflight--;
+    if (r->try_ns) {
+        observe_latency(q, r->try_ns);
+    }
+    /* /readyz: is this exporter delivering? (SPLIT is the backend working.) */
+    q->failing = res->outcome == SP_SEND_RETRY || res->outcome == SP_SEND_ERROR;
     switch (res->outcome) {
     case SP_SEND_OK: {
         sp->stats.req_ok++;

@@ -35,6 +35,11 @@ int sp_stats_json(const struct sp_stats *s, struct sp_str id, uint64_t uptime_s,
     rc |= sp_buf_printf(out, "\"%s\":%" PRIu64, n, s->f);
     SP_STATS_FIELDS(X)
 #undef X
-    rc |= sp_buf_adds(out, "}}");
+    rc |= sp_buf_addc(out, '}');
+    if (s->admin_address) {
+        rc |= sp_buf_adds(out, ",\"admin\":");
+        rc |= sp_buf_add_json_str(out, s->admin_address, strlen(s->admin_address));
+    }
+    rc |= sp_buf_addc(out, '}');
     return rc ? -ENOBUFS : 0;
 }

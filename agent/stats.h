@@ -89,6 +89,7 @@ struct sp_stats {
 #define X(g, f, n) uint64_t f;
     SP_STATS_FIELDS(X)
 #undef X
+    const char *admin_address; /* the admin listener as bound ("127.0.0.1:9464"), NULL: off */
 };
 
 /* Appends {"stats":"<id>","version":...,...}. */

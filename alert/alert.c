@@ -886,6 +886,54 @@ void alert_reload(struct alert_engine *e)
     }
 }
 
+void alert_each_active(const struct alert_engine *e,
+                       void (*fn)(void *arg, const struct alert_view *v), void *arg)
+{
+    if (e == NULL) {
+        return;
+    }
+    uint64_t now_ms = now_ms_of(e), now_ns = sp_now_ns();
+    for (size_t i = 0; i < e->n_rs; i++) {
+        const struct rs *r = &e->rs[i];
+        if (r->rule == NULL) {
+            continue;
+        }
+        for (const struct series *s = r->head; s; s = s->next) {
+            if (s->state != ST_PENDING && s->state != ST_FIRING) {
+                continue;
+            }
+            int workflow = r->scope == ALERT_SCOPE_WORKFLOW && s->state == ST_FIRING;
+            struct alert_msg m = {
+                .rule = r->rule,
+                .kind = ALERT_FIRING,
+                .scope_key = kstr_str(&s->key),
+                .function = kstr_str(&s->function),
+                .queue = kstr_str(&s->queue),
+                .cid = kstr_str(&s->cid),
+                .label_function = workflow ? kstr_str(&s->lab_function) : (struct sp_str){0},
+                .label_queue = workflow ? kstr_str(&s->lab_queue) : (struct sp_str){0},
+                .workflow = kstr_str(&s->workflow),
+                .has_trace = s->has_trace,
+                .value = s->value,
+                .starts_ns = s->starts_ns,
+            };
+            memcpy(m.trace_id, s->trace_id, 16);
+            struct alert_view v = {.msg = &m, .firing = s->state == ST_FIRING};
+            if (!v.firing) {
+                uint64_t ago = now_ms > s->pending_ms ? now_ms - s->pending_ms : 0;
+                m.starts_ns = now_ns - ago * 1000000ull;
+            }
+            const char *t = r->rule->trace_url ? r->rule->trace_url : e->sp->cfg.alert_trace_url;
+            if (t[0] && (s->has_trace || !strstr(t, "trace_id"))) {
+                notify_render(t, &m, v.trace_url, sizeof(v.trace_url));
+            }
+            notify_render(r->rule->summary ? r->rule->summary : r->rule->name, &m, v.summary,
+                          sizeof(v.summary));
+            fn(arg, &v);
+        }
+    }
+}
+
 uint64_t alert_firing(const struct alert_engine *e)
 {
     return e ? e->sp->stats.alerts_firing : 0;

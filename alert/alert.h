@@ -128,6 +128,20 @@ void alert_evaluate(struct alert_engine *e, uint64_t now_ms);
 void alert_reload(struct alert_engine *e);
 /* Tests: the loop time observations are filed under (default uv_now). */
 void alert_set_clock(struct alert_engine *e, uint64_t (*now_ms)(void *arg), void *arg);
+/* An alert pending or firing now, for the admin listener (read-only). msg
+ * carries the rule, labels, value and start (a pending alert's: when it
+ * became pending); the texts are rendered. */
+struct alert_msg;
+struct alert_view {
+    const struct alert_msg *msg;
+    int firing;              /* 0: pending (the condition holds, `for` not yet over) */
+    char summary[512];
+    char trace_url[1024];    /* "" without a trace_url template (or without a trace) */
+};
+/* Calls fn for every pending or firing alert. O(series of every rule):
+ * for an occasional query, never the data path. */
+void alert_each_active(const struct alert_engine *e,
+                       void (*fn)(void *arg, const struct alert_view *v), void *arg);
 /* Alerts firing now (for tests and stats). */
 uint64_t alert_firing(const struct alert_engine *e);
 void alert_free(struct alert_engine *e);

@@ -132,6 +132,23 @@
 #define SP_HTTP_RETRY_AFTER_S 1u                 /* Retry-After of a 503 while paused */
 #define SP_HTTP_LISTEN_BACKLOG 511
 
+/* --- admin listener (admin/) ---------------------------------------------- */
+#define SP_DEF_ADMIN_LISTEN "127.0.0.1:9464"    /* the OpenTelemetry Prometheus exporter's port */
+#define SP_ADMIN_MAX_CONNECTIONS 64u            /* scrapers, browsers and spindlectl at once */
+#define SP_ADMIN_MAX_BODY_BYTES 4096u           /* the admin routes take no bodies */
+#define SP_ADMIN_METRICS_BYTES (4u * 1024u * 1024u) /* one /metrics answer; past it: 500 */
+#define SP_ADMIN_LATENCY_BUCKETS 14u            /* spindle_export_duration_seconds bounds */
+#define SP_CORR_MAX_SPAN_NOTES 64u              /* span records per workflow the API shows */
+#define SP_ADMIN_RECENT_WORKFLOWS 128u          /* closed workflows the API remembers */
+#define SP_ADMIN_WORKFLOW_JSON_BYTES (32u * 1024u) /* one remembered workflow's detail */
+#define SP_ADMIN_WATCH_MS (10u * 60u * 1000u)   /* after an API request, closed workflows' details
+                                                   and span records are kept this long */
+#define SP_ADMIN_API_BYTES (4u * 1024u * 1024u) /* one API answer */
+#define SP_ADMIN_DEFAULT_LIMIT 100u             /* workflows listed without ?limit= */
+#define SP_ADMIN_TAIL_RECORDS 1024u             /* accepted records kept for followers; then oldest dropped */
+#define SP_ADMIN_TAIL_BYTES (1u * 1024u * 1024u) /* ... and at most this many bytes of them */
+#define SP_ADMIN_TAIL_IDLE_MS 10000u            /* no follower asked this long: stop keeping them */
+
 /* --- logging ------------------------------------------------------------ */
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
 #define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */

@@ -717,6 +717,16 @@ static const struct route *find_route(const struct sp_http_server *s, const char
             }
         }
     }
+    /* Prefix routes ("/api/v1/workflows/" for "/api/v1/workflows/<id>"),
+     * after every exact one; the rest of the path must not be empty. */
+    for (size_t i = 0; i < s->n_routes && !*path_known; i++) {
+        const struct route *rt = &s->routes[i];
+        size_t n = strlen(rt->path);
+        if ((rt->flags & SP_HTTP_ROUTE_PREFIX) && strncmp(rt->path, path, n) == 0 && path[n] &&
+            strcmp(rt->method, method) == 0) {
+            return rt;
+        }
+    }
     return NULL;
 }
 

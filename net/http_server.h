@@ -78,6 +78,8 @@ typedef void (*sp_http_handler_fn)(struct sp_http_request *req);
 enum {
     SP_HTTP_ROUTE_TELEMETRY = 1 << 0,  /* answered 503 while the server is paused */
     SP_HTTP_ROUTE_ADMIN = 1 << 1,      /* never paused */
+    SP_HTTP_ROUTE_PREFIX = 1 << 2,     /* path ends in '/' and matches every longer path
+                                          under it (exact routes are tried first) */
 };
 
 struct sp_http_route {

@@ -98,6 +98,7 @@ function wireOutput(proc, tag) {
  *   env: extra environment variables (OTEL_* from the test's own environment are removed)
  *   cwd: working directory (default: the temp dir, so relative paths stay inside it)
  *   prefix: argv that runs the binary, e.g. ['prlimit', '--fsize=65536'] (default none)
+ *   admin: 'config' → no --http-listen flag (else `--http-listen off` unless args give one)
  * agent: {socketPath, dir, configPath, proc, pid, stderr(), stdout(), waitForStderr(re, ms),
  *         exited, stop(signal='SIGTERM', timeoutMs) → {code, signal}, kill()}
  */
@@ -110,6 +111,12 @@ async function startAgent(opts = {}) {
     configPath = path.join(dir, opts.configName || 'config.yaml');
     fs.writeFileSync(configPath, text);
     args.unshift('--config', configPath);
+  }
+  // The admin listener's default address is one fixed port: agents of tests
+  // running side by side would race for it. Off unless a test asks for it
+  // (an --http-listen flag, or opts.admin: 'config' to leave it to the config).
+  if (argValue(args, '--http-listen') === undefined && opts.admin !== 'config') {
+    args.push('--http-listen', 'off');
   }
   let socketPath = argValue(args, '--socket');
   if (!socketPath && opts.socketFlag === false) {

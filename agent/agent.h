@@ -28,6 +28,7 @@ struct corr;
 struct sp_metrics;
 struct sp_http;
 struct sp_journal;
+struct sp_otlp_in;
 struct alert_engine;
 
 /* --- exporters ----------------------------------------------------------- */
@@ -178,6 +179,12 @@ void corr_record(struct corr *c, const struct sp_record *r, const struct sp_orig
  * this correlation (and invocation) id belongs to. */
 void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
                uint8_t span_id[8]);
+/* An item received over OTLP names workflow `cid` (and invocation `inv`, may
+ * be empty): opens or touches it; *trace_id is the workflow's, *parent the
+ * span a root item hangs under (the invocation's when tracked, else the
+ * workflow's). */
+void corr_join(struct corr *c, struct sp_str cid, struct sp_str inv, uint64_t ts_ns,
+               const struct sp_origin *o, uint8_t trace_id[16], uint8_t parent[8]);
 /* Closes every open workflow now (shutdown). */
 void corr_close_all(struct corr *c);
 /* Memory budget: closes the longest-idle open workflows early (counted
@@ -254,6 +261,7 @@ struct spindle {
     struct sp_arena replay_arena;  /* the door's scratch for replayed entries */
     struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
+    struct sp_otlp_in *otlp_in;    /* the door's OTLP state (traces joined), made on first use */
     struct alert_engine *alerts;
 
     /* pipeline */

@@ -20,6 +20,7 @@
 
 #include "alert.h"
 #include "caps.h"
+#include "listen_addr.h"
 #include "log.h"
 
 const char sp_default_config_yaml[] =
@@ -66,6 +67,10 @@ const char sp_default_config_yaml[] =
     "  timeout: 10s\n"
     "  compression: gzip      # gzip | none\n"
     "  protocol: http/protobuf # http/protobuf | http/json\n"
+    "  # listen: 127.0.0.1:4318  # the OTLP/HTTP receiver (--otlp-listen): HOST:PORT, unix:PATH\n"
+    "  #                         # or off; the default stays off, with a warning, if taken\n"
+    "  max_request_bytes: 16MiB # a request body after gunzip; larger ones are answered 413\n"
+    "  correlation_keys: [correlation_id, app.correlation_id, messaging.message.conversation_id]\n"
     "file:\n"
     "  # enabled: on when no OTLP endpoint is configured, unless set here\n"
     "  directory: ./spindle-data\n"
@@ -193,7 +198,8 @@ enum kind {
     K_FSYNC,
     K_MAP,
     K_RULES, /* alerts.rules: a list of mappings (alert_config.c) */
-    K_LIST   /* a list of strings: off = the array, off2 = its count */
+    K_LIST,  /* a list of strings: off = the array, off2 = its count */
+    K_LISTEN /* a listener address (net/listen_addr.h): HOST:PORT, unix:PATH or off */
 };
 
 struct key {
@@ -242,6 +248,10 @@ static const struct key keys[] = {
     {"otlp.timeout", K_TIMEOUT, O(otlp_timeout_ms), 0, 0},
     {"otlp.compression", K_COMPRESSION, O(otlp_gzip), 0, 0},
     {"otlp.protocol", K_PROTOCOL, O(otlp_protocol), 0, 0},
+    {"otlp.listen", K_LISTEN, O(otlp_listen), 0, 0},
+    {"otlp.max_request_bytes", K_SIZE, O(otlp_max_request_bytes), 0, SP_MAX_OTLP_REQUEST_BYTES},
+    {"otlp.correlation_keys", K_LIST, O(otlp_correlation_keys), O(n_otlp_correlation_keys),
+     SP_MAX_OTLP_CORRELATION_KEYS},
     {"file.enabled", K_TRIBOOL, O(file_enabled), 0, 0},
     {"file.directory", K_STR, O(file_dir), 0, 0},
     {"file.max_file_bytes", K_SIZE, O(file_max_bytes), 0, 0},
@@ -310,6 +320,7 @@ static const struct {
     {"export.queue_max_bytes", 1024},
     {"export.retry_initial", 10},
     {"export.retry_max", 10},
+    {"otlp.max_request_bytes", 1024},
     {"file.max_file_bytes", 1024},
     {"storage.max_bytes", 4u * SP_MIN_JOURNAL_SEGMENT_BYTES},
     {"storage.segment_bytes", SP_MIN_JOURNAL_SEGMENT_BYTES},
@@ -345,6 +356,7 @@ static const char *kind_hint(int kind)
     case K_MAP: return "a mapping of names to strings";
     case K_RULES: return "a list of rules";
     case K_LIST: return "a list of strings";
+    case K_LISTEN: return "HOST:PORT (numeric or localhost; port 0: any free port), unix:PATH or off";
     default: return "a string";
     }
 }
@@ -428,6 +440,14 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         return 0;
     case K_STR:
         return set_str_field((char **)(base + k->off), v);
+    case K_LISTEN: {
+        struct sp_listen_addr la;
+        const char *why;
+        if (sp_listen_addr_parse(v, &la, &why)) {
+            return -EINVAL;
+        }
+        return set_str_field((char **)(base + k->off), v);
+    }
     case K_LEVEL: {
         int l = sp_log_level_parse(v);
         if (l < 0) {
@@ -673,6 +693,11 @@ static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k,
     return 0;
 }
 
+const char *sp_config_otlp_listen(const struct sp_config *c)
+{
+    return c->otlp_listen[0] ? c->otlp_listen : SP_DEF_OTLP_LISTEN;
+}
+
 void sp_config_defaults(struct sp_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -708,6 +733,8 @@ void sp_config_defaults(struct sp_config *c)
     c->otlp_timeout_ms = SP_DEF_EXPORT_TIMEOUT_MS;
     c->otlp_gzip = 1;
     c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
+    c->otlp_listen = strdup("");
+    c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
     c->file_enabled = -1;
     c->file_dir = strdup("./spindle-data");
     c->file_max_bytes = SP_DEF_FILE_MAX_BYTES;
@@ -1111,6 +1138,8 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_PROTOCOL")) && *v) {
         if (strcmp(v, "http/protobuf") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
+    c->otlp_listen = strdup("");
+    c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
         } else if (strcmp(v, "http/json") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_JSON;
         } else if (strcmp(v, "grpc") == 0) {
@@ -1201,6 +1230,24 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
     if ((rc = alert_rules_check(c, err, errlen))) {
         return rc;
     }
+    /* An exporter pointed at spindle's own receiver would send every span
+     * back in again, forever. */
+    struct sp_listen_addr la;
+    const char *why;
+    if (sp_listen_addr_parse(sp_config_otlp_listen(c), &la, &why) == 0) {
+        for (int s = -1; s < SP_SIG_COUNT; s++) {
+            const char *u = s < 0 ? c->otlp_endpoint : c->otlp_signal_endpoint[s];
+            if (u[0] && sp_listen_addr_reaches_url(&la, u)) {
+                char o[256];
+                sp_url_origin(u, o, sizeof(o));
+                snprintf(err, errlen,
+                         "OTLP endpoint '%s' is spindle's own OTLP receiver (otlp.listen %s): "
+                         "it would loop; point it at a collector or set otlp.listen",
+                         o, sp_config_otlp_listen(c));
+                return -EINVAL;
+            }
+        }
+    }
     if (c->socket_path[0] == 0) {
         char p[512];
         const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -1252,6 +1299,8 @@ void sp_config_free(struct sp_config *c)
         free(c->otlp_signal_endpoint[s]);
     }
     kv_free(c->otlp_headers, c->n_otlp_headers);
+    free(c->otlp_listen);
+    list_free(c->otlp_correlation_keys, c->n_otlp_correlation_keys);
     kv_free(c->resource_attrs, c->n_resource_attrs);
     free(c->file_dir);
     free(c->service_name);
@@ -1287,6 +1336,7 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
         goto fail;
     }
     if ((rc = set_flag(&c->socket_path, f->socket)) ||
+        (rc = set_flag(&c->otlp_listen, f->otlp_listen)) ||
         (rc = set_flag(&c->otlp_endpoint, f->endpoint)) ||
         (rc = set_flag(&c->storage_path, f->storage))) {
         snprintf(err, errlen, "out of memory");

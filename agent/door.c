@@ -23,6 +23,7 @@
 #include "flow.h"
 #include "journal.h"
 #include "log.h"
+#include "otlp_in.h"
 
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason, const char *field)
 {
@@ -130,6 +131,10 @@ uint64_t sp_door_ack_pos(struct spindle *sp)
 
 void sp_door_replay(struct spindle *sp, const struct sp_jentry *e, uint64_t jseq, int rejournal)
 {
+    if (e->codec >= SP_CODEC_OTLP_FIRST && e->codec <= SP_CODEC_OTLP_LAST) {
+        sp_door_otlp_replay(sp, e, jseq, rejournal);
+        return;
+    }
     if (e->codec != SP_CODEC_NDJSON) {
         /* Written by a later spindle with an input this one does not have. */
         sp->stats.drop_journal_corrupt++;

@@ -17,20 +17,22 @@
 
 #include "agent.h"
 #include "caps.h"
+#include "listen_addr.h"
 #include "log.h"
+#include "otlp.h"
 #include "otlp_file.h"
 #include "otlp_http.h"
 #include "socket.h"
 
 /* The plugins this binary has. The core knows them only through these
  * vtables: a new input or exporter is one line here (and its folder). */
-static const struct sp_input_ops *const inputs[] = {&col_socket_input};
+static const struct sp_input_ops *const inputs[] = {&col_socket_input, &col_otlp_input};
 static const struct sp_exporter_ops *const exporters[] = {&exp_otlp_http_ops, &exp_otlp_file_ops,
                                                           NULL};
 
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
-    "               [--storage-path DIR]\n"
+    "               [--storage-path DIR] [--otlp-listen ADDR]\n"
     "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
@@ -45,6 +47,8 @@ static const char usage[] =
     "                         turns the OTLP exporter on and the file exporter off\n"
     "  --log-level LEVEL      debug, info, warn or error (log.level)\n"
     "  --storage-path DIR     keep a crash-safe journal in DIR (storage.path)\n"
+    "  --otlp-listen ADDR     OTLP/HTTP receiver: HOST:PORT, unix:PATH or off\n"
+    "                         (otlp.listen; default 127.0.0.1:4318)\n"
     "  --alertmanager URL     send alerts to this Alertmanager (repeatable: every URL of\n"
     "                         an HA set; added to alerts.alertmanager.urls)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
@@ -112,7 +116,8 @@ int main(int argc, char **argv)
         OPT_VERSION,
         OPT_HELP,
         OPT_PRINT_DEFAULT,
-        OPT_ALERTMANAGER
+        OPT_ALERTMANAGER,
+        OPT_OTLP_LISTEN
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -126,10 +131,11 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, OPT_HELP},
         {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
         {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
+        {"otlp-listen", required_argument, NULL, OPT_OTLP_LISTEN},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
-    const char *storage = NULL;
+    const char *storage = NULL, *otlp_listen = NULL;
     int stats = 0;
     const char *am[SP_ALERT_MAX_AM_URLS];
     int n_am = 0;
@@ -145,6 +151,7 @@ int main(int argc, char **argv)
         case OPT_ENDPOINT: endpoint = optarg; break;
         case OPT_LOGLEVEL: level = optarg; break;
         case OPT_STORAGE: storage = optarg; break;
+        case OPT_OTLP_LISTEN: otlp_listen = optarg; break;
         case OPT_CHECK: check = optarg; break;
         case OPT_ALERTMANAGER:
             if (n_am == SP_ALERT_MAX_AM_URLS) {
@@ -161,7 +168,7 @@ int main(int argc, char **argv)
         default:
             /* getopt_long sets optopt to a long option's value when its
              * argument is missing, and to the character of an unknown -x. */
-            if (optopt >= OPT_CONFIG && optopt <= OPT_ALERTMANAGER) {
+            if (optopt >= OPT_CONFIG && optopt <= OPT_OTLP_LISTEN) {
                 fprintf(stderr, "spindle: option '%s' needs a value\n", argv[optind - 1]);
             } else {
                 fprintf(stderr, "spindle: unknown option '%s'\n", argv[optind - 1]);
@@ -188,6 +195,15 @@ int main(int argc, char **argv)
         }
     }
 
+    if (otlp_listen) {
+        struct sp_listen_addr la;
+        const char *why;
+        if (sp_listen_addr_parse(otlp_listen, &la, &why)) {
+            fprintf(stderr, "spindle: --otlp-listen '%s': %s\n", otlp_listen, why);
+            return 1;
+        }
+    }
+
     char err[1024];
     struct spindle sp;
     memset(&sp, 0, sizeof(sp));
@@ -205,7 +221,8 @@ int main(int argc, char **argv)
         return 0;
     }
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
-                                 .level = level, .storage = storage};
+                                 .level = level, .storage = storage,
+                                 .otlp_listen = otlp_listen};
     for (int i = 0; i < n_am; i++) {
         sp.flags.alertmanager[sp.flags.n_alertmanager++] = am[i];
     }

@@ -346,9 +346,11 @@ static void put_data_point(struct jw *w, const struct sp_metric *m)
             }
             put_raw(w, "]");
         }
-        if (m->count) {
+        if (m->count && !isnan(m->min)) { /* NaN: not known */
             put_raw(w, ",\"min\":");
             put_double(w, m->min);
+        }
+        if (m->count && !isnan(m->max)) {
             put_raw(w, ",\"max\":");
             put_double(w, m->max);
         }
@@ -406,8 +408,42 @@ static void close_metric(struct jw *w, const struct sp_metric *m)
 
 /* {"resource":{..},"scopeX":[{"scope":{..},"items":[ -- closed by close_resource(). */
 static void open_resource(struct jw *w, int signal, const struct sp_resource_info *res,
-                          struct sp_str fn, struct sp_str svc, struct sp_attr *tmp)
+                          const struct sp_scope *sc, struct sp_str fn, struct sp_str svc,
+                          struct sp_attr *tmp)
 {
+    if (sc) {
+        /* Received over OTLP: the resource and scope as they were sent. */
+        put_raw(w, "{\"resource\":{\"attributes\":");
+        put_kvs(w, sc->resource.v, sc->resource.n, 0);
+        put_dropped(w, ",\"droppedAttributesCount\":", sc->resource.dropped);
+        put_raw(w, "}");
+        if (sc->resource_schema_url.len) {
+            put_raw(w, ",\"schemaUrl\":");
+            put_str(w, sc->resource_schema_url);
+        }
+        put_raw(w, ",\"");
+        put_raw(w, scope_key[signal]);
+        put_raw(w, "\":[{\"scope\":{\"name\":");
+        put_str(w, sc->name);
+        if (sc->version.len) {
+            put_raw(w, ",\"version\":");
+            put_str(w, sc->version);
+        }
+        if (sc->attrs.n) {
+            put_raw(w, ",\"attributes\":");
+            put_kvs(w, sc->attrs.v, sc->attrs.n, 0);
+        }
+        put_dropped(w, ",\"droppedAttributesCount\":", sc->attrs.dropped);
+        put_raw(w, "}");
+        if (sc->schema_url.len) {
+            put_raw(w, ",\"schemaUrl\":");
+            put_str(w, sc->schema_url);
+        }
+        put_raw(w, ",\"");
+        put_raw(w, items_key[signal]);
+        put_raw(w, "\":[");
+        return;
+    }
     uint32_t n = sp_resource_attrs(res, fn, svc, tmp);
     put_raw(w, "{\"resource\":{\"attributes\":");
     put_kvs(w, tmp, n, 0);
@@ -489,7 +525,8 @@ int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *re
     for (uint32_t r = 0; r < g.nres && w.rc == 0; r++) {
         const void *first = g.items[g.order[g.start[r]]];
         put_raw(&w, r ? "," : "");
-        open_resource(&w, signal, res, item_function(signal, first), item_service(signal, first),
+        open_resource(&w, signal, res, otlp_item_scope(signal, first), item_function(signal, first),
+                      item_service(signal, first),
                       res_attrs);
         if (signal != SP_SIG_METRICS) {
             for (uint32_t k = g.start[r]; k < g.start[r + 1]; k++) {

@@ -70,6 +70,8 @@ const char sp_default_config_yaml[] =
     "  # listen: 127.0.0.1:4318  # the OTLP/HTTP receiver (--otlp-listen): HOST:PORT, unix:PATH\n"
     "  #                         # or off; the default stays off, with a warning, if taken\n"
     "  max_request_bytes: 16MiB # a request body after gunzip; larger ones are answered 413\n"
+    "  header_timeout: 10s    # a request's headers must arrive within this (slowloris: 408)\n"
+    "  idle_timeout: 60s      # a receiver connection silent this long is closed\n"
     "  correlation_keys: [correlation_id, app.correlation_id, messaging.message.conversation_id]\n"
     "file:\n"
     "  # enabled: on when no OTLP endpoint is configured, unless set here\n"
@@ -250,6 +252,8 @@ static const struct key keys[] = {
     {"otlp.protocol", K_PROTOCOL, O(otlp_protocol), 0, 0},
     {"otlp.listen", K_LISTEN, O(otlp_listen), 0, 0},
     {"otlp.max_request_bytes", K_SIZE, O(otlp_max_request_bytes), 0, SP_MAX_OTLP_REQUEST_BYTES},
+    {"otlp.header_timeout", K_DUR, O(otlp_header_timeout_ms), 0, 0},
+    {"otlp.idle_timeout", K_DUR, O(otlp_idle_timeout_ms), 0, 0},
     {"otlp.correlation_keys", K_LIST, O(otlp_correlation_keys), O(n_otlp_correlation_keys),
      SP_MAX_OTLP_CORRELATION_KEYS},
     {"file.enabled", K_TRIBOOL, O(file_enabled), 0, 0},
@@ -321,6 +325,8 @@ static const struct {
     {"export.retry_initial", 10},
     {"export.retry_max", 10},
     {"otlp.max_request_bytes", 1024},
+    {"otlp.header_timeout", 10},
+    {"otlp.idle_timeout", 10},
     {"file.max_file_bytes", 1024},
     {"storage.max_bytes", 4u * SP_MIN_JOURNAL_SEGMENT_BYTES},
     {"storage.segment_bytes", SP_MIN_JOURNAL_SEGMENT_BYTES},
@@ -735,6 +741,8 @@ void sp_config_defaults(struct sp_config *c)
     c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
     c->otlp_listen = strdup("");
     c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
+    c->otlp_header_timeout_ms = SP_DEF_HTTP_HEADER_TIMEOUT_MS;
+    c->otlp_idle_timeout_ms = SP_DEF_HTTP_IDLE_TIMEOUT_MS;
     c->file_enabled = -1;
     c->file_dir = strdup("./spindle-data");
     c->file_max_bytes = SP_DEF_FILE_MAX_BYTES;
@@ -1140,6 +1148,8 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
             c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
     c->otlp_listen = strdup("");
     c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
+    c->otlp_header_timeout_ms = SP_DEF_HTTP_HEADER_TIMEOUT_MS;
+    c->otlp_idle_timeout_ms = SP_DEF_HTTP_IDLE_TIMEOUT_MS;
         } else if (strcmp(v, "http/json") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_JSON;
         } else if (strcmp(v, "grpc") == 0) {

@@ -57,6 +57,8 @@ struct sp_config {
     /* OTLP/HTTP receiver (collectors/otlp) */
     char *otlp_listen;      /* "": the default (SP_DEF_OTLP_LISTEN, off with a warning if taken) */
     uint64_t otlp_max_request_bytes; /* a body after gunzip */
+    uint64_t otlp_header_timeout_ms; /* the HTTP server's limits (net/http_server.h) */
+    uint64_t otlp_idle_timeout_ms;
     char **otlp_correlation_keys;    /* attributes that name a workflow, in order */
     size_t n_otlp_correlation_keys;
     /* export */

@@ -219,13 +219,13 @@ static void span(struct dec *d, const struct sp_scope *sc,
     *s = s0;
     s->scope = sc;
     s->name = str(d, ps->name);
-    s->kind = (int)ps->kind <= (int)SP_KIND_CONSUMER ? (uint8_t)ps->kind : SP_KIND_UNSPECIFIED;
+    s->kind = (int)ps->kind >= 0 && (int)ps->kind <= (int)SP_KIND_CONSUMER ? (uint8_t)ps->kind : SP_KIND_UNSPECIFIED;
     s->start_ns = ps->start_time_unix_nano;
     s->end_ns = ps->end_time_unix_nano;
     attr_list(d, &s->attrs, ps->attributes, ps->n_attributes, 0);
     s->attrs.dropped = ps->dropped_attributes_count;
     if (ps->status) {
-        s->status = (int)ps->status->code <= (int)SP_STATUS_ERROR ? (uint8_t)ps->status->code : 0;
+        s->status = (int)ps->status->code >= 0 && (int)ps->status->code <= (int)SP_STATUS_ERROR ? (uint8_t)ps->status->code : 0;
         s->status_message = str(d, ps->status->message);
     }
     s->events = zalloc(d, ps->n_events * sizeof(*s->events));
@@ -291,7 +291,7 @@ static void log_record(struct dec *d, const struct sp_scope *sc,
     l->scope = sc;
     l->ts_ns = pl->time_unix_nano;
     l->observed_ns = pl->observed_time_unix_nano;
-    l->severity_number = pl->severity_number <= 24 ? (uint8_t)pl->severity_number : 0;
+    l->severity_number = (int)pl->severity_number >= 0 && (int)pl->severity_number <= 24 ? (uint8_t)pl->severity_number : 0;
     l->severity_text = str(d, pl->severity_text);
     value(d, &l->body, pl->body, 0);
     attr_list(d, &l->attrs, pl->attributes, pl->n_attributes, 0);

@@ -396,7 +396,9 @@ static int otlp_start(struct sp_input *in)
         SP_LOG(SP_LOG_INFO, "OTLP receiver off", "listen=%s", "off");
         return 0;
     }
-    struct sp_http_limits lim = {.max_body_bytes = sp->cfg.otlp_max_request_bytes};
+    struct sp_http_limits lim = {.max_body_bytes = sp->cfg.otlp_max_request_bytes,
+                                 .header_timeout_ms = sp->cfg.otlp_header_timeout_ms,
+                                 .idle_timeout_ms = sp->cfg.otlp_idle_timeout_ms};
     int rc = sp_http_server_new(&o->srv, sp->loop, &lim);
     if (rc) {
         return rc;

@@ -1241,10 +1241,12 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
         return rc;
     }
     /* An exporter pointed at spindle's own receiver would send every span
-     * back in again, forever. */
+     * back in again, forever. Only a listener the user set is checked here:
+     * an endpoint at the default address is a collector already listening
+     * there, and the receiver stays off at start (collectors/otlp). */
     struct sp_listen_addr la;
     const char *why;
-    if (sp_listen_addr_parse(sp_config_otlp_listen(c), &la, &why) == 0) {
+    if (c->otlp_listen[0] && sp_listen_addr_parse(c->otlp_listen, &la, &why) == 0) {
         for (int s = -1; s < SP_SIG_COUNT; s++) {
             const char *u = s < 0 ? c->otlp_endpoint : c->otlp_signal_endpoint[s];
             if (u[0] && sp_listen_addr_reaches_url(&la, u)) {
@@ -1253,7 +1255,7 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
                 snprintf(err, errlen,
                          "OTLP endpoint '%s' is spindle's own OTLP receiver (otlp.listen %s): "
                          "it would loop; point it at a collector or set otlp.listen",
-                         o, sp_config_otlp_listen(c));
+                         o, c->otlp_listen);
                 return -EINVAL;
             }
         }

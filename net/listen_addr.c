@@ -47,6 +47,10 @@ int sp_listen_addr_parse(const char *spec, struct sp_listen_addr *out, const cha
         h++;
         hl -= 2;
     }
+    if (spec[0] != '[' && memchr(h, ':', hl)) {
+        *why = "an IPv6 address goes in brackets: [::1]:4318";
+        return -EINVAL;
+    }
     if (hl >= sizeof(out->host)) {
         *why = "host too long";
         return -EINVAL;

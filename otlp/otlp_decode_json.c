@@ -555,7 +555,9 @@ int otlp_decode_json_body(int signal, const uint8_t *p, size_t n, struct sp_aren
     }
     if (d.bad) {
         *err = d.err;
-        otlp_decoded_free(out);
+        cJSON_Delete(root);
+        out->owner = NULL;
+        out->head = NULL;
         return -EINVAL;
     }
     return 0;

@@ -54,7 +54,7 @@ struct col_otlp {
     struct held *held, **held_tail;
     uv_timer_t stats_timer;  /* mirrors the server's counters into --stats */
     int timer_open;
-    int srv_open;
+    int srv_open;            /* the server exists or is closing with server_closed() to come */
     uint64_t seen_rejected[SP_HTTP_REJ__COUNT];
 };
 
@@ -396,6 +396,17 @@ static int otlp_start(struct sp_input *in)
         SP_LOG(SP_LOG_INFO, "OTLP receiver off", "listen=%s", "off");
         return 0;
     }
+    for (int s = -1; !configured && s < SP_SIG_COUNT; s++) {
+        const char *u = s < 0 ? sp->cfg.otlp_endpoint : sp->cfg.otlp_signal_endpoint[s];
+        if (u[0] && sp_listen_addr_reaches_url(&la, u)) {
+            /* Exporting to the default receiver address: a collector listens
+             * there (else spindle would loop into itself). */
+            SP_LOG(SP_LOG_WARN, "OTLP receiver off: the export endpoint is its default address",
+                   "listen=%s hint=\"set otlp.listen (or --otlp-listen) to another address\"",
+                   spec);
+            return 0;
+        }
+    }
     struct sp_http_limits lim = {.max_body_bytes = sp->cfg.otlp_max_request_bytes,
                                  .header_timeout_ms = sp->cfg.otlp_header_timeout_ms,
                                  .idle_timeout_ms = sp->cfg.otlp_idle_timeout_ms};
@@ -426,6 +437,7 @@ static int otlp_start(struct sp_input *in)
                    spec, uv_strerror(rc));
             sp_http_server_close(o->srv, NULL, NULL);
             o->srv = NULL;
+            o->srv_open = 0;
             return 0;
         }
         SP_LOG(SP_LOG_ERROR, "cannot listen for OTLP/HTTP", "listen=%s error=\"%s\"", spec,
@@ -433,6 +445,7 @@ static int otlp_start(struct sp_input *in)
         fprintf(stderr, "spindle: otlp.listen %s: %s\n", spec, uv_strerror(rc));
         sp_http_server_close(o->srv, NULL, NULL);
         o->srv = NULL;
+        o->srv_open = 0;
         return rc;
     }
     char addr[160];
@@ -515,9 +528,7 @@ static void shut(struct col_otlp *o)
         mirror_stats(o);
         struct sp_http_server *srv = o->srv;
         o->srv = NULL;
-        sp_http_server_close(srv, server_closed, o);
-    } else {
-        o->srv_open = 0;
+        sp_http_server_close(srv, server_closed, o); /* srv_open until it calls back */
     }
 }
 

@@ -425,10 +425,21 @@ describe('listener addresses', needBinary, () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /spindle's own OTLP receiver/);
     const f = path.join(dir, 'c.yaml');
+    fs.writeFileSync(f, 'otlp:\n  listen: localhost:4400\n  endpoint: http://127.0.0.1:4400/\n');
+    r = await runSpindle(['--check-config', f]);
+    assert.equal(r.code, 1, 'a configured listener and an endpoint reaching it');
+    assert.match(r.stderr, /would loop/);
+    // At the default address, an endpoint is a collector already there: the receiver stays off.
     fs.writeFileSync(f, 'otlp:\n  endpoint: http://127.0.0.1:4318/\n');
     r = await runSpindle(['--check-config', f]);
-    assert.equal(r.code, 1, 'the default receiver address counts too');
-    assert.match(r.stderr, /would loop/);
+    assert.equal(r.code, 0, r.stderr);
+    const a = await startAgent({ config: 'otlp:\n  endpoint: http://127.0.0.1:4318/\n' });
+    try {
+      await a.waitForStderr(/OTLP receiver off: the export endpoint is its default address/);
+      assert.doesNotMatch(a.stderr(), /OTLP receiver listening/);
+    } finally {
+      await a.stop();
+    }
     fs.writeFileSync(f, 'otlp:\n  listen: "[::]:4400"\n  endpoint: http://[::1]:4400\n');
     r = await runSpindle(['--check-config', f]);
     assert.equal(r.code, 1, 'a wildcard listener reaches loopback');

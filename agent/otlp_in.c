@@ -191,7 +191,9 @@ static struct sp_str invocation_of(const struct sp_attrs *own, const struct sp_s
 
 /* --- copies into the pipeline's batches ---------------------------------- */
 
-/* The scope copied into the batch being filled: once per batch and scope. */
+/* The scope copied into the batch being filled: once per batch and scope.
+ * Forgotten as soon as that batch is sealed (a later batch may be allocated
+ * at the same address). */
 struct scope_cache {
     const struct sp_batch *batch;
     const struct sp_scope *src;
@@ -218,6 +220,15 @@ static const struct sp_scope *scope_in(struct scope_cache *sc, struct sp_batch *
     sc->src = src;
     sc->copy = c;
     return c;
+}
+
+static void sealed(struct spindle *sp, struct scope_cache *c, int signal,
+                   const struct sp_batch *b)
+{
+    if (sp->open[signal] != b) {
+        c->batch = NULL;
+        c->copy = NULL;
+    }
 }
 
 static size_t attrs_size(const struct sp_attrs *a)
@@ -270,6 +281,7 @@ static void commit_span(struct spindle *sp, struct scope_cache *cache, const str
                    128 + in->name.len + attrs_size(&in->attrs) + in->n_events * 64u +
                        in->n_links * 48u,
                    o->jseq);
+    sealed(sp, cache, SP_SIG_TRACES, b);
 }
 
 static void commit_log(struct spindle *sp, struct scope_cache *cache, const struct sp_logrec *in,
@@ -298,6 +310,7 @@ static void commit_log(struct spindle *sp, struct scope_cache *cache, const stru
     }
     size_t body = in->body.type == SP_VAL_STR ? in->body.u.s.len : 256;
     sp_pipe_commit(sp, SP_SIG_LOGS, l, 96 + body + attrs_size(&in->attrs), o->jseq);
+    sealed(sp, cache, SP_SIG_LOGS, b);
 }
 
 static void commit_point(struct spindle *sp, struct scope_cache *cache, const struct sp_metric *in,
@@ -348,6 +361,7 @@ static void commit_point(struct spindle *sp, struct scope_cache *cache, const st
     }
     sp_pipe_commit(sp, SP_SIG_METRICS, m, 96 + in->name.len + attrs_size(&in->attrs) +
                                               in->n_bounds * 16u, o->jseq);
+    sealed(sp, cache, SP_SIG_METRICS, b);
 }
 
 /* --- one request ------------------------------------------------------------ */

@@ -14,6 +14,7 @@ const zlib = require('node:zlib');
 const { setup, testConfig, needBinary } = require('./lib/harness');
 const { agentEnv, startAgent, runSpindle } = require('./lib/agent');
 const { encodeProtobuf } = require('./lib/otlp');
+const rec = require('./lib/records');
 const ids = require('./lib/ids');
 const { uid, sleep, makeTempDir, waitUntil, merge } = require('./lib/util');
 
@@ -173,6 +174,63 @@ describe('OTLP/HTTP receiver: OTLP/JSON, answers, unix: listener', needBinary, (
       assert.equal(by(j.c).span.traceId, j.t2, 'unrelated: unchanged');
       assert.equal(by(j.c).resource['service.name'], 'json-other', 'resource as sent');
       assert.equal(by(j.a).scope.name, 'json-lib');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a joined root hangs under its invocation span when spindle tracks the invocation', { timeout: 30000 }, async () => {
+    const h = await startWithReceiver();
+    try {
+      const cid = uid('inv');
+      const c = await h.connect();
+      c.send(rec.invocationStart(cid, 'inv-9', { function: 'api' }));
+      await c.flush(uid('f'));
+      const mk = (inv) => {
+        const j = jsonTraces(cid);
+        j.body.resourceSpans[0].scopeSpans[0].spans[0].attributes = [{ key: 'faas.invocation_id', value: { stringValue: inv } }];
+        return j;
+      };
+      const known = mk('inv-9');
+      const unknown = mk('inv-unknown');
+      for (const j of [known, unknown]) {
+        const r = await post(h.addr, '/v1/traces', JSON.stringify(j.body), { 'Content-Type': 'application/json' });
+        assert.equal(r.status, 200);
+      }
+      await h.sink.waitFor((s) => [known.a, unknown.a].every((id) => s.spans().some((x) => x.span.spanId === id)), 10000);
+      const by = (id) => h.sink.spans().find((x) => x.span.spanId === id);
+      assert.equal(by(known.a).span.parentSpanId, ids.invocationSpanIdFor(cid, 'inv-9'), 'under the tracked invocation');
+      assert.equal(by(unknown.a).span.parentSpanId, ids.workflowSpanIdFor(cid), 'an invocation spindle does not know: the workflow span');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('joined traces are remembered up to a bound; the forgotten are counted and pass through', { timeout: 60000 }, async () => {
+    const h = await startWithReceiver();
+    try {
+      const cid = uid('many');
+      const N = 10001; // one more than the receiver remembers
+      const now = String(BigInt(Date.now()) * 1000000n);
+      const traces = Array.from({ length: N }, () => ids.randomHex(16));
+      const spans = traces.map((t) => ({ traceId: t, spanId: ids.randomHex(8), name: 'h', startTimeUnixNano: now, endTimeUnixNano: now,
+        attributes: [{ key: 'correlation_id', value: { stringValue: cid } }] }));
+      let r = await post(h.addr, '/v1/traces', JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }), { 'Content-Type': 'application/json' });
+      assert.equal(r.status, 200);
+      // Later children of the first (forgotten) and the last (remembered) trace.
+      const early = { traceId: traces[0], spanId: ids.randomHex(8), parentSpanId: spans[0].spanId, name: 'late-early', startTimeUnixNano: now, endTimeUnixNano: now };
+      const last = { traceId: traces[N - 1], spanId: ids.randomHex(8), parentSpanId: spans[N - 1].spanId, name: 'late-last', startTimeUnixNano: now, endTimeUnixNano: now };
+      r = await post(h.addr, '/v1/traces', JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [early, last] }] }] }), { 'Content-Type': 'application/json' });
+      assert.equal(r.status, 200);
+      await h.sink.waitFor((s) => [early.spanId, last.spanId].every((id) => s.spans().some((x) => x.span.spanId === id)), 20000);
+      const by = (id) => h.sink.spans().find((x) => x.span.spanId === id);
+      assert.equal(by(last.spanId).span.traceId, ids.traceIdFor(cid), 'a remembered trace is followed');
+      assert.equal(by(early.spanId).span.traceId, traces[0], 'a forgotten one passes through unchanged');
+      const c = await h.connect();
+      const st = await c.stats(uid('s'));
+      assert.equal(st.otlp_receiver.traces_forgotten, 1);
+      assert.equal(st.otlp_receiver.joined, N);
+      assert.equal(st.otlp_receiver.followed, 1);
     } finally {
       await h.close();
     }

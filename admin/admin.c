@@ -13,7 +13,7 @@
 #include "agent.h"
 #include "caps.h"
 #include "http_server.h"
-#include "listen.h"
+#include "listen_addr.h"
 #include "log.h"
 
 static void respond_text(struct sp_http_request *req, int status, const char *ctype,
@@ -98,7 +98,7 @@ int sp_admin_start(struct spindle *sp)
 {
     struct sp_listen_addr la;
     const char *why = "";
-    if (sp_listen_parse(sp->cfg.admin_listen, &la, &why)) {
+    if (sp_listen_addr_parse(sp->cfg.admin_listen, &la, &why)) {
         SP_LOG(SP_LOG_ERROR, "bad admin listen address", "admin.listen=\"%s\" error=\"%s\"",
                sp->cfg.admin_listen, why);
         return -EINVAL;

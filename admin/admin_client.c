@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "listen_addr.h"
 
 static int connect_to(const struct sp_listen_addr *la, int timeout_ms)
 {
@@ -77,7 +77,7 @@ int sp_admin_get(const char *addr, const char *path, int timeout_ms, struct sp_a
     memset(a, 0, sizeof(*a));
     sp_buf_init(&a->body, 16u * 1024u * 1024u);
     struct sp_listen_addr la;
-    if (sp_listen_parse(addr, &la, NULL) || la.kind == SP_LISTEN_OFF) {
+    if (sp_listen_addr_parse(addr, &la, NULL) || la.kind == SP_LISTEN_OFF) {
         return -EINVAL;
     }
     int fd = connect_to(&la, timeout_ms);

@@ -578,6 +578,7 @@ int sp_agent_start(struct spindle *sp)
 
 void sp_agent_free(struct spindle *sp)
 {
+    sp_door_otlp_free(sp);
     sp_arena_free(&sp->replay_arena);
     sp_arena_free(&sp->res_arena);
     sp_config_free(&sp->cfg);

@@ -29,6 +29,7 @@ struct corr;
 struct sp_metrics;
 struct sp_http;
 struct sp_journal;
+struct sp_otlp_in;
 struct alert_engine;
 
 /* --- exporters ----------------------------------------------------------- */
@@ -221,6 +222,12 @@ void corr_record(struct corr *c, const struct sp_record *r, const struct sp_orig
  * this correlation (and invocation) id belongs to. */
 void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t trace_id[16],
                uint8_t span_id[8]);
+/* An item received over OTLP names workflow `cid` (and invocation `inv`, may
+ * be empty): opens or touches it; *trace_id is the workflow's, *parent the
+ * span a root item hangs under (the invocation's when tracked, else the
+ * workflow's). */
+void corr_join(struct corr *c, struct sp_str cid, struct sp_str inv, uint64_t ts_ns,
+               const struct sp_origin *o, uint8_t trace_id[16], uint8_t parent[8]);
 /* Closes every open workflow now (shutdown). */
 void corr_close_all(struct corr *c);
 /* The admin API's queries: every open and closing workflow (closing first,
@@ -339,6 +346,7 @@ struct spindle {
                                       notifiers: made by the first that needs it (NULL while none
                                       does: libcurl is loaded only then), closed in finish() */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
+    struct sp_otlp_in *otlp_in;    /* the door's OTLP state (traces joined), made on first use */
     struct alert_engine *alerts;
     struct sp_admin *admin;        /* the admin listener (admin/admin.h); NULL when off */
     /* Called by the door with each accepted NDJSON line while someone

@@ -21,7 +21,7 @@
 #include "alert.h"
 #include "caps.h"
 #include "dgram.h"
-#include "listen.h"
+#include "listen_addr.h"
 #include "log.h"
 
 const char sp_default_config_yaml[] =
@@ -75,6 +75,12 @@ const char sp_default_config_yaml[] =
     "  timeout: 10s\n"
     "  compression: gzip      # gzip | none\n"
     "  protocol: http/protobuf # http/protobuf | http/json\n"
+    "  # listen: 127.0.0.1:4318  # the OTLP/HTTP receiver (--otlp-listen): HOST:PORT, unix:PATH\n"
+    "  #                         # or off; the default stays off, with a warning, if taken\n"
+    "  max_request_bytes: 16MiB # a request body after gunzip; larger ones are answered 413\n"
+    "  header_timeout: 10s    # a request's headers must arrive within this (slowloris: 408)\n"
+    "  idle_timeout: 60s      # a receiver connection silent this long is closed\n"
+    "  correlation_keys: [correlation_id, app.correlation_id, messaging.message.conversation_id]\n"
     "file:\n"
     "  # enabled: on when no OTLP endpoint is configured, unless set here\n"
     "  directory: ./spindle-data\n"
@@ -206,7 +212,8 @@ enum kind {
     K_MAP,
     K_RULES, /* alerts.rules: a list of mappings (alert_config.c) */
     K_LIST,  /* a list of strings: off = the array, off2 = its count */
-    K_LISTEN /* a listen address (lib/listen.h): off = the string, off2 = its "was set" int */
+    K_LISTEN /* a listener address (net/listen_addr.h): HOST:PORT, unix:PATH or off; off2, when
+                set, = its "was set" int */
 };
 
 struct key {
@@ -263,6 +270,12 @@ static const struct key keys[] = {
     {"otlp.timeout", K_TIMEOUT, O(otlp_timeout_ms), 0, 0},
     {"otlp.compression", K_COMPRESSION, O(otlp_gzip), 0, 0},
     {"otlp.protocol", K_PROTOCOL, O(otlp_protocol), 0, 0},
+    {"otlp.listen", K_LISTEN, O(otlp_listen), 0, 0},
+    {"otlp.max_request_bytes", K_SIZE, O(otlp_max_request_bytes), 0, SP_MAX_OTLP_REQUEST_BYTES},
+    {"otlp.header_timeout", K_DUR, O(otlp_header_timeout_ms), 0, 0},
+    {"otlp.idle_timeout", K_DUR, O(otlp_idle_timeout_ms), 0, 0},
+    {"otlp.correlation_keys", K_LIST, O(otlp_correlation_keys), O(n_otlp_correlation_keys),
+     SP_MAX_OTLP_CORRELATION_KEYS},
     {"file.enabled", K_TRIBOOL, O(file_enabled), 0, 0},
     {"file.directory", K_STR, O(file_dir), 0, 0},
     {"file.max_file_bytes", K_SIZE, O(file_max_bytes), 0, 0},
@@ -333,6 +346,9 @@ static const struct {
     {"export.queue_max_bytes", 1024},
     {"export.retry_initial", 10},
     {"export.retry_max", 10},
+    {"otlp.max_request_bytes", 1024},
+    {"otlp.header_timeout", 10},
+    {"otlp.idle_timeout", 10},
     {"file.max_file_bytes", 1024},
     {"storage.max_bytes", 4u * SP_MIN_JOURNAL_SEGMENT_BYTES},
     {"storage.segment_bytes", SP_MIN_JOURNAL_SEGMENT_BYTES},
@@ -365,10 +381,10 @@ static const char *kind_hint(int kind)
     case K_COMPRESSION: return "gzip or none";
     case K_PROTOCOL: return "http/protobuf or http/json (grpc is not supported)";
     case K_FSYNC: return "always, batch or never";
-    case K_LISTEN: return "HOST:PORT (numeric address or localhost, port 0-65535), unix:PATH or off";
     case K_MAP: return "a mapping of names to strings";
     case K_RULES: return "a list of rules";
     case K_LIST: return "a list of strings";
+    case K_LISTEN: return "HOST:PORT (numeric or localhost; port 0: any free port), unix:PATH or off";
     default: return "a string";
     }
 }
@@ -454,10 +470,13 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         return set_str_field((char **)(base + k->off), v);
     case K_LISTEN: {
         struct sp_listen_addr la;
-        if (sp_listen_parse(v, &la, NULL)) {
+        const char *why;
+        if (sp_listen_addr_parse(v, &la, &why)) {
             return -EINVAL;
         }
-        *(int *)(base + k->off2) = 1;
+        if (k->off2) {
+            *(int *)(base + k->off2) = 1;
+        }
         return set_str_field((char **)(base + k->off), v);
     }
     case K_LEVEL: {
@@ -725,6 +744,11 @@ static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k,
     return 0;
 }
 
+const char *sp_config_otlp_listen(const struct sp_config *c)
+{
+    return c->otlp_listen[0] ? c->otlp_listen : SP_DEF_OTLP_LISTEN;
+}
+
 void sp_config_defaults(struct sp_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -760,6 +784,10 @@ void sp_config_defaults(struct sp_config *c)
     c->otlp_timeout_ms = SP_DEF_EXPORT_TIMEOUT_MS;
     c->otlp_gzip = 1;
     c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
+    c->otlp_listen = strdup("");
+    c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
+    c->otlp_header_timeout_ms = SP_DEF_HTTP_HEADER_TIMEOUT_MS;
+    c->otlp_idle_timeout_ms = SP_DEF_HTTP_IDLE_TIMEOUT_MS;
     c->file_enabled = -1;
     c->file_dir = strdup("./spindle-data");
     c->file_max_bytes = SP_DEF_FILE_MAX_BYTES;
@@ -1169,6 +1197,10 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_PROTOCOL")) && *v) {
         if (strcmp(v, "http/protobuf") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
+    c->otlp_listen = strdup("");
+    c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
+    c->otlp_header_timeout_ms = SP_DEF_HTTP_HEADER_TIMEOUT_MS;
+    c->otlp_idle_timeout_ms = SP_DEF_HTTP_IDLE_TIMEOUT_MS;
         } else if (strcmp(v, "http/json") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_JSON;
         } else if (strcmp(v, "grpc") == 0) {
@@ -1253,6 +1285,26 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
     if ((rc = alert_rules_check(c, err, errlen))) {
         return rc;
     }
+    /* An exporter pointed at spindle's own receiver would send every span
+     * back in again, forever. Only a listener the user set is checked here:
+     * an endpoint at the default address is a collector already listening
+     * there, and the receiver stays off at start (collectors/otlp). */
+    struct sp_listen_addr la;
+    const char *why;
+    if (c->otlp_listen[0] && sp_listen_addr_parse(c->otlp_listen, &la, &why) == 0) {
+        for (int s = -1; s < SP_SIG_COUNT; s++) {
+            const char *u = s < 0 ? c->otlp_endpoint : c->otlp_signal_endpoint[s];
+            if (u[0] && sp_listen_addr_reaches_url(&la, u)) {
+                char o[256];
+                sp_url_origin(u, o, sizeof(o));
+                snprintf(err, errlen,
+                         "OTLP endpoint '%s' is spindle's own OTLP receiver (otlp.listen %s): "
+                         "it would loop; point it at a collector or set otlp.listen",
+                         o, c->otlp_listen);
+                return -EINVAL;
+            }
+        }
+    }
     if (c->socket_path[0] == 0) {
         char p[512];
         const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -1304,6 +1356,8 @@ void sp_config_free(struct sp_config *c)
         free(c->otlp_signal_endpoint[s]);
     }
     kv_free(c->otlp_headers, c->n_otlp_headers);
+    free(c->otlp_listen);
+    list_free(c->otlp_correlation_keys, c->n_otlp_correlation_keys);
     kv_free(c->resource_attrs, c->n_resource_attrs);
     free(c->file_dir);
     free(c->service_name);
@@ -1344,6 +1398,7 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
         goto fail;
     }
     if ((rc = set_flag(&c->socket_path, f->socket)) ||
+        (rc = set_flag(&c->otlp_listen, f->otlp_listen)) ||
         (rc = set_flag(&c->otlp_endpoint, f->endpoint)) ||
         (rc = set_flag(&c->storage_path, f->storage)) ||
         (rc = set_flag(&c->statsd_socket, f->statsd_socket)) ||
@@ -1370,7 +1425,7 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
     if (f->http_listen) {
         struct sp_listen_addr la;
         const char *why = "";
-        if (sp_listen_parse(f->http_listen, &la, &why)) {
+        if (sp_listen_addr_parse(f->http_listen, &la, &why)) {
             snprintf(err, errlen, "--http-listen '%s': %s", f->http_listen, why);
             rc = -EINVAL;
             goto fail;

@@ -63,6 +63,13 @@ struct sp_config {
     uint64_t metrics_interval_ms;
     uint64_t max_metric_series;
     uint64_t metrics_series_ttl_ms; /* a series fed nothing this long is freed */
+    /* OTLP/HTTP receiver (collectors/otlp) */
+    char *otlp_listen;      /* "": the default (SP_DEF_OTLP_LISTEN, off with a warning if taken) */
+    uint64_t otlp_max_request_bytes; /* a body after gunzip */
+    uint64_t otlp_header_timeout_ms; /* the HTTP server's limits (net/http_server.h) */
+    uint64_t otlp_idle_timeout_ms;
+    char **otlp_correlation_keys;    /* attributes that name a workflow, in order */
+    size_t n_otlp_correlation_keys;
     /* export */
     uint64_t batch_max_items;
     uint64_t batch_max_bytes;
@@ -135,6 +142,7 @@ struct sp_flags {
     const char *storage;  /* --storage-path DIR */
     const char *statsd_socket; /* --statsd-socket PATH */
     const char *http_listen; /* --http-listen ADDR */
+    const char *otlp_listen; /* --otlp-listen ADDR */
     const char *alertmanager[8]; /* --alertmanager URL, repeatable (SP_ALERT_MAX_AM_URLS) */
     int n_alertmanager;
 };
@@ -161,6 +169,8 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen);
 /* URL the exporter posts `signal` to, or NULL when OTLP export is off for it. */
 const char *sp_config_signal_url(const struct sp_config *c, int signal, char *buf, size_t n);
 int sp_config_otlp_enabled(const struct sp_config *c);
+/* otlp.listen as configured, or the default address when it was not set. */
+const char *sp_config_otlp_listen(const struct sp_config *c);
 void sp_config_free(struct sp_config *c);
 
 #endif

@@ -1327,6 +1327,36 @@ void corr_link(struct corr *c, struct sp_str cid, struct sp_str inv, uint8_t tra
     }
 }
 
+/* A span or log record from outside the protocol (the OTLP receiver) names
+ * workflow `cid`: the workflow opens, or is touched, as a record of it would
+ * (so its span is emitted when it closes and covers ts_ns), and the ids the
+ * item takes come back: the workflow's trace id, and the parent of a root
+ * span: the span of invocation `inv` when this workflow tracks it, else the
+ * workflow span. Records of the protocol never come here: corr_record()'s
+ * path is unchanged. */
+void corr_join(struct corr *c, struct sp_str cid, struct sp_str inv, uint64_t ts_ns,
+               const struct sp_origin *o, uint8_t trace_id[16], uint8_t parent[8])
+{
+    struct sp_record r = {.type = SP_REC_SPAN, .correlation_id = cid};
+    struct wf *w = wf_get(c, &r);
+    if (w == NULL) {
+        /* Out of memory: the ids the workflow would have had. */
+        sp_id_trace(cid.p, cid.len, trace_id);
+        sp_id_workflow_span(cid.p, cid.len, parent);
+        return;
+    }
+    sp_jseq_min(&w->jseq, o->jseq);
+    wf_touch(c, w, ts_ns);
+    memcpy(trace_id, w->trace_id, 16);
+    memcpy(parent, w->root_id, 8);
+    for (struct inv *iv = w->invs; inv.len && iv; iv = iv->next) {
+        if (sp_str_eq(iv->id, inv)) {
+            memcpy(parent, iv->span_id, 8);
+            break;
+        }
+    }
+}
+
 /* --- timers ---------------------------------------------------------------- */
 
 static void tick_cb(uv_timer_t *t)

@@ -26,6 +26,7 @@
 #include "hmap.h"
 #include "journal.h"
 #include "log.h"
+#include "otlp_in.h"
 
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason, const char *field)
 {
@@ -452,6 +453,10 @@ uint64_t sp_door_ack_pos(struct spindle *sp)
 
 void sp_door_replay(struct spindle *sp, const struct sp_jentry *e, uint64_t jseq, int rejournal)
 {
+    if (e->codec >= SP_CODEC_OTLP_FIRST && e->codec <= SP_CODEC_OTLP_LAST) {
+        sp_door_otlp_replay(sp, e, jseq, rejournal);
+        return;
+    }
     struct sp_peer peer = {-1, -1, -1};
     struct sp_jentry pe = *e;
     if (e->codec == SP_CODEC_NDJSON_PEER || e->codec == SP_CODEC_DOGSTATSD) {

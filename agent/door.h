@@ -24,6 +24,17 @@ enum sp_codec {
     SP_CODEC_NDJSON = 0,      /* one protocol v1 record line (docs/protocol.md) */
     SP_CODEC_NDJSON_PEER = 1, /* the same, after a struct sp_jpeer: who sent it */
     SP_CODEC_DOGSTATSD = 2,   /* one DogStatsD datagram, after a struct sp_jpeer */
+    /* An OTLP/HTTP request body, decompressed (collectors/otlp): one codec per
+     * signal and encoding, protobuf then JSON, so the body is journaled as it
+     * arrived. Numbered from 16 to leave room for other inputs' codecs. */
+    SP_CODEC_OTLP_FIRST = 16,
+    SP_CODEC_OTLP_TRACES_PB = 16,
+    SP_CODEC_OTLP_LOGS_PB = 17,
+    SP_CODEC_OTLP_METRICS_PB = 18,
+    SP_CODEC_OTLP_TRACES_JSON = 19,
+    SP_CODEC_OTLP_LOGS_JSON = 20,
+    SP_CODEC_OTLP_METRICS_JSON = 21,
+    SP_CODEC_OTLP_LAST = 21,
 };
 
 /* Who sent what the door takes, as the kernel says (SO_PEERCRED,
@@ -72,6 +83,25 @@ void sp_door_dogstatsd(struct spindle *sp, const struct sp_peer *peer, struct sp
  * A refusal is counted peer_not_allowed and logged, rate-limited. */
 int sp_door_peer_allowed(struct spindle *sp, char *const *uids, size_t n_uids,
                          const struct sp_peer *peer, const char *input);
+/* What the door made of one OTLP request body (the HTTP answer). */
+struct sp_door_otlp_out {
+    int undecodable;     /* 1: not an Export*ServiceRequest (400); nothing taken */
+    const char *err;     /* ... why (static) */
+    uint32_t items;      /* spans / log records / data points taken */
+    uint32_t rejected;   /* left out (partial_success) ... */
+    const char *why;     /* ... the first reason (static), or NULL */
+};
+
+/* One OTLP/HTTP request body of `signal` (enum sp_signal), decompressed;
+ * `json`: the OTLP JSON mapping, else protobuf. Decoded, counted, journaled
+ * (codec SP_CODEC_OTLP_*) and routed before this returns: joined to the
+ * workflows its correlation attributes name (otlp.correlation_keys), then to
+ * the pipeline with the resource and scope it was sent with. */
+void sp_door_otlp(struct spindle *sp, int signal, int json, const uint8_t *body, size_t n,
+                  struct sp_door_otlp_out *out);
+/* Frees the door's OTLP state (agent shutdown). */
+void sp_door_otlp_free(struct spindle *sp);
+
 /* A rejection the input found itself (framing: too_large, incomplete):
  * counted and logged like the door's own. */
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason,

@@ -19,7 +19,9 @@
 #include "admin_client.h"
 #include "agent.h"
 #include "caps.h"
+#include "listen_addr.h"
 #include "log.h"
+#include "otlp.h"
 #include "otlp_file.h"
 #include "otlp_http.h"
 #include "datagram.h"
@@ -29,13 +31,14 @@
 /* The plugins this binary has. The core knows them only through these
  * vtables: a new input or exporter is one line here (and its folder). */
 static const struct sp_input_ops *const inputs[] = {&col_socket_input, &col_datagram_input,
-                                                     &col_dogstatsd_input};
+                                                     &col_dogstatsd_input, &col_otlp_input};
 static const struct sp_exporter_ops *const exporters[] = {&exp_otlp_http_ops, &exp_otlp_file_ops,
                                                           NULL};
 
 static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
     "               [--storage-path DIR] [--statsd-socket PATH] [--http-listen ADDR]\n"
+    "               [--otlp-listen ADDR]\n"
     "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
@@ -54,6 +57,8 @@ static const char usage[] =
     "  --http-listen ADDR     admin listener: /metrics, /healthz, /readyz, /api/v1/,\n"
     "                         the status page (admin.listen; default 127.0.0.1:9464;\n"
     "                         HOST:PORT, unix:PATH, or off)\n"
+    "  --otlp-listen ADDR     OTLP/HTTP receiver: HOST:PORT, unix:PATH or off\n"
+    "                         (otlp.listen; default 127.0.0.1:4318)\n"
     "  --alertmanager URL     send alerts to this Alertmanager (repeatable: every URL of\n"
     "                         an HA set; added to alerts.alertmanager.urls)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
@@ -141,7 +146,8 @@ int main(int argc, char **argv)
         OPT_PRINT_DEFAULT,
         OPT_ALERTMANAGER,
         OPT_STATSD_SOCKET,
-        OPT_HTTP_LISTEN
+        OPT_HTTP_LISTEN,
+        OPT_OTLP_LISTEN
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -157,10 +163,11 @@ int main(int argc, char **argv)
         {"alertmanager", required_argument, NULL, OPT_ALERTMANAGER},
         {"statsd-socket", required_argument, NULL, OPT_STATSD_SOCKET},
         {"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
+        {"otlp-listen", required_argument, NULL, OPT_OTLP_LISTEN},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
-    const char *storage = NULL, *statsd_socket = NULL, *http_listen = NULL;
+    const char *storage = NULL, *statsd_socket = NULL, *http_listen = NULL, *otlp_listen = NULL;
     int stats = 0;
     const char *am[SP_ALERT_MAX_AM_URLS];
     int n_am = 0;
@@ -177,6 +184,7 @@ int main(int argc, char **argv)
         case OPT_LOGLEVEL: level = optarg; break;
         case OPT_STORAGE: storage = optarg; break;
         case OPT_STATSD_SOCKET: statsd_socket = optarg; break;
+        case OPT_OTLP_LISTEN: otlp_listen = optarg; break;
         case OPT_CHECK: check = optarg; break;
         case OPT_HTTP_LISTEN: http_listen = optarg; break;
         case OPT_ALERTMANAGER:
@@ -194,7 +202,7 @@ int main(int argc, char **argv)
         default:
             /* getopt_long sets optopt to a long option's value when its
              * argument is missing, and to the character of an unknown -x. */
-            if (optopt >= OPT_CONFIG && optopt <= OPT_HTTP_LISTEN) {
+            if (optopt >= OPT_CONFIG && optopt <= OPT_OTLP_LISTEN) {
                 fprintf(stderr, "spindle: option '%s' needs a value\n", argv[optind - 1]);
             } else {
                 fprintf(stderr, "spindle: unknown option '%s'\n", argv[optind - 1]);
@@ -221,6 +229,15 @@ int main(int argc, char **argv)
         }
     }
 
+    if (otlp_listen) {
+        struct sp_listen_addr la;
+        const char *why;
+        if (sp_listen_addr_parse(otlp_listen, &la, &why)) {
+            fprintf(stderr, "spindle: --otlp-listen '%s': %s\n", otlp_listen, why);
+            return 1;
+        }
+    }
+
     char err[1024];
     struct spindle sp;
     memset(&sp, 0, sizeof(sp));
@@ -239,7 +256,8 @@ int main(int argc, char **argv)
     }
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
                                  .level = level, .storage = storage,
-                                 .statsd_socket = statsd_socket, .http_listen = http_listen};
+                                 .statsd_socket = statsd_socket, .http_listen = http_listen,
+                                 .otlp_listen = otlp_listen};
     for (int i = 0; i < n_am; i++) {
         sp.flags.alertmanager[sp.flags.n_alertmanager++] = am[i];
     }

@@ -648,6 +648,13 @@ static void export_agent(struct spindle *sp)
     }
     SP_STATS_FIELDS(X)
 #undef X
+#define X(g, f, n)                                                                              \
+    if (strcmp(#g, "otlp_receiver") == 0 && st->f) {                                            \
+        self_point(sp, "spindle.receiver.otlp." n, "1", SP_METRIC_COUNTER, NULL, NULL, st->f,   \
+                   now);                                                                        \
+    }
+    SP_STATS_FIELDS(X)
+#undef X
     self_point(sp, "spindle.export.items", "{item}", SP_METRIC_COUNTER, "signal", "traces",
                st->exp_spans, now);
     self_point(sp, "spindle.export.items", "{item}", SP_METRIC_COUNTER, "signal", "logs",

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "caps.h"
@@ -40,6 +41,27 @@ int sp_stats_json(const struct sp_stats *s, struct sp_str id, uint64_t uptime_s,
         rc |= sp_buf_adds(out, ",\"admin\":");
         rc |= sp_buf_add_json_str(out, s->admin_address, strlen(s->admin_address));
     }
-    rc |= sp_buf_addc(out, '}');
+    rc |= sp_buf_adds(out, ",\"listeners\":{");
+    for (int i = 0; i < s->n_listeners; i++) {
+        rc |= sp_buf_printf(out, "%s\"%s\":", i ? "," : "", s->listeners[i].name);
+        rc |= sp_buf_add_json_str(out, s->listeners[i].addr, strlen(s->listeners[i].addr));
+    }
+    rc |= sp_buf_adds(out, "}}");
     return rc ? -ENOBUFS : 0;
+}
+
+void sp_stats_listener(struct sp_stats *s, const char *name, const char *addr)
+{
+    int i = 0;
+    while (i < s->n_listeners && strcmp(s->listeners[i].name, name) != 0) {
+        i++;
+    }
+    if (i == SP_STATS_MAX_LISTENERS) {
+        return;
+    }
+    snprintf(s->listeners[i].name, sizeof(s->listeners[i].name), "%s", name);
+    snprintf(s->listeners[i].addr, sizeof(s->listeners[i].addr), "%s", addr);
+    if (i == s->n_listeners) {
+        s->n_listeners++;
+    }
 }

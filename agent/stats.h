@@ -80,9 +80,41 @@
     X(statsd, statsd_bad_utf8, "bad_utf8")                                                      \
     X(statsd, statsd_tags_dropped, "tags_dropped")                                              \
     X(statsd, statsd_series_limit, "series_limit")                                              \
-    X(statsd, statsd_set_capped, "set_members_capped")
+    X(statsd, statsd_set_capped, "set_members_capped")                                         \
+    X(otlp_receiver, otlp_requests, "requests_ok")                                              \
+    X(otlp_receiver, otlp_spans, "spans")                                                       \
+    X(otlp_receiver, otlp_logs, "log_records")                                                  \
+    X(otlp_receiver, otlp_points, "data_points")                                                \
+    X(otlp_receiver, otlp_items_rejected, "items_rejected")                                     \
+    X(otlp_receiver, otlp_joined, "joined")                                                     \
+    X(otlp_receiver, otlp_followed, "followed")                                                 \
+    X(otlp_receiver, otlp_traces_forgotten, "traces_forgotten")                                 \
+    X(otlp_receiver, otlp_rej_undecodable, "rejected_undecodable")                              \
+    X(otlp_receiver, otlp_rej_content_type, "rejected_content_type")                            \
+    X(otlp_receiver, otlp_rej_encoding, "rejected_content_encoding")                            \
+    X(otlp_receiver, otlp_rej_gzip, "rejected_bad_gzip")                                        \
+    X(otlp_receiver, otlp_rej_decompressed, "rejected_decompressed_too_large")                  \
+    X(otlp_receiver, otlp_rej_paused, "rejected_paused")                                        \
+    X(otlp_receiver, otlp_rej_body_too_large, "rejected_body_too_large")                        \
+    X(otlp_receiver, otlp_rej_malformed, "rejected_malformed")                                  \
+    X(otlp_receiver, otlp_rej_header_timeout, "rejected_header_timeout")                        \
+    X(otlp_receiver, otlp_rej_idle_timeout, "rejected_idle_timeout")                            \
+    X(otlp_receiver, otlp_rej_not_found, "rejected_not_found")                                  \
+    X(otlp_receiver, otlp_rej_method, "rejected_method")                                        \
+    X(otlp_receiver, otlp_rej_connections, "rejected_connections")                              \
+    X(otlp_receiver, otlp_conn_accepted, "connections_accepted")                                \
+    X(otlp_receiver, otlp_conn_open, "connections_open")
+
+/* A listener's bound address, for --stats ("listeners":{"otlp":"127.0.0.1:43117"}). */
+struct sp_stats_listener {
+    char name[16];
+    char addr[128];
+};
+#define SP_STATS_MAX_LISTENERS 8
 
 struct sp_stats {
+    struct sp_stats_listener listeners[SP_STATS_MAX_LISTENERS];
+    int n_listeners;
     uint64_t accepted;
     uint64_t rejected_total;
     uint64_t rejected[SP_R_COUNT];
@@ -91,6 +123,9 @@ struct sp_stats {
 #undef X
     const char *admin_address; /* the admin listener as bound ("127.0.0.1:9464"), NULL: off */
 };
+
+/* Records (or replaces) the bound address of listener `name`. */
+void sp_stats_listener(struct sp_stats *s, const char *name, const char *addr);
 
 /* Appends {"stats":"<id>","version":...,...}. */
 int sp_stats_json(const struct sp_stats *s, struct sp_str id, uint64_t uptime_s,

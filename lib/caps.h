@@ -27,6 +27,17 @@
 #define SP_MAX_ACK_ID_BYTES 256u
 #define SP_MAX_PENDING_WRITE_BYTES (1u * 1024u * 1024u) /* unread acks per connection */
 
+/* --- OTLP/HTTP receiver (collectors/otlp) ------------------------------ */
+#define SP_DEF_OTLP_LISTEN "127.0.0.1:4318"     /* otlp.listen; OTLP/HTTP's usual port */
+/* otlp.max_request_bytes: a body after gunzip (a gzip bomb stops here, 413).
+ * A body is journaled as one entry, whose length word holds 24 bits: with the
+ * journal on, the limit is one byte less than 16 MiB. */
+#define SP_DEF_OTLP_MAX_REQUEST_BYTES (16u * 1024u * 1024u)
+#define SP_MAX_OTLP_REQUEST_BYTES (16u * 1024u * 1024u)
+#define SP_OTLP_JOURNAL_MAX_BYTES (16u * 1024u * 1024u - 1u)
+#define SP_MAX_OTLP_CORRELATION_KEYS 16u
+#define SP_DEF_OTLP_MAX_TRACES 10000u           /* original traces remembered as joined */
+
 /* --- record model ------------------------------------------------------- */
 #define SP_MAX_CORRELATION_ID_BYTES 256u        /* spec: 1-256 bytes */
 #define SP_DEF_MAX_ATTRIBUTES 128u              /* spec: default 128 */

@@ -104,10 +104,24 @@ struct sp_span_link {
     struct sp_attrs attrs;
 };
 
+/* Resource and instrumentation scope as a client sent them (the OTLP/HTTP
+ * receiver): an item that points at one is encoded with it, not with the
+ * resource of its function and spindle's scope. It lives in the item's batch
+ * arena; items of one batch pointing at the same sp_scope share one
+ * ResourceX/ScopeX. */
+struct sp_scope {
+    struct sp_attrs resource;          /* .dropped: the resource's dropped_attributes_count */
+    struct sp_str resource_schema_url; /* of the ResourceX */
+    struct sp_str name, version;
+    struct sp_attrs attrs;
+    struct sp_str schema_url;          /* of the ScopeX */
+};
+
 /* Items that share `function` (and `service`) share one OTLP Resource (see
- * sp_resource_attrs). */
+ * sp_resource_attrs), unless they carry a `scope`. */
 struct sp_span {
     struct sp_span *next;
+    const struct sp_scope *scope; /* NULL: the function's resource, spindle's scope */
     struct sp_str function; /* len 0: no function known */
     struct sp_str service;  /* no function: service.name unless one is configured
                              * (the workflow span: the workflow's name) */
@@ -131,6 +145,7 @@ struct sp_span {
 
 struct sp_logrec {
     struct sp_logrec *next;
+    const struct sp_scope *scope; /* NULL: the function's resource, spindle's scope */
     struct sp_str function;
     uint64_t ts_ns;          /* 0: unknown */
     uint64_t observed_ns;    /* when the agent received it */
@@ -164,6 +179,7 @@ struct sp_exemplar {
  * monotonic sum; a gauge its last value; a histogram has explicit buckets. */
 struct sp_metric {
     struct sp_metric *next;
+    const struct sp_scope *scope; /* NULL: the function's resource, spindle's scope */
     struct sp_str function;
     struct sp_str name;
     struct sp_str unit;

@@ -19,6 +19,7 @@
 #include "otlp_encode.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -242,11 +243,28 @@ static void attrs(struct w *w, uint32_t field, const struct sp_attrs *a)
 /* ---- resource and scope ---- */
 
 /* Field 1 of ResourceSpans/Logs/Metrics, then field 2 opened: the ScopeX
- * with its scope; the caller writes the items and closes it. */
+ * with its scope; the caller writes the items and closes it. Items received
+ * over OTLP (`sc` set) keep the resource and scope they were sent with. */
 static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
-                              struct sp_str fn, struct sp_str svc, const struct sp_attrs *own,
-                              size_t *scope_x)
+                              const struct sp_scope *sc, struct sp_str fn, struct sp_str svc,
+                              const struct sp_attrs *own, size_t *scope_x)
 {
+    if (sc) {
+        size_t r = begin(w, 1);
+        attrs(w, 1, &sc->resource);
+        opt_varint(w, 2, sc->resource.dropped);
+        end(w, r);
+        opt_str(w, 3, sc->resource_schema_url);
+        *scope_x = begin(w, 2);
+        size_t s = begin(w, 1);
+        opt_str(w, 1, sc->name);
+        opt_str(w, 2, sc->version);
+        attrs(w, 3, &sc->attrs);
+        opt_varint(w, 4, sc->attrs.dropped);
+        end(w, s);
+        opt_str(w, 3, sc->schema_url);
+        return 0;
+    }
     struct sp_attr *ra =
         sp_arena_alloc(a, sizeof(*ra) * (4 + (size_t)res->extra.n + (own ? own->n : 0)));
     if (ra == NULL) {
@@ -258,10 +276,10 @@ static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_r
     opt_varint(w, 2, res->extra.dropped);
     end(w, r);
     *scope_x = begin(w, 2);
-    size_t sc = begin(w, 1);
+    size_t sc1 = begin(w, 1);
     opt_str(w, 1, res->scope_name);
     opt_str(w, 2, res->scope_version);
-    end(w, sc);
+    end(w, sc1);
     return 0;
 }
 
@@ -386,8 +404,11 @@ static void histogram_point(struct w *w, const struct sp_metric *m)
     }
     exemplars(w, 8, m);
     attrs(w, 9, &m->attrs);
-    if (m->count > 0) {
+    /* NaN: not known (a histogram received without min and max). */
+    if (m->count > 0 && !isnan(m->min)) {
         f64(w, 11, m->min);
+    }
+    if (m->count > 0 && !isnan(m->max)) {
         f64(w, 12, m->max);
     }
 }
@@ -444,7 +465,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
         switch (b->signal) {
         case SP_SIG_TRACES: {
             const struct sp_span *s0 = g.items[idx[0]];
-            rc = resource_and_scope(&w, &a, res, s0->function, s0->service, NULL, &sx);
+            rc = resource_and_scope(&w, &a, res, s0->scope, s0->function, s0->service, NULL, &sx);
             for (uint32_t i = 0; rc == 0 && i < n; i++) {
                 size_t s = begin(&w, 2);
                 span(&w, g.items[idx[i]]);
@@ -453,7 +474,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
             break;
         }
         case SP_SIG_LOGS:
-            rc = resource_and_scope(&w, &a, res,
+            rc = resource_and_scope(&w, &a, res, ((const struct sp_logrec *)g.items[idx[0]])->scope,
                                     ((const struct sp_logrec *)g.items[idx[0]])->function, none,
                                     &((const struct sp_logrec *)g.items[idx[0]])->res, &sx);
             for (uint32_t i = 0; rc == 0 && i < n; i++) {
@@ -463,7 +484,7 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
             }
             break;
         default:
-            rc = resource_and_scope(&w, &a, res,
+            rc = resource_and_scope(&w, &a, res, ((const struct sp_metric *)g.items[idx[0]])->scope,
                                     ((const struct sp_metric *)g.items[idx[0]])->function, none,
                                     &((const struct sp_metric *)g.items[idx[0]])->res, &sx);
             for (uint32_t j = mg.mstart[r]; rc == 0 && j < mg.mstart[r + 1]; j++) {

@@ -11,6 +11,7 @@
 /* Grouping key: items with equal keys go into one group. */
 struct gkey {
     uint32_t parent; /* resource group of a metric, 0 otherwise */
+    const void *scope; /* the item's sp_scope (as a client sent it), or NULL */
     uint8_t kind;
     struct sp_str a, b;
 };
@@ -29,6 +30,7 @@ static uint64_t gkey_hash(const struct gkey *k)
     uint64_t h = SP_FNV_OFFSET;
     h = sp_fnv1a(h, &k->parent, sizeof(k->parent));
     h = sp_fnv1a(h, &k->kind, sizeof(k->kind));
+    h = sp_fnv1a(h, &k->scope, sizeof(k->scope));
     h = sp_fnv1a(h, &k->a.len, sizeof(k->a.len));
     h = sp_fnv1a(h, k->a.p, k->a.len);
     return sp_fnv1a(h, k->b.p, k->b.len);
@@ -36,7 +38,7 @@ static uint64_t gkey_hash(const struct gkey *k)
 
 static bool gkey_eq(const struct gkey *x, const struct gkey *y)
 {
-    return x->parent == y->parent && x->kind == y->kind && sp_str_eq(x->a, y->a) && sp_str_eq(x->b, y->b);
+    return x->parent == y->parent && x->scope == y->scope && x->kind == y->kind && sp_str_eq(x->a, y->a) && sp_str_eq(x->b, y->b);
 }
 
 /*
@@ -114,6 +116,18 @@ const struct sp_attrs *otlp_item_res(int signal, const void *item)
     }
 }
 
+const struct sp_scope *otlp_item_scope(int signal, const void *item)
+{
+    switch (signal) {
+    case SP_SIG_TRACES:
+        return ((const struct sp_span *)item)->scope;
+    case SP_SIG_LOGS:
+        return ((const struct sp_logrec *)item)->scope;
+    default:
+        return ((const struct sp_metric *)item)->scope;
+    }
+}
+
 static void *item_next(int signal, const void *item)
 {
     switch (signal) {
@@ -158,7 +172,9 @@ int otlp_group_by_function(struct sp_arena *e, const struct sp_batch *b, struct 
             continue;
         }
         g->items[i] = it;
-        keys[i] = (struct gkey){.a = otlp_item_function(b->signal, it), .b = otlp_item_service(b->signal, it)};
+        keys[i] = (struct gkey){.scope = otlp_item_scope(b->signal, it),
+                                .a = otlp_item_function(b->signal, it),
+                                .b = otlp_item_service(b->signal, it)};
         i++;
     }
     int rc = group_keys(e, keys, n, g->rg, first, &g->nres);

@@ -61,6 +61,9 @@ static inline struct sp_str otlp_item_service(int signal, const void *item)
     }
 }
 
+/* The resource and scope an item was received with, or NULL (model.h). */
+const struct sp_scope *otlp_item_scope(int signal, const void *item);
+
 /* Allocations come from `a`. 0 or -ENOMEM. */
 int otlp_group_by_function(struct sp_arena *a, const struct sp_batch *b, struct otlp_grouped *g);
 int otlp_group_metrics(struct sp_arena *a, const struct otlp_grouped *g,

@@ -346,9 +346,11 @@ static void put_data_point(struct jw *w, const struct sp_metric *m)
             }
             put_raw(w, "]");
         }
-        if (m->count) {
+        if (m->count && !isnan(m->min)) { /* NaN: not known */
             put_raw(w, ",\"min\":");
             put_double(w, m->min);
+        }
+        if (m->count && !isnan(m->max)) {
             put_raw(w, ",\"max\":");
             put_double(w, m->max);
         }
@@ -406,9 +408,42 @@ static void close_metric(struct jw *w, const struct sp_metric *m)
 
 /* {"resource":{..},"scopeX":[{"scope":{..},"items":[ -- closed by close_resource(). */
 static void open_resource(struct jw *w, int signal, const struct sp_resource_info *res,
-                          struct sp_str fn, struct sp_str svc, const struct sp_attrs *own,
-                          struct sp_attr *tmp)
+                          const struct sp_scope *sc, struct sp_str fn, struct sp_str svc,
+                          const struct sp_attrs *own, struct sp_attr *tmp)
 {
+    if (sc) {
+        /* Received over OTLP: the resource and scope as they were sent. */
+        put_raw(w, "{\"resource\":{\"attributes\":");
+        put_kvs(w, sc->resource.v, sc->resource.n, 0);
+        put_dropped(w, ",\"droppedAttributesCount\":", sc->resource.dropped);
+        put_raw(w, "}");
+        if (sc->resource_schema_url.len) {
+            put_raw(w, ",\"schemaUrl\":");
+            put_str(w, sc->resource_schema_url);
+        }
+        put_raw(w, ",\"");
+        put_raw(w, scope_key[signal]);
+        put_raw(w, "\":[{\"scope\":{\"name\":");
+        put_str(w, sc->name);
+        if (sc->version.len) {
+            put_raw(w, ",\"version\":");
+            put_str(w, sc->version);
+        }
+        if (sc->attrs.n) {
+            put_raw(w, ",\"attributes\":");
+            put_kvs(w, sc->attrs.v, sc->attrs.n, 0);
+        }
+        put_dropped(w, ",\"droppedAttributesCount\":", sc->attrs.dropped);
+        put_raw(w, "}");
+        if (sc->schema_url.len) {
+            put_raw(w, ",\"schemaUrl\":");
+            put_str(w, sc->schema_url);
+        }
+        put_raw(w, ",\"");
+        put_raw(w, items_key[signal]);
+        put_raw(w, "\":[");
+        return;
+    }
     uint32_t n = sp_resource_attrs_own(res, fn, svc, own, tmp);
     put_raw(w, "{\"resource\":{\"attributes\":");
     put_kvs(w, tmp, n, 0);
@@ -476,8 +511,8 @@ int otlp_encode_json(const struct sp_batch *b, const struct sp_resource_info *re
                 break;
             }
         }
-        open_resource(&w, signal, res, otlp_item_function(signal, first), otlp_item_service(signal, first),
-                      own, ra);
+        open_resource(&w, signal, res, otlp_item_scope(signal, first), otlp_item_function(signal, first),
+                      otlp_item_service(signal, first), own, ra);
         if (signal != SP_SIG_METRICS) {
             for (uint32_t k = g.start[r]; k < g.start[r + 1]; k++) {
                 put_raw(&w, k > g.start[r] ? "," : "");

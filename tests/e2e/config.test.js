@@ -54,6 +54,11 @@ otlp:
   timeout: 10s
   compression: gzip
   protocol: http/protobuf
+  listen: "127.0.0.1:0"
+  max_request_bytes: 16MiB
+  header_timeout: 10s
+  idle_timeout: 60s
+  correlation_keys: [correlation_id, app.correlation_id]
 file:
   enabled: false
   directory: ./spindle-data

@@ -35,7 +35,8 @@ describe('stats', needBinary, () => {
   let h;
   const cid = uid('stats');
   before(async () => {
-    h = await setup({ config: { correlation: { grace_period: '200ms' } } });
+    // With the OTLP receiver on (a free port): its counters and address are in the reply.
+    h = await setup({ config: { correlation: { grace_period: '200ms' }, otlp: { listen: '127.0.0.1:0' } } });
     const c = await h.connect();
     await c.sendAll([
       r.workflowStart(cid),

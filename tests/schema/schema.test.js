@@ -383,7 +383,8 @@ describe('protocol.md', () => {
         assert.equal(replies.length, 1);
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
-            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts', 'inputs', 'statsd']);
+            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts', 'inputs', 'statsd',
+            'otlp_receiver', 'listeners']);
         assert.deepEqual(Object.keys(s.inputs),
             ['dgram_received', 'dgram_dropped', 'dgram_kernel_dropped', 'dgram_truncated', 'peer_not_allowed']);
         assert.deepEqual(Object.keys(s.statsd),
@@ -407,6 +408,14 @@ describe('protocol.md', () => {
             ['firing', 'fired', 'resolved', 'series', 'series_evicted', 'notifications_sent',
                 'notification_retries', 'dropped_queue_full', 'dropped_rejected',
                 'dropped_retries_exhausted', 'dropped_shutdown', 'retry_after_capped']);
+        assert.deepEqual(Object.keys(s.otlp_receiver),
+            ['requests_ok', 'spans', 'log_records', 'data_points', 'items_rejected', 'joined', 'followed',
+                'traces_forgotten', 'rejected_undecodable', 'rejected_content_type', 'rejected_content_encoding',
+                'rejected_bad_gzip', 'rejected_decompressed_too_large', 'rejected_paused',
+                'rejected_body_too_large', 'rejected_malformed', 'rejected_header_timeout',
+                'rejected_idle_timeout', 'rejected_not_found', 'rejected_method', 'rejected_connections',
+                'connections_accepted', 'connections_open']);
+        assert.equal(typeof s.listeners, 'object');
         const sum = Object.values(s.rejected).reduce((a, b) => a + b, 0);
         assert.equal(s.records.rejected, sum, 'records.rejected is the sum of rejected.<reason>');
     });

@@ -8,10 +8,13 @@ const { startAgent, binExists, SPINDLE_BIN } = require('./agent');
 const { connect } = require('./client');
 const { merge, toYaml } = require('./util');
 
-/** Test defaults: export quickly, short grace, metrics every 500 ms. */
+/**
+ * Test defaults: export quickly, short grace, metrics every 500 ms, and no OTLP receiver
+ * (its default address is one fixed port; a test that wants the receiver sets otlp.listen).
+ */
 function baseConfig(endpoint) {
   return {
-    otlp: endpoint ? { endpoint } : undefined,
+    otlp: endpoint ? { endpoint, listen: 'off' } : { listen: 'off' },
     export: { batch_delay: '100ms', shutdown_timeout: '2s' },
     metrics: { interval: '500ms' },
     correlation: { grace_period: '200ms' },

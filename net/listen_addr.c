@@ -11,6 +11,10 @@
 int sp_listen_addr_parse(const char *spec, struct sp_listen_addr *out, const char **why)
 {
     memset(out, 0, sizeof(*out));
+    const char *ignored;
+    if (why == NULL) {
+        why = &ignored; /* callers that only want yes or no */
+    }
     *why = NULL;
     if (strcmp(spec, "off") == 0) {
         out->kind = SP_LISTEN_OFF;

@@ -25,7 +25,8 @@ struct sp_listen_addr {
     char path[108];  /* unix: the socket file (sun_path's size) */
 };
 
-/* 0 and *out, or -EINVAL with *why (a static phrase for the error message). */
+/* 0 and *out, or -EINVAL with *why (a static phrase for the error message;
+ * `why` may be NULL). */
 int sp_listen_addr_parse(const char *spec, struct sp_listen_addr *out, const char **why);
 
 /* Whether a client connecting to host:port (an export URL's authority; host

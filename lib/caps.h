@@ -62,6 +62,7 @@
 #define SP_DEF_RETRY_MAX_MS 30000u
 #define SP_DEF_RETRY_MAX_ELAPSED_MS 300000u
 #define SP_HTTP_MAX_RESPONSE_BYTES (64u * 1024u)
+#define SP_HTTP_MAX_RESPONSE_HEADER_BYTES (16u * 1024u) /* kept with SP_HTTP_KEEP_HEADERS */
 /* Ceiling of one encoded export request, compressed or not (and of the
  * buffers that build, gunzip or halve it). Batches are sealed long before:
  * this only stops a runaway encoding; limits.max_memory governs the rest. */

@@ -29,6 +29,7 @@ struct sp_metrics;
 struct sp_http;
 struct sp_journal;
 struct alert_engine;
+struct sp_tapi;
 
 /* --- exporters ----------------------------------------------------------- */
 
@@ -255,6 +256,7 @@ struct spindle {
     struct sp_http *http;          /* NULL unless an OTLP endpoint is set */
     struct sp_journal *journal;    /* NULL unless storage.path is set */
     struct alert_engine *alerts;
+    struct sp_tapi *tapi;          /* the Lambda Telemetry API codec's state (door.c), lazily */
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

@@ -21,6 +21,7 @@ struct spindle;
  * what every entry written before tags existed holds. */
 enum sp_codec {
     SP_CODEC_NDJSON = 0, /* one protocol v1 record line (docs/protocol.md) */
+    SP_CODEC_LAMBDA_TELEMETRY = 1, /* one AWS Lambda Telemetry API batch (docs/lambda.md) */
 };
 
 /* Who sent what the door takes: for log lines (and, later, for resource
@@ -45,6 +46,15 @@ struct sp_door_out {
  * and routed to the correlator or the metric aggregator before this returns. */
 void sp_door_ndjson(struct spindle *sp, const struct sp_peer *peer, struct sp_arena *scratch,
                     const char *p, size_t n, struct sp_door_out *out);
+struct sp_tapi_result;
+/* One Telemetry API batch (the body Lambda POSTs to the extension's
+ * listener): journaled as received (codec SP_CODEC_LAMBDA_TELEMETRY), then
+ * its events become records (telemetry_api.h) that are counted and routed like
+ * socket records. `res` tells the input what the batch held (runtimeDone of
+ * which request). 0, or -EINVAL when it is not a JSON array (counted
+ * malformed_json). `scratch` is the input's arena (reset here). */
+int sp_door_lambda(struct spindle *sp, struct sp_arena *scratch, const char *p, size_t n,
+                   struct sp_tapi_result *res);
 /* A rejection the input found itself (framing: too_large, incomplete):
  * counted and logged like the door's own. */
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason,

@@ -46,6 +46,7 @@
     X(dropped, drop_series_limit, "metric_series_limit")                                        \
     X(dropped, drop_journal_full, "journal_full")                                               \
     X(dropped, drop_journal_corrupt, "journal_corrupt")                                         \
+    X(dropped, drop_lambda_logs, "lambda_logs_dropped")                                         \
     X(memory, mem_used, "used_bytes")                                                           \
     X(journal, journaled, "journaled")                                                          \
     X(journal, replayed, "replayed")                                                            \
@@ -65,7 +66,12 @@
     X(alerts, notify_drop_rejected, "dropped_rejected")                                         \
     X(alerts, notify_drop_retries_exhausted, "dropped_retries_exhausted")                       \
     X(alerts, notify_drop_shutdown, "dropped_shutdown")                                         \
-    X(alerts, notify_retry_after_capped, "retry_after_capped")
+    X(alerts, notify_retry_after_capped, "retry_after_capped")                                  \
+    X(lambda, lambda_batches, "telemetry_batches")                                              \
+    X(lambda, lambda_events, "telemetry_events")                                                \
+    X(lambda, lambda_unknown, "unknown_events")                                                 \
+    X(lambda, lambda_invokes, "invokes")                                                        \
+    X(lambda, lambda_flush_over_budget, "flushes_over_budget")
 
 struct sp_stats {
     uint64_t accepted;

@@ -1,0 +1,124 @@
+'use strict';
+// spindle as an AWS Lambda extension (issue 12), driven by a stand-in for the Extensions and
+// Telemetry APIs (lib/lambda-api.js): registration and subscription as AWS documents them,
+// Telemetry API events turned into the invocation's spans and logs at the sink, export of an
+// invocation before the next event/next (flush in step with the lifecycle), SHUTDOWN within its
+// deadline with exit 0, and the counters.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const { startSink } = require('./lib/sink');
+const { startAgent } = require('./lib/agent');
+const { connect } = require('./lib/client');
+const { startLambdaApi } = require('./lib/lambda-api');
+const { testConfig, needBinary } = require('./lib/harness');
+const { waitUntil } = require('./lib/util');
+
+const XRAY = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+const iso = (ms) => new Date(ms).toISOString();
+
+async function lambdaSetup(extra = {}) {
+  const sink = await startSink();
+  const api = await startLambdaApi();
+  // batch_delay 10s and metrics every 10 min: only the flush in step (or shutdown) brings an
+  // invocation's telemetry to the sink within the test's waits.
+  const config = testConfig(sink.url, { export: { batch_delay: '10s' }, metrics: { interval: '10m' }, ...extra });
+  const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-orders' } });
+  return { sink, api, agent };
+}
+
+describe('Lambda extension', needBinary, () => {
+  test('register, subscribe, a cold and a warm invocation flushed before event/next, SHUTDOWN within its deadline', { timeout: 30000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup();
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'the first event/next' });
+      const reg = api.callsTo('/2020-01-01/extension/register')[0];
+      assert.equal(reg.headers['lambda-extension-name'], 'spindle');
+      assert.deepEqual(JSON.parse(reg.body).events, ['INVOKE', 'SHUTDOWN']);
+      const sub = api.subscription();
+      assert.equal(sub.schemaVersion, '2025-01-29');
+      assert.deepEqual(sub.types, ['platform', 'function']);
+      assert.deepEqual(sub.buffering, { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 });
+      assert.equal(sub.destination.protocol, 'HTTP');
+      assert.match(sub.destination.URI, /^http:\/\/sandbox\.localdomain:[1-9][0-9]*\/telemetry$/);
+      assert.equal(api.nextCalls()[0].headers['lambda-extension-identifier'], api.extId);
+
+      // Init, then the first (cold) invocation.
+      const t0 = Date.now() - 2000;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.initStart', record: { initializationType: 'on-demand', phase: 'init', runtimeVersion: 'nodejs:20' } },
+        { time: iso(t0 + 240), type: 'platform.initRuntimeDone', record: { initializationType: 'on-demand', phase: 'init', status: 'success' } },
+        { time: iso(t0 + 250), type: 'platform.initReport', record: { initializationType: 'on-demand', phase: 'init', status: 'success', metrics: { durationMs: 250.5 } } },
+      ]), 200);
+      api.invoke('req-1');
+      await waitUntil(() => api.nextCalls().length === 1 && api.calls.length >= 3, { timeoutMs: 1000 });
+      assert.equal(await api.telemetry([
+        { time: iso(t0 + 300), type: 'platform.start', record: { requestId: 'req-1', version: '$LATEST', tracing: { spanId: '53995c3f42cd8ad8', type: 'X-Amzn-Trace-Id', value: XRAY } } },
+        { time: iso(t0 + 310), type: 'function', record: 'hello from req-1\n' },
+        { time: iso(t0 + 320), type: 'function', record: { timestamp: iso(t0 + 320), level: 'ERROR', message: 'card declined', requestId: 'req-1' } },
+        { time: iso(t0 + 400), type: 'platform.runtimeDone', record: { requestId: 'req-1', status: 'success', metrics: { durationMs: 100, producedBytes: 12 },
+          spans: [{ name: 'responseLatency', start: iso(t0 + 300), durationMs: 90 }, { name: 'responseDuration', start: iso(t0 + 390), durationMs: 5 }] } },
+      ]), 200);
+      // Flush in step: the invocation's span reaches the sink before spindle asks for the next event.
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 3000, what: 'event/next after req-1' });
+      const next2 = api.nextCalls()[1].time;
+      const inv1 = sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === 'req-1' && s.span.kind === 2);
+      assert.ok(inv1, `req-1's invocation span at the sink before the next event/next\n${sink.summary()}`);
+      assert.ok(inv1.request.time <= next2, 'delivered before event/next');
+      const logs1 = sink.logs().filter((l) => l.log.traceId === inv1.span.traceId);
+      assert.ok(logs1.some((l) => l.log.body === 'hello from req-1'), 'the function log, on the invocation\'s trace');
+      assert.ok(logs1.some((l) => l.log.severityNumber === 17 && l.log.body === 'card declined'), 'a JSON log line with its severity');
+
+      // A warm invocation that times out, with a report, dropped logs and an event type from the future.
+      api.invoke('req-2');
+      await waitUntil(() => api.calls.filter((c) => c.path.endsWith('event/next')).length === 2, { timeoutMs: 1000 });
+      const t1 = Date.now();
+      assert.equal(await api.telemetry([
+        { time: iso(t1), type: 'platform.start', record: { requestId: 'req-2', version: '$LATEST' } },
+        { time: iso(t1 + 5), type: 'platform.logsDropped', record: { reason: 'Consumer seems to have fallen behind', droppedRecords: 3, droppedBytes: 300 } },
+        { time: iso(t1 + 6), type: 'platform.somethingNew', record: {} },
+        { time: iso(t1 + 50), type: 'platform.runtimeDone', record: { requestId: 'req-2', status: 'timeout', metrics: { durationMs: 50, producedBytes: 0 } } },
+      ]), 200);
+      await waitUntil(() => api.nextCalls().length === 3, { timeoutMs: 3000, what: 'event/next after req-2' });
+      const inv2 = sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === 'req-2' && s.span.kind === 2);
+      assert.ok(inv2 && inv2.request.time <= api.nextCalls()[2].time, 'req-2 delivered before its event/next');
+      assert.equal(inv2.span.attributes['faas.coldstart'], false);
+      assert.equal(inv2.span.status.code, 2, 'a timeout is an error status');
+
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.equal(st.dropped.lambda_logs_dropped, 3);
+      assert.equal(st.lambda.unknown_events, 1);
+      assert.equal(st.lambda.invokes, 2);
+      assert.equal(st.lambda.telemetry_batches, 3);
+
+      // The cold start: on the first invocation only, with the init span under it.
+      assert.equal(inv1.span.attributes['faas.coldstart'], true);
+      assert.equal(inv1.resource['service.name'], 'fn-orders');
+      assert.equal(inv1.span.traceId, '5759e988bd862e3fe1be46a994272793', 'the X-Ray trace id is the trace id');
+      const init = sink.spans().find((s) => s.span.name === 'init');
+      assert.ok(init, 'an init span');
+      assert.equal(init.span.parentSpanId, inv1.span.spanId);
+      assert.equal(init.span.attributes['faas.init.type'], 'on-demand');
+      assert.equal(Number(BigInt(String(init.span.endTimeUnixNano)) - BigInt(String(init.span.startTimeUnixNano))) / 1e6, 250.5);
+      const rl = sink.spans().find((s) => s.span.name === 'responseLatency');
+      assert.ok(rl && rl.span.parentSpanId === inv1.span.spanId, 'runtimeDone spans are children of the invocation');
+
+      // SHUTDOWN: everything delivered within the deadline, exit 0.
+      const t2 = Date.now();
+      api.shutdown(1500);
+      const info = await agent.exited;
+      const took = Date.now() - t2;
+      assert.equal(info.code, 0, agent.stderr().slice(-2000));
+      assert.ok(took < 1500, `exited ${took} ms after SHUTDOWN (deadline 1500 ms)`);
+      const cold = sink.metrics().filter((m) => m.metric.name === 'faas.coldstarts' && m.resource['service.name'] === 'fn-orders');
+      assert.ok(cold.length >= 1 && cold.every((m) => Number(m.point.asInt || m.point.asDouble) === 1), 'one cold start counted');
+      assert.equal(api.callsTo('/2020-01-01/extension/exit/error').length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+});

@@ -12,18 +12,19 @@ const { startAgent } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { startLambdaApi } = require('./lib/lambda-api');
 const { testConfig, needBinary } = require('./lib/harness');
-const { waitUntil } = require('./lib/util');
+const { waitUntil, makeTempDir } = require('./lib/util');
+const path = require('node:path');
 
 const XRAY = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
 const iso = (ms) => new Date(ms).toISOString();
 
-async function lambdaSetup(extra = {}) {
-  const sink = await startSink();
-  const api = await startLambdaApi();
+async function lambdaSetup(extra = {}, { env = {}, sinkOpts = {}, api: apiOpts = {} } = {}) {
+  const sink = await startSink(sinkOpts);
+  const api = await startLambdaApi(apiOpts);
   // batch_delay 10s and metrics every 10 min: only the flush in step (or shutdown) brings an
   // invocation's telemetry to the sink within the test's waits.
   const config = testConfig(sink.url, { export: { batch_delay: '10s' }, metrics: { interval: '10m' }, ...extra });
-  const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-orders' } });
+  const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-orders', ...env } });
   return { sink, api, agent };
 }
 
@@ -119,6 +120,164 @@ describe('Lambda extension', needBinary, () => {
       await agent.stop();
       await api.close();
       await sink.close();
+    }
+  });
+  const invSpan = (sink, id) => sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === id && s.span.kind === 2);
+  async function coldInvocation(api, type, id, { restore = false } = {}) {
+    await waitUntil(() => api.nextCalls().length >= 1, { timeoutMs: 5000, what: 'the first event/next' });
+    const t0 = Date.now() - 1000;
+    const ev = [{ time: iso(t0), type: 'platform.initStart', record: { initializationType: type, phase: 'init' } },
+      { time: iso(t0 + 100), type: 'platform.initRuntimeDone', record: { initializationType: type, phase: 'init', status: 'success' } },
+      { time: iso(t0 + 100), type: 'platform.initReport', record: { initializationType: type, phase: 'init', metrics: { durationMs: 100 } } }];
+    if (restore) {
+      ev.push({ time: iso(t0 + 500), type: 'platform.restoreStart', record: { runtimeVersion: 'java:21' } },
+        { time: iso(t0 + 540), type: 'platform.restoreRuntimeDone', record: { status: 'success' } },
+        { time: iso(t0 + 540), type: 'platform.restoreReport', record: { status: 'success', metrics: { durationMs: 40 } } });
+    }
+    assert.equal(await api.telemetry(ev), 200);
+    const n = api.nextCalls().length;
+    api.invoke(id);
+    assert.equal(await api.telemetry([
+      { time: iso(t0 + 600), type: 'platform.start', record: { requestId: id } },
+      { time: iso(t0 + 700), type: 'platform.runtimeDone', record: { requestId: id, status: 'error', errorType: 'Runtime.Unknown', metrics: { durationMs: 100 } } },
+    ]), 200);
+    await waitUntil(() => api.nextCalls().length === n + 1, { timeoutMs: 3000, what: `event/next after ${id}` });
+  }
+
+  test('provisioned concurrency: an init span but no cold start; an error from runtimeDone', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup();
+    try {
+      await coldInvocation(api, 'provisioned-concurrency', 'pc-1');
+      const inv = invSpan(sink, 'pc-1');
+      assert.ok(inv, sink.summary());
+      assert.equal(inv.span.attributes['faas.coldstart'], false, 'a provisioned init is not a cold start');
+      assert.equal(inv.span.status.code, 2);
+      const init = sink.spans().find((s) => s.span.name === 'init');
+      assert.equal(init.span.parentSpanId, inv.span.spanId);
+      assert.equal(init.span.attributes['faas.init.type'], 'provisioned-concurrency');
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+      const metric = (name) => sink.metrics().filter((m) => m.metric.name === name && m.resource['service.name'] === 'fn-orders');
+      assert.equal(metric('faas.coldstarts').length, 0, 'no cold start counted');
+      assert.ok(metric('faas.errors').length >= 1, 'the error counted');
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('SnapStart: a restore span and faas.restores with its duration, no cold start', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup();
+    try {
+      await coldInvocation(api, 'snap-start', 'ss-1', { restore: true });
+      const inv = invSpan(sink, 'ss-1');
+      assert.ok(inv, sink.summary());
+      assert.equal(inv.span.attributes['faas.coldstart'], false);
+      const restore = sink.spans().find((s) => s.span.name === 'restore');
+      assert.ok(restore && restore.span.parentSpanId === inv.span.spanId, 'restore span under the invocation');
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+      const metric = (name) => sink.metrics().filter((m) => m.metric.name === name && m.resource['service.name'] === 'fn-orders');
+      assert.ok(metric('faas.restores').length >= 1, 'restores counted');
+      const d = metric('faas.restore_duration').pop();
+      assert.ok(d && Math.abs(d.point.sum - 0.04) < 1e-9, 'restore duration 40 ms');
+      assert.equal(metric('faas.coldstarts').length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('Lambda Managed Instances: registers for SHUTDOWN only', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup({}, { env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      assert.deepEqual(JSON.parse(api.callsTo('/2020-01-01/extension/register')[0].body).events, ['SHUTDOWN']);
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('a refused Telemetry API subscription is reported to init/error and spindle exits 1', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup({}, { api: { subscribeStatus: 400 } });
+    try {
+      const info = await agent.exited;
+      assert.equal(info.code, 1);
+      const e = api.callsTo('/2020-01-01/extension/init/error');
+      assert.equal(e.length, 1);
+      assert.equal(e[0].headers['lambda-extension-function-error-type'], 'Extension.TelemetrySubscriptionFailed');
+      assert.equal(api.nextCalls().length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('SHUTDOWN with a slow backend: exit 0 within the deadline, what is left counted shutdown_deadline', { timeout: 20000 }, async () => {
+    let slow = false;
+    const { sink, api, agent } = await lambdaSetup({ export: { batch_delay: '10s', shutdown_timeout: '30s' } },
+      { sinkOpts: { respond: async () => { if (slow) await new Promise((r) => setTimeout(r, 5000)); } } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      slow = true;
+      const t0 = Date.now() - 500;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.start', record: { requestId: 'late-1' } },
+        { time: iso(t0 + 10), type: 'function', record: 'queued when the backend slowed down' },
+      ]), 200);
+      const t = Date.now();
+      api.shutdown(800);
+      const info = await agent.exited;
+      const took = Date.now() - t;
+      assert.equal(info.code, 0);
+      assert.ok(took < 800, `exited ${took} ms after SHUTDOWN, deadline 800 ms (export.shutdown_timeout 30s loses to it)`);
+      const m = /dropped_shutdown=(\d+)/.exec(agent.stderr());
+      assert.ok(m && Number(m[1]) >= 1, `leftovers counted shutdown_deadline\n${agent.stderr().slice(-1500)}`);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('Telemetry API batches are journaled and replayed after kill -9', { timeout: 30000 }, async () => {
+    const jdir = path.join(makeTempDir(), 'journal');
+    const sink = await startSink({ respond: () => ({ status: 503 }) });
+    const api = await startLambdaApi();
+    const config = testConfig(sink.url, { storage: { path: jdir, fsync: 'always' }, export: { batch_delay: '10s' } });
+    const a1 = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-journal' } });
+    let a2;
+    const sink2 = await startSink();
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      const t0 = Date.now() - 500;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.start', record: { requestId: 'jr-1' } },
+        { time: iso(t0 + 10), type: 'function', record: 'journaled line' },
+        { time: iso(t0 + 20), type: 'platform.runtimeDone', record: { requestId: 'jr-1', status: 'success' } },
+      ]), 200);
+      await new Promise((r) => setTimeout(r, 300));
+      await a1.kill();
+      // Restarted outside Lambda: the journal replays through the same codec.
+      a2 = await startAgent({ config: testConfig(sink2.url, { storage: { path: jdir } }), env: { AWS_LAMBDA_FUNCTION_NAME: 'fn-journal' } });
+      await sink2.waitFor((s) => invSpan(s, 'jr-1') && s.logs().some((l) => l.log.body === 'journaled line'), 8000, 'the replayed invocation');
+      const c = await connect(a2.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.ok(st.journal.replayed >= 3, `replayed ${st.journal.replayed}`);
+    } finally {
+      await a1.stop();
+      if (a2) await a2.stop();
+      await api.close();
+      await sink.close();
+      await sink2.close();
     }
   });
 });

@@ -8,7 +8,7 @@
 
 const http = require('node:http');
 
-async function startLambdaApi() {
+async function startLambdaApi(opts = {}) {
   const calls = [];       // {time, method, path, headers, body}
   const queue = [];       // events waiting for an event/next
   let held = null;        // the event/next response held open
@@ -39,6 +39,7 @@ async function startLambdaApi() {
       } else if (p === '/2022-07-01/telemetry' && req.method === 'PUT') {
         if (req.headers['lambda-extension-identifier'] !== extId) { res.writeHead(403); res.end(); return; }
         subscription = JSON.parse(body);
+        if (opts.subscribeStatus) { res.writeHead(opts.subscribeStatus); res.end('{"errorType":"ValidationError"}'); return; }
         res.writeHead(200); res.end('OK');
       } else if (p === '/2020-01-01/extension/event/next' && req.method === 'GET') {
         if (req.headers['lambda-extension-identifier'] !== extId) { res.writeHead(403); res.end(); return; }

@@ -8,7 +8,7 @@
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const { startSink } = require('./lib/sink');
-const { startAgent } = require('./lib/agent');
+const { startAgent, runSpindle } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { startLambdaApi } = require('./lib/lambda-api');
 const { testConfig, needBinary } = require('./lib/harness');
@@ -29,6 +29,19 @@ async function lambdaSetup(extra = {}, { env = {}, sinkOpts = {}, api: apiOpts =
 }
 
 describe('Lambda extension', needBinary, () => {
+  test('--help names --lambda-extension and AWS_LAMBDA_RUNTIME_API', async () => {
+    const res = await runSpindle(['--help']);
+    assert.equal(res.code, 0);
+    assert.match(res.stdout, /--lambda-extension/);
+    assert.match(res.stdout, /AWS_LAMBDA_RUNTIME_API/);
+  });
+
+  test('--lambda-extension without AWS_LAMBDA_RUNTIME_API exits 1 saying so', async () => {
+    const res = await runSpindle(['--lambda-extension', '--socket', path.join(makeTempDir(), 's.sock')], { env: { AWS_LAMBDA_RUNTIME_API: undefined } });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /AWS_LAMBDA_RUNTIME_API/);
+  });
+
   test('register, subscribe, a cold and a warm invocation flushed before event/next, SHUTDOWN within its deadline', { timeout: 30000 }, async () => {
     const { sink, api, agent } = await lambdaSetup();
     try {

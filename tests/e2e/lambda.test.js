@@ -43,7 +43,9 @@ describe('Lambda extension', needBinary, () => {
   });
 
   test('register, subscribe, a cold and a warm invocation flushed before event/next, SHUTDOWN within its deadline', { timeout: 30000 }, async () => {
-    const { sink, api, agent } = await lambdaSetup();
+    // A budget far above what a loaded machine needs: the order is then deterministic (the budget
+    // itself is the slow-backend test's).
+    const { sink, api, agent } = await lambdaSetup({ lambda: { flush_budget: '10s' } });
     try {
       await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'the first event/next' });
       const reg = api.callsTo('/2020-01-01/extension/register')[0];
@@ -106,6 +108,7 @@ describe('Lambda extension', needBinary, () => {
       assert.equal(st.lambda.unknown_events, 1);
       assert.equal(st.lambda.invokes, 2);
       assert.equal(st.lambda.telemetry_batches, 3);
+      assert.equal(st.lambda.flushes_over_budget, 0);
 
       // The cold start: on the first invocation only, with the init span under it.
       assert.equal(inv1.span.attributes['faas.coldstart'], true);
@@ -233,7 +236,7 @@ describe('Lambda extension', needBinary, () => {
     }
   });
 
-  test('SHUTDOWN with a slow backend: exit 0 within the deadline, what is left counted shutdown_deadline', { timeout: 20000 }, async () => {
+  test('a slow backend: event/next after lambda.flush_budget (counted), then SHUTDOWN: exit 0 within the deadline, what is left counted shutdown_deadline', { timeout: 20000 }, async () => {
     let slow = false;
     const { sink, api, agent } = await lambdaSetup({ export: { batch_delay: '10s', shutdown_timeout: '30s' } },
       { sinkOpts: { respond: async () => { if (slow) await new Promise((r) => setTimeout(r, 5000)); } } });
@@ -241,10 +244,21 @@ describe('Lambda extension', needBinary, () => {
       await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
       slow = true;
       const t0 = Date.now() - 500;
+      api.invoke('late-1');
+      const sent = Date.now();
       assert.equal(await api.telemetry([
         { time: iso(t0), type: 'platform.start', record: { requestId: 'late-1' } },
         { time: iso(t0 + 10), type: 'function', record: 'queued when the backend slowed down' },
+        { time: iso(t0 + 20), type: 'platform.runtimeDone', record: { requestId: 'late-1', status: 'success' } },
       ]), 200);
+      // The budget is 100 ms; the backend takes 5 s: the next event is asked for long before.
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 3000, what: 'event/next after the budget' });
+      const waited = api.nextCalls()[1].time - sent;
+      assert.ok(waited >= 90 && waited < 2500, `event/next ${waited} ms after runtimeDone (budget 100 ms)`);
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.equal(st.lambda.flushes_over_budget, 1);
       const t = Date.now();
       api.shutdown(800);
       const info = await agent.exited;

@@ -383,7 +383,7 @@ describe('protocol.md', () => {
         assert.equal(replies.length, 1);
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
-            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts']);
+            'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts', 'lambda']);
         assert.deepEqual(Object.keys(s.records), ['accepted', 'rejected']);
         assert.deepEqual(Object.keys(s.rejected), [...REASONS, 'incomplete']);
         assert.deepEqual(Object.keys(s.accepted_with),
@@ -395,7 +395,9 @@ describe('protocol.md', () => {
                 'requests_timed_out', 'retry_after_capped']);
         assert.deepEqual(Object.keys(s.dropped),
             ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
-                'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt']);
+                'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt', 'lambda_logs_dropped']);
+        assert.deepEqual(Object.keys(s.lambda),
+            ['telemetry_batches', 'telemetry_events', 'unknown_events', 'invokes', 'flushes_over_budget']);
         assert.deepEqual(Object.keys(s.journal),
             ['journaled', 'replayed', 'bytes', 'max_bytes', 'segments', 'torn_tails', 'segments_set_aside']);
         assert.deepEqual(Object.keys(s.alerts),

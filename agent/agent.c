@@ -25,6 +25,7 @@
 #include "journal.h"
 #include "log.h"
 #include "rss.h"
+#include "telemetry_api.h"
 
 const char *sp_env_get(const char *name)
 {
@@ -579,6 +580,8 @@ int sp_agent_start(struct spindle *sp)
 void sp_agent_free(struct spindle *sp)
 {
     sp_door_otlp_free(sp);
+    sp_tapi_free(sp->tapi);
+    sp->tapi = NULL;
     sp_arena_free(&sp->replay_arena);
     sp_arena_free(&sp->res_arena);
     sp_config_free(&sp->cfg);

@@ -31,6 +31,7 @@ struct sp_http;
 struct sp_journal;
 struct sp_otlp_in;
 struct alert_engine;
+struct sp_tapi;
 
 /* --- exporters ----------------------------------------------------------- */
 
@@ -353,6 +354,7 @@ struct spindle {
      * follows them (spindlectl tail); NULL otherwise, so the data path pays
      * one test per record. Set and cleared by the admin listener. */
     void (*tap)(struct spindle *sp, const char *p, size_t n);
+    struct sp_tapi *tapi;          /* the Lambda Telemetry API codec's state (door.c), lazily */
 
     /* pipeline */
     struct sp_batch *open[SP_SIG_COUNT]; /* batch being filled per signal */

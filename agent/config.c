@@ -88,6 +88,12 @@ const char sp_default_config_yaml[] =
     "  max_files: 4\n"
     "service:\n"
     "  name: \"\"               # default service.name (else OTEL_SERVICE_NAME)\n"
+    "lambda:\n"
+    "  # extension: on when AWS_LAMBDA_RUNTIME_API is set (or --lambda-extension), unless set here\n"
+    "  flush_budget: 100ms    # after an invocation's runtimeDone, export it before event/next\n"
+    "  buffer_timeout: 25ms   # Telemetry API buffering (AWS: 25ms..30s)\n"
+    "  buffer_max_items: 1000 # (AWS: 1000..10000)\n"
+    "  buffer_max_bytes: 256KiB # (AWS: 256KiB..1MiB)\n"
     "storage:\n"
     "  path: \"\"               # journal folder (--storage-path); \"\" = no journal\n"
     "  fsync: batch           # always | batch | never (docs/internals/journal.md)\n"
@@ -283,6 +289,11 @@ static const struct key keys[] = {
     {"service.name", K_STR, O(service_name), 0, 0},
     {"service.resource_attributes", K_MAP, O(resource_attrs), O(n_resource_attrs), 0},
     {"service.state_dir", K_STR, O(state_dir), 0, 0},
+    {"lambda.extension", K_TRIBOOL, O(lambda_extension), 0, 0},
+    {"lambda.flush_budget", K_DUR, O(lambda_flush_budget_ms), 0, 0},
+    {"lambda.buffer_timeout", K_DUR, O(lambda_buffer_timeout_ms), 0, SP_LAMBDA_MAX_BUFFER_TIMEOUT_MS},
+    {"lambda.buffer_max_items", K_UINT, O(lambda_buffer_max_items), 0, SP_LAMBDA_MAX_BUFFER_ITEMS},
+    {"lambda.buffer_max_bytes", K_SIZE, O(lambda_buffer_max_bytes), 0, SP_LAMBDA_MAX_BUFFER_BYTES},
     {"storage.path", K_STR, O(storage_path), 0, 0},
     {"storage.fsync", K_FSYNC, O(storage_fsync), 0, 0},
     {"storage.max_bytes", K_SIZE, O(storage_max_bytes), 0, 0},
@@ -350,6 +361,10 @@ static const struct {
     {"otlp.header_timeout", 10},
     {"otlp.idle_timeout", 10},
     {"file.max_file_bytes", 1024},
+    {"lambda.flush_budget", 1},
+    {"lambda.buffer_timeout", SP_LAMBDA_MIN_BUFFER_TIMEOUT_MS},
+    {"lambda.buffer_max_items", SP_LAMBDA_MIN_BUFFER_ITEMS},
+    {"lambda.buffer_max_bytes", SP_LAMBDA_MIN_BUFFER_BYTES},
     {"storage.max_bytes", 4u * SP_MIN_JOURNAL_SEGMENT_BYTES},
     {"storage.segment_bytes", SP_MIN_JOURNAL_SEGMENT_BYTES},
     {"alerts.evaluation_interval", 10},
@@ -800,6 +815,11 @@ void sp_config_defaults(struct sp_config *c)
     c->statsd_listen = strdup("off");
     c->statsd_max_series = SP_DEF_STATSD_MAX_SERIES;
     c->socket_datagram = 1;
+    c->lambda_extension = -1;
+    c->lambda_flush_budget_ms = SP_DEF_LAMBDA_FLUSH_BUDGET_MS;
+    c->lambda_buffer_timeout_ms = SP_LAMBDA_MIN_BUFFER_TIMEOUT_MS;
+    c->lambda_buffer_max_items = SP_LAMBDA_MIN_BUFFER_ITEMS;
+    c->lambda_buffer_max_bytes = SP_LAMBDA_MIN_BUFFER_BYTES;
     c->storage_fsync = SP_FSYNC_BATCH;
     c->storage_max_bytes = SP_DEF_JOURNAL_MAX_BYTES;
     c->storage_segment_bytes = SP_DEF_JOURNAL_SEGMENT_BYTES;
@@ -1405,6 +1425,9 @@ int sp_config_build(struct sp_config *c, const struct sp_flags *f,
         (rc = set_flag(&c->admin_listen, f->http_listen))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
+    }
+    if (f->lambda_extension) {
+        c->lambda_extension = 1;
     }
     for (int i = 0; i < f->n_alertmanager; i++) {
         if (c->n_alertmanager_urls >= SP_ALERT_MAX_AM_URLS) {

@@ -97,6 +97,12 @@ struct sp_config {
     struct sp_kv *resource_attrs;
     size_t n_resource_attrs;
     char *state_dir;                     /* "" = default */
+    /* lambda (collectors/lambda) */
+    int lambda_extension;                /* -1: on iff AWS_LAMBDA_RUNTIME_API is set, 0, 1 */
+    uint64_t lambda_flush_budget_ms;
+    uint64_t lambda_buffer_timeout_ms;   /* Telemetry API subscription buffering */
+    uint64_t lambda_buffer_max_items;
+    uint64_t lambda_buffer_max_bytes;
     /* storage (the journal) */
     char *storage_path;                  /* "" = no journal */
     int storage_fsync;                   /* enum sp_fsync */
@@ -145,6 +151,7 @@ struct sp_flags {
     const char *otlp_listen; /* --otlp-listen ADDR */
     const char *alertmanager[8]; /* --alertmanager URL, repeatable (SP_ALERT_MAX_AM_URLS) */
     int n_alertmanager;
+    int lambda_extension; /* --lambda-extension */
 };
 
 /* The whole load order in one place, for start-up and for SIGHUP: defaults,

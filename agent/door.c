@@ -15,6 +15,7 @@
  */
 #include "door.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "journal.h"
 #include "log.h"
 #include "otlp_in.h"
+#include "telemetry_api.h"
 
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason, const char *field)
 {
@@ -432,6 +434,67 @@ int sp_door_peer_allowed(struct spindle *sp, char *const *uids, size_t n_uids,
     return 0;
 }
 
+/* The Telemetry API codec's records, counted and routed like socket records. */
+struct tapi_ctx {
+    struct spindle *sp;
+    const struct sp_origin *o;
+};
+
+static void tapi_emit(void *arg, const struct sp_record *r)
+{
+    struct tapi_ctx *x = arg;
+    if (x->o->replayed) {
+        x->sp->stats.replayed++;
+    } else {
+        x->sp->stats.accepted++;
+    }
+    route(x->sp, r, x->o);
+}
+
+/* Translates one batch; the codec's state lives as long as the agent. */
+static int tapi_run(struct spindle *sp, struct sp_arena *scratch, const char *p, size_t n,
+                    const struct sp_origin *o, struct sp_tapi_result *res)
+{
+    if (sp->tapi == NULL && sp_tapi_new(&sp->tapi, getenv("AWS_LAMBDA_FUNCTION_NAME")) != 0) {
+        return -ENOMEM;
+    }
+    struct tapi_ctx x = {.sp = sp, .o = o};
+    int rc = sp_tapi_batch(sp->tapi, p, n, scratch, o->recv_ns, tapi_emit, &x, res);
+    if (rc) {
+        sp->stats.rejected[SP_R_MALFORMED_JSON]++;
+        sp->stats.rejected_total++;
+        SP_LOG_RL(SP_LOG_WARN, "Telemetry API batch rejected", "reason=malformed_json bytes=%zu",
+                  n);
+        return rc;
+    }
+    sp->stats.lambda_batches++;
+    sp->stats.lambda_events += res->events;
+    sp->stats.lambda_unknown += res->unknown;
+    sp->stats.drop_lambda_logs += res->logs_dropped;
+    if (res->logs_dropped) {
+        SP_LOG_RL(SP_LOG_WARN, "Lambda dropped log records before they reached spindle",
+                  "dropped=%llu", (unsigned long long)res->logs_dropped);
+    }
+    return 0;
+}
+
+int sp_door_lambda(struct spindle *sp, struct sp_arena *scratch, const char *p, size_t n,
+                   struct sp_tapi_result *res)
+{
+    sp_arena_reset(scratch);
+    struct sp_origin o = {.recv_ns = sp_now_ns()};
+    if (sp->journal) {
+        /* Journaled before it is translated, so that replay walks the same
+         * events through the same codec state; a batch that turns out not to
+         * be JSON is rejected again on replay. */
+        if (sp_journal_append(sp->journal, SP_CODEC_LAMBDA_TELEMETRY, p, n, o.recv_ns) > 0) {
+            sp_flow_check(sp);
+        }
+        o.jseq = sp_journal_seq(sp->journal);
+    }
+    return tapi_run(sp, scratch, p, n, &o, res);
+}
+
 void sp_door_done(struct spindle *sp)
 {
     sp_flow_check(sp);
@@ -453,6 +516,17 @@ uint64_t sp_door_ack_pos(struct spindle *sp)
 
 void sp_door_replay(struct spindle *sp, const struct sp_jentry *e, uint64_t jseq, int rejournal)
 {
+    if (e->codec == SP_CODEC_LAMBDA_TELEMETRY) {
+        struct sp_origin o = {.jseq = jseq, .recv_ns = e->recv_ns, .replayed = 1};
+        struct sp_tapi_result res;
+        sp_arena_reset(&sp->replay_arena);
+        if (rejournal) {
+            sp_journal_append(sp->journal, e->codec, e->line, e->len, e->recv_ns);
+            o.jseq = sp_journal_seq(sp->journal);
+        }
+        tapi_run(sp, &sp->replay_arena, e->line, e->len, &o, &res);
+        return;
+    }
     if (e->codec >= SP_CODEC_OTLP_FIRST && e->codec <= SP_CODEC_OTLP_LAST) {
         sp_door_otlp_replay(sp, e, jseq, rejournal);
         return;

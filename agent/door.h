@@ -35,6 +35,7 @@ enum sp_codec {
     SP_CODEC_OTLP_LOGS_JSON = 20,
     SP_CODEC_OTLP_METRICS_JSON = 21,
     SP_CODEC_OTLP_LAST = 21,
+    SP_CODEC_LAMBDA_TELEMETRY = 3, /* one AWS Lambda Telemetry API batch (docs/lambda.md) */
 };
 
 /* Who sent what the door takes, as the kernel says (SO_PEERCRED,
@@ -102,6 +103,15 @@ void sp_door_otlp(struct spindle *sp, int signal, int json, const uint8_t *body,
 /* Frees the door's OTLP state (agent shutdown). */
 void sp_door_otlp_free(struct spindle *sp);
 
+struct sp_tapi_result;
+/* One Telemetry API batch (the body Lambda POSTs to the extension's
+ * listener): journaled as received (codec SP_CODEC_LAMBDA_TELEMETRY), then
+ * its events become records (telemetry_api.h) that are counted and routed like
+ * socket records. `res` tells the input what the batch held (runtimeDone of
+ * which request). 0, or -EINVAL when it is not a JSON array (counted
+ * malformed_json). `scratch` is the input's arena (reset here). */
+int sp_door_lambda(struct spindle *sp, struct sp_arena *scratch, const char *p, size_t n,
+                   struct sp_tapi_result *res);
 /* A rejection the input found itself (framing: too_large, incomplete):
  * counted and logged like the door's own. */
 void sp_door_reject(struct spindle *sp, const struct sp_peer *peer, int reason,

@@ -26,12 +26,14 @@
 #include "otlp_http.h"
 #include "datagram.h"
 #include "dogstatsd.h"
+#include "lambda.h"
 #include "socket.h"
 
 /* The plugins this binary has. The core knows them only through these
  * vtables: a new input or exporter is one line here (and its folder). */
 static const struct sp_input_ops *const inputs[] = {&col_socket_input, &col_datagram_input,
-                                                     &col_dogstatsd_input, &col_otlp_input};
+                                                     &col_dogstatsd_input, &col_otlp_input,
+                                                     &col_lambda_input};
 static const struct sp_exporter_ops *const exporters[] = {&exp_otlp_http_ops, &exp_otlp_file_ops,
                                                           NULL};
 
@@ -39,6 +41,7 @@ static const char usage[] =
     "usage: spindle [--config FILE] [--socket PATH] [--otlp-endpoint URL] [--log-level LEVEL]\n"
     "               [--storage-path DIR] [--statsd-socket PATH] [--http-listen ADDR]\n"
     "               [--otlp-listen ADDR]\n"
+    "               [--lambda-extension]\n"
     "               [--alertmanager URL]...\n"
     "       spindle --check-config FILE\n"
     "       spindle --stats [--socket PATH]\n"
@@ -61,6 +64,8 @@ static const char usage[] =
     "                         (otlp.listen; default 127.0.0.1:4318)\n"
     "  --alertmanager URL     send alerts to this Alertmanager (repeatable: every URL of\n"
     "                         an HA set; added to alerts.alertmanager.urls)\n"
+    "  --lambda-extension     run as an AWS Lambda extension (on by itself when\n"
+    "                         AWS_LAMBDA_RUNTIME_API is set; lambda.extension)\n"
     "  --check-config FILE    validate FILE and exit 0, or exit 1 naming the bad key\n"
     "  --stats                print a running agent's counters as JSON\n"
     "  --print-default-config print the embedded default configuration\n"
@@ -147,7 +152,8 @@ int main(int argc, char **argv)
         OPT_ALERTMANAGER,
         OPT_STATSD_SOCKET,
         OPT_HTTP_LISTEN,
-        OPT_OTLP_LISTEN
+        OPT_OTLP_LISTEN,
+        OPT_LAMBDA
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -164,11 +170,12 @@ int main(int argc, char **argv)
         {"statsd-socket", required_argument, NULL, OPT_STATSD_SOCKET},
         {"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
         {"otlp-listen", required_argument, NULL, OPT_OTLP_LISTEN},
+        {"lambda-extension", no_argument, NULL, OPT_LAMBDA},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *sock = NULL, *endpoint = NULL, *level = NULL, *check = NULL;
     const char *storage = NULL, *statsd_socket = NULL, *http_listen = NULL, *otlp_listen = NULL;
-    int stats = 0;
+    int stats = 0, lambda = 0;
     const char *am[SP_ALERT_MAX_AM_URLS];
     int n_am = 0;
     opterr = 0;
@@ -195,6 +202,7 @@ int main(int argc, char **argv)
             am[n_am++] = optarg;
             break;
         case OPT_STATS: stats = 1; break;
+        case OPT_LAMBDA: lambda = 1; break;
         case OPT_VERSION: printf("spindle %s\n", SP_VERSION); return 0;
         case 'h':
         case OPT_HELP: fputs(usage, stdout); return 0;
@@ -257,7 +265,7 @@ int main(int argc, char **argv)
     sp.flags = (struct sp_flags){.config = config, .socket = sock, .endpoint = endpoint,
                                  .level = level, .storage = storage,
                                  .statsd_socket = statsd_socket, .http_listen = http_listen,
-                                 .otlp_listen = otlp_listen};
+                                 .otlp_listen = otlp_listen, .lambda_extension = lambda};
     for (int i = 0; i < n_am; i++) {
         sp.flags.alertmanager[sp.flags.n_alertmanager++] = am[i];
     }
@@ -308,5 +316,6 @@ int main(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     sp_agent_free(&sp);
-    return 0;
+    /* 0, or 1 when a part gave up (a Lambda extension whose registration failed). */
+    return sp.exit_code;
 }

@@ -46,6 +46,7 @@
     X(dropped, drop_series_limit, "metric_series_limit")                                        \
     X(dropped, drop_journal_full, "journal_full")                                               \
     X(dropped, drop_journal_corrupt, "journal_corrupt")                                         \
+    X(dropped, drop_lambda_logs, "lambda_logs_dropped")                                         \
     X(memory, mem_used, "used_bytes")                                                           \
     X(journal, journaled, "journaled")                                                          \
     X(journal, replayed, "replayed")                                                            \
@@ -103,7 +104,12 @@
     X(otlp_receiver, otlp_rej_method, "rejected_method")                                        \
     X(otlp_receiver, otlp_rej_connections, "rejected_connections")                              \
     X(otlp_receiver, otlp_conn_accepted, "connections_accepted")                                \
-    X(otlp_receiver, otlp_conn_open, "connections_open")
+    X(otlp_receiver, otlp_conn_open, "connections_open")                                        \
+    X(lambda, lambda_batches, "telemetry_batches")                                              \
+    X(lambda, lambda_events, "telemetry_events")                                                \
+    X(lambda, lambda_unknown, "unknown_events")                                                 \
+    X(lambda, lambda_invokes, "invokes")                                                        \
+    X(lambda, lambda_flush_over_budget, "flushes_over_budget")
 
 /* A listener's bound address, for --stats ("listeners":{"otlp":"127.0.0.1:43117"}). */
 struct sp_stats_listener {

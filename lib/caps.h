@@ -78,6 +78,7 @@
 #define SP_DEF_RETRY_MAX_MS 30000u
 #define SP_DEF_RETRY_MAX_ELAPSED_MS 300000u
 #define SP_HTTP_MAX_RESPONSE_BYTES (64u * 1024u)
+#define SP_HTTP_MAX_RESPONSE_HEADER_BYTES (16u * 1024u) /* kept with SP_HTTP_KEEP_HEADERS */
 /* Ceiling of one encoded export request, compressed or not (and of the
  * buffers that build, gunzip or halve it). Batches are sealed long before:
  * this only stops a runaway encoding; limits.max_memory governs the rest. */
@@ -164,5 +165,19 @@
 #define SP_LOG_RATE_WINDOW_MS 10000u            /* per call site: this many lines ... */
 #define SP_LOG_RATE_BURST 5u                    /* ... per window, then suppressed and counted */
 #define SP_LOG_LINE_MAX 2048u
+
+/* --- Lambda extension (collectors/lambda) -------------------------------- */
+#define SP_DEF_LAMBDA_FLUSH_BUDGET_MS 100u        /* runtimeDone -> exported, before event/next */
+/* Telemetry API buffering: AWS's published limits (the defaults are the minimums: lowest latency). */
+#define SP_LAMBDA_MIN_BUFFER_TIMEOUT_MS 25u
+#define SP_LAMBDA_MAX_BUFFER_TIMEOUT_MS 30000u
+#define SP_LAMBDA_MIN_BUFFER_ITEMS 1000u
+#define SP_LAMBDA_MAX_BUFFER_ITEMS 10000u
+#define SP_LAMBDA_MIN_BUFFER_BYTES (256u * 1024u)
+#define SP_LAMBDA_MAX_BUFFER_BYTES (1024u * 1024u)
+#define SP_LAMBDA_SHUTDOWN_MARGIN_MS 100u         /* SHUTDOWN: deliver by deadlineMs minus this */
+#define SP_LAMBDA_MAX_BATCH_BYTES (2u * 1024u * 1024u) /* one Telemetry API POST (413 above) */
+#define SP_LAMBDA_REQUEST_MAP 64u                 /* request id -> correlation id, recent ones */
+#define SP_LAMBDA_TIMEOUT_MS 5000u                /* register, subscribe, error reports */
 
 #endif

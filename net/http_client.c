@@ -1,5 +1,5 @@
 /*
- * http_client.c - asynchronous HTTP POST client. See http_client.h.
+ * http_client.c - asynchronous HTTP client (POST, GET, PUT). See http_client.h.
  *
  * libcurl's multi interface driven by the agent's one libuv loop, the standard socket-action
  * integration:
@@ -53,6 +53,9 @@ struct sp_http_req {
     size_t resp_len;
     size_t resp_alloc;
     int retry_after_seen; /* the final response carried a usable Retry-After */
+    int keep_headers;     /* SP_HTTP_KEEP_HEADERS: the final response's header lines go in hdrs */
+    char *hdrs;           /* capped at SP_HTTP_MAX_RESPONSE_HEADER_BYTES */
+    size_t hdrs_len;
     char errbuf[CURL_ERROR_SIZE];
     struct sp_http_req *prev, *next; /* h->reqs: in flight */
 };
@@ -170,6 +173,7 @@ static void req_free(struct sp_http_req *r)
     }
     C.slist_free_all(r->headers);
     free(r->resp);
+    free(r->hdrs);
     free(r);
 }
 
@@ -184,7 +188,8 @@ static void req_finish(struct sp_http_req *r, const struct sp_http_response *res
 /* The response of a transfer curl reported done with `result`. */
 static void req_complete(struct sp_http_req *r, CURLcode result)
 {
-    struct sp_http_response resp = {.retry_after_s = -1, .body = r->resp, .body_len = r->resp_len};
+    struct sp_http_response resp = {.retry_after_s = -1, .body = r->resp, .body_len = r->resp_len,
+                                    .headers = r->hdrs, .headers_len = r->hdrs_len};
     long status = 0;
     curl_off_t retry = 0;
 
@@ -260,7 +265,19 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* A new response (after a 1xx): headers of the previous one do not apply. */
         r->retry_after_seen = 0;
-    } else if (n > name_len && strncasecmp(data, name, name_len) == 0) {
+        r->hdrs_len = 0;
+        return n;
+    }
+    if (r->keep_headers && n > 2 && r->hdrs_len + n <= SP_HTTP_MAX_RESPONSE_HEADER_BYTES) {
+        if (r->hdrs == NULL) {
+            r->hdrs = malloc(SP_HTTP_MAX_RESPONSE_HEADER_BYTES);
+        }
+        if (r->hdrs != NULL) {
+            memcpy(r->hdrs + r->hdrs_len, data, n);
+            r->hdrs_len += n;
+        }
+    }
+    if (n > name_len && strncasecmp(data, name, name_len) == 0) {
         /* Mirror what curl accepts: a delay in seconds, or an HTTP-date. Anything else is
          * treated as absent, as RFC 9110 asks, instead of as "retry now". */
         char v[64];
@@ -500,7 +517,14 @@ int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent)
     return 0;
 }
 
-int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_cb cb, void *arg)
+/* What sp_http_send() adds to a POST: another method, kept headers. NULL: a plain POST. */
+struct send_ext {
+    const char *method;
+    unsigned flags;
+};
+
+static int submit(struct sp_http *h, const struct sp_http_request *req,
+                  const struct send_ext *ext, sp_http_cb cb, void *arg)
 {
     if (h == NULL || req == NULL || req->url == NULL || cb == NULL || req->timeout_ms < 0 ||
         (req->body == NULL && req->body_len > 0) || (req->headers == NULL && req->n_headers > 0)) {
@@ -562,6 +586,17 @@ int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_c
     bad |= C.easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
     bad |= C.easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
     bad |= C.easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
+    if (ext != NULL) {
+        r->keep_headers = (ext->flags & SP_HTTP_KEEP_HEADERS) != 0;
+        if (strcmp(ext->method, "GET") == 0) {
+            /* Undoes POSTFIELDS: a GET with no body. */
+            bad |= C.easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+        } else if (strcmp(ext->method, "PUT") == 0) {
+            /* The body as for POST, under another verb (CURLOPT_UPLOAD would need a read
+             * callback for what is already in memory). */
+            bad |= C.easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT") != CURLE_OK;
+        }
+    }
     if (bad) {
         req_free(r);
         return -EINVAL;
@@ -579,6 +614,54 @@ int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_c
     h->reqs = r;
     h->inflight++;
     return 0;
+}
+
+int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_cb cb, void *arg)
+{
+    return submit(h, req, NULL, cb, arg);
+}
+
+int sp_http_send(struct sp_http *h, const char *method, const struct sp_http_request *req,
+                 unsigned flags, sp_http_cb cb, void *arg)
+{
+    if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0 &&
+                           strcmp(method, "POST") != 0)) {
+        return -EINVAL;
+    }
+    const struct send_ext ext = {.method = method, .flags = flags};
+    return submit(h, req, &ext, cb, arg);
+}
+
+int sp_http_response_header(const struct sp_http_response *resp, const char *name, char *out,
+                            size_t n)
+{
+    size_t name_len = strlen(name);
+    const char *p = resp->headers;
+    const char *end = p != NULL ? p + resp->headers_len : NULL;
+    while (p != NULL && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = eol != NULL ? eol : end;
+        if ((size_t)(line_end - p) > name_len && p[name_len] == ':' &&
+            strncasecmp(p, name, name_len) == 0) {
+            const char *v = p + name_len + 1;
+            const char *ve = line_end;
+            while (v < ve && (*v == ' ' || *v == '\t')) {
+                v++;
+            }
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) {
+                ve--;
+            }
+            size_t len = (size_t)(ve - v);
+            if (len + 1 > n) {
+                return -ENOSPC;
+            }
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return (int)len;
+        }
+        p = eol != NULL ? eol + 1 : end;
+    }
+    return -ENOENT;
 }
 
 size_t sp_http_inflight(const struct sp_http *h)

@@ -1,11 +1,11 @@
 /*
- * http_client.h - asynchronous HTTP POST client: libcurl's multi interface driven by
+ * http_client.h - asynchronous HTTP client (POST; GET and PUT for the Lambda Extensions API): libcurl's multi interface driven by
  * the agent's one libuv loop (CURLMOPT_SOCKETFUNCTION + uv_poll_t,
  * CURLMOPT_TIMERFUNCTION + uv_timer_t). No thread per request, no polling.
  *
  * Ownership: the caller owns the request's url, headers and body and must keep
  * them alive until its callback ran. The client owns everything else. Every
- * request started with sp_http_post() gets exactly one callback, also when the
+ * request started with sp_http_post() or sp_http_send() gets exactly one callback, also when the
  * client is closed while it is in flight (status 0, error "aborted").
  */
 #ifndef SP_HTTP_H
@@ -24,6 +24,11 @@ struct sp_http_response {
     long retry_after_s;   /* Retry-After in seconds (both header forms), -1 if absent */
     const char *body;     /* response body, not NUL-terminated; valid during the callback */
     size_t body_len;      /* capped at SP_HTTP_MAX_RESPONSE_BYTES */
+    /* The final response's header lines as received ("Name: value\r\n"...), only for requests
+     * sent with SP_HTTP_KEEP_HEADERS (else NULL, 0); valid during the callback. Read one with
+     * sp_http_response_header(). Capped at SP_HTTP_MAX_RESPONSE_HEADER_BYTES. */
+    const char *headers;
+    size_t headers_len;
 };
 
 typedef void (*sp_http_cb)(void *arg, const struct sp_http_response *resp);
@@ -40,6 +45,18 @@ struct sp_http_request {
 /* 0 or a negative errno. user_agent is copied. */
 int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent);
 int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_cb cb, void *arg);
+/* The same with a method: "GET" (no body sent), "PUT" or "POST" (the body as sp_http_post sends
+ * it). A timeout_ms of 0 is no client timeout at all: a long poll (the Lambda Extensions API's
+ * event/next blocks until the next event) waits as long as the server holds it. flags:
+ * SP_HTTP_KEEP_HEADERS hands the response's headers to the callback. -EINVAL for another method. */
+#define SP_HTTP_KEEP_HEADERS 1u
+int sp_http_send(struct sp_http *h, const char *method, const struct sp_http_request *req,
+                 unsigned flags, sp_http_cb cb, void *arg);
+/* Copies the value of the response header `name` (ASCII case-insensitive; the first of that
+ * name, surrounding blanks trimmed) into out, NUL-terminated. Its length, -ENOENT when absent,
+ * -ENOSPC when it does not fit. */
+int sp_http_response_header(const struct sp_http_response *resp, const char *name, char *out,
+                            size_t n);
 size_t sp_http_inflight(const struct sp_http *h);
 /* Aborts what is in flight (each gets its callback), then frees the client once
  * every uv handle is closed; on_closed (may be NULL) runs after that. */

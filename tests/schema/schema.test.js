@@ -384,7 +384,7 @@ describe('protocol.md', () => {
         const s = replies[0];
         assert.deepEqual(Object.keys(s), ['stats', 'version', 'uptime_s', 'records', 'rejected', 'accepted_with',
             'connections', 'workflows', 'export', 'dropped', 'memory', 'journal', 'alerts', 'inputs', 'statsd',
-            'otlp_receiver', 'listeners']);
+            'otlp_receiver', 'lambda', 'listeners']);
         assert.deepEqual(Object.keys(s.inputs),
             ['dgram_received', 'dgram_dropped', 'dgram_kernel_dropped', 'dgram_truncated', 'peer_not_allowed']);
         assert.deepEqual(Object.keys(s.statsd),
@@ -401,7 +401,9 @@ describe('protocol.md', () => {
                 'requests_timed_out', 'retry_after_capped']);
         assert.deepEqual(Object.keys(s.dropped),
             ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
-                'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt']);
+                'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt', 'lambda_logs_dropped']);
+        assert.deepEqual(Object.keys(s.lambda),
+            ['telemetry_batches', 'telemetry_events', 'unknown_events', 'invokes', 'flushes_over_budget']);
         assert.deepEqual(Object.keys(s.journal),
             ['journaled', 'replayed', 'bytes', 'max_bytes', 'segments', 'torn_tails', 'segments_set_aside']);
         assert.deepEqual(Object.keys(s.alerts),

@@ -1,0 +1,310 @@
+'use strict';
+// spindle as an AWS Lambda extension (issue 12), driven by a stand-in for the Extensions and
+// Telemetry APIs (lib/lambda-api.js): registration and subscription as AWS documents them,
+// Telemetry API events turned into the invocation's spans and logs at the sink, export of an
+// invocation before the next event/next (flush in step with the lifecycle), SHUTDOWN within its
+// deadline with exit 0, and the counters.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const { startSink } = require('./lib/sink');
+const { startAgent, runSpindle } = require('./lib/agent');
+const { connect } = require('./lib/client');
+const { startLambdaApi } = require('./lib/lambda-api');
+const { testConfig, needBinary } = require('./lib/harness');
+const { waitUntil, makeTempDir } = require('./lib/util');
+const path = require('node:path');
+
+const XRAY = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+const iso = (ms) => new Date(ms).toISOString();
+
+async function lambdaSetup(extra = {}, { env = {}, sinkOpts = {}, api: apiOpts = {} } = {}) {
+  const sink = await startSink(sinkOpts);
+  const api = await startLambdaApi(apiOpts);
+  // batch_delay 10s and metrics every 10 min: only the flush in step (or shutdown) brings an
+  // invocation's telemetry to the sink within the test's waits.
+  const config = testConfig(sink.url, { export: { batch_delay: '10s' }, metrics: { interval: '10m' }, ...extra });
+  const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-orders', ...env } });
+  return { sink, api, agent };
+}
+
+describe('Lambda extension', needBinary, () => {
+  test('--help names --lambda-extension and AWS_LAMBDA_RUNTIME_API', async () => {
+    const res = await runSpindle(['--help']);
+    assert.equal(res.code, 0);
+    assert.match(res.stdout, /--lambda-extension/);
+    assert.match(res.stdout, /AWS_LAMBDA_RUNTIME_API/);
+  });
+
+  test('--lambda-extension without AWS_LAMBDA_RUNTIME_API exits 1 saying so', async () => {
+    const res = await runSpindle(['--lambda-extension', '--socket', path.join(makeTempDir(), 's.sock')], { env: { AWS_LAMBDA_RUNTIME_API: undefined } });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /AWS_LAMBDA_RUNTIME_API/);
+  });
+
+  test('register, subscribe, a cold and a warm invocation flushed before event/next, SHUTDOWN within its deadline', { timeout: 30000 }, async () => {
+    // A budget far above what a loaded machine needs: the order is then deterministic (the budget
+    // itself is the slow-backend test's).
+    const { sink, api, agent } = await lambdaSetup({ lambda: { flush_budget: '10s' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'the first event/next' });
+      const reg = api.callsTo('/2020-01-01/extension/register')[0];
+      assert.equal(reg.headers['lambda-extension-name'], 'spindle');
+      assert.deepEqual(JSON.parse(reg.body).events, ['INVOKE', 'SHUTDOWN']);
+      const sub = api.subscription();
+      assert.equal(sub.schemaVersion, '2025-01-29');
+      assert.deepEqual(sub.types, ['platform', 'function']);
+      assert.deepEqual(sub.buffering, { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 });
+      assert.equal(sub.destination.protocol, 'HTTP');
+      assert.match(sub.destination.URI, /^http:\/\/sandbox\.localdomain:[1-9][0-9]*\/telemetry$/);
+      assert.equal(api.nextCalls()[0].headers['lambda-extension-identifier'], api.extId);
+
+      // Init, then the first (cold) invocation.
+      const t0 = Date.now() - 2000;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.initStart', record: { initializationType: 'on-demand', phase: 'init', runtimeVersion: 'nodejs:20' } },
+        { time: iso(t0 + 240), type: 'platform.initRuntimeDone', record: { initializationType: 'on-demand', phase: 'init', status: 'success' } },
+        { time: iso(t0 + 250), type: 'platform.initReport', record: { initializationType: 'on-demand', phase: 'init', status: 'success', metrics: { durationMs: 250.5 } } },
+      ]), 200);
+      api.invoke('req-1');
+      await waitUntil(() => api.nextCalls().length === 1 && api.calls.length >= 3, { timeoutMs: 1000 });
+      assert.equal(await api.telemetry([
+        { time: iso(t0 + 300), type: 'platform.start', record: { requestId: 'req-1', version: '$LATEST', tracing: { spanId: '53995c3f42cd8ad8', type: 'X-Amzn-Trace-Id', value: XRAY } } },
+        { time: iso(t0 + 310), type: 'function', record: 'hello from req-1\n' },
+        { time: iso(t0 + 320), type: 'function', record: { timestamp: iso(t0 + 320), level: 'ERROR', message: 'card declined', requestId: 'req-1' } },
+        { time: iso(t0 + 400), type: 'platform.runtimeDone', record: { requestId: 'req-1', status: 'success', metrics: { durationMs: 100, producedBytes: 12 },
+          spans: [{ name: 'responseLatency', start: iso(t0 + 300), durationMs: 90 }, { name: 'responseDuration', start: iso(t0 + 390), durationMs: 5 }] } },
+      ]), 200);
+      // Flush in step: the invocation's span reaches the sink before spindle asks for the next event.
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 3000, what: 'event/next after req-1' });
+      const next2 = api.nextCalls()[1].time;
+      const inv1 = sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === 'req-1' && s.span.kind === 2);
+      assert.ok(inv1, `req-1's invocation span at the sink before the next event/next\n${sink.summary()}`);
+      assert.ok(inv1.request.time <= next2, 'delivered before event/next');
+      const logs1 = sink.logs().filter((l) => l.log.traceId === inv1.span.traceId);
+      assert.ok(logs1.some((l) => l.log.body === 'hello from req-1'), 'the function log, on the invocation\'s trace');
+      assert.ok(logs1.some((l) => l.log.severityNumber === 17 && l.log.body === 'card declined'), 'a JSON log line with its severity');
+
+      // A warm invocation that times out, with a report, dropped logs and an event type from the future.
+      api.invoke('req-2');
+      await waitUntil(() => api.calls.filter((c) => c.path.endsWith('event/next')).length === 2, { timeoutMs: 1000 });
+      const t1 = Date.now();
+      assert.equal(await api.telemetry([
+        { time: iso(t1), type: 'platform.start', record: { requestId: 'req-2', version: '$LATEST' } },
+        { time: iso(t1 + 5), type: 'platform.logsDropped', record: { reason: 'Consumer seems to have fallen behind', droppedRecords: 3, droppedBytes: 300 } },
+        { time: iso(t1 + 6), type: 'platform.somethingNew', record: {} },
+        { time: iso(t1 + 50), type: 'platform.runtimeDone', record: { requestId: 'req-2', status: 'timeout', metrics: { durationMs: 50, producedBytes: 0 } } },
+      ]), 200);
+      await waitUntil(() => api.nextCalls().length === 3, { timeoutMs: 3000, what: 'event/next after req-2' });
+      const inv2 = sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === 'req-2' && s.span.kind === 2);
+      assert.ok(inv2 && inv2.request.time <= api.nextCalls()[2].time, 'req-2 delivered before its event/next');
+      assert.equal(inv2.span.attributes['faas.coldstart'], false);
+      assert.equal(inv2.span.status.code, 2, 'a timeout is an error status');
+
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.equal(st.dropped.lambda_logs_dropped, 3);
+      assert.equal(st.lambda.unknown_events, 1);
+      assert.equal(st.lambda.invokes, 2);
+      assert.equal(st.lambda.telemetry_batches, 3);
+      assert.equal(st.lambda.flushes_over_budget, 0);
+
+      // The cold start: on the first invocation only, with the init span under it.
+      assert.equal(inv1.span.attributes['faas.coldstart'], true);
+      assert.equal(inv1.resource['service.name'], 'fn-orders');
+      assert.equal(inv1.span.traceId, '5759e988bd862e3fe1be46a994272793', 'the X-Ray trace id is the trace id');
+      const init = sink.spans().find((s) => s.span.name === 'init');
+      assert.ok(init, 'an init span');
+      assert.equal(init.span.parentSpanId, inv1.span.spanId);
+      assert.equal(init.span.attributes['faas.init.type'], 'on-demand');
+      assert.equal(Number(BigInt(String(init.span.endTimeUnixNano)) - BigInt(String(init.span.startTimeUnixNano))) / 1e6, 250.5);
+      const rl = sink.spans().find((s) => s.span.name === 'responseLatency');
+      assert.ok(rl && rl.span.parentSpanId === inv1.span.spanId, 'runtimeDone spans are children of the invocation');
+
+      // SHUTDOWN: everything delivered within the deadline, exit 0.
+      const t2 = Date.now();
+      api.shutdown(1500);
+      const info = await agent.exited;
+      const took = Date.now() - t2;
+      assert.equal(info.code, 0, agent.stderr().slice(-2000));
+      assert.ok(took < 1500, `exited ${took} ms after SHUTDOWN (deadline 1500 ms)`);
+      const cold = sink.metrics().filter((m) => m.metric.name === 'faas.coldstarts' && m.resource['service.name'] === 'fn-orders');
+      assert.ok(cold.length >= 1 && cold.every((m) => Number(m.point.asInt || m.point.asDouble) === 1), 'one cold start counted');
+      assert.equal(api.callsTo('/2020-01-01/extension/exit/error').length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+  const invSpan = (sink, id) => sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === id && s.span.kind === 2);
+  async function coldInvocation(api, type, id, { restore = false } = {}) {
+    await waitUntil(() => api.nextCalls().length >= 1, { timeoutMs: 5000, what: 'the first event/next' });
+    const t0 = Date.now() - 1000;
+    const ev = [{ time: iso(t0), type: 'platform.initStart', record: { initializationType: type, phase: 'init' } },
+      { time: iso(t0 + 100), type: 'platform.initRuntimeDone', record: { initializationType: type, phase: 'init', status: 'success' } },
+      { time: iso(t0 + 100), type: 'platform.initReport', record: { initializationType: type, phase: 'init', metrics: { durationMs: 100 } } }];
+    if (restore) {
+      ev.push({ time: iso(t0 + 500), type: 'platform.restoreStart', record: { runtimeVersion: 'java:21' } },
+        { time: iso(t0 + 540), type: 'platform.restoreRuntimeDone', record: { status: 'success' } },
+        { time: iso(t0 + 540), type: 'platform.restoreReport', record: { status: 'success', metrics: { durationMs: 40 } } });
+    }
+    assert.equal(await api.telemetry(ev), 200);
+    const n = api.nextCalls().length;
+    api.invoke(id);
+    assert.equal(await api.telemetry([
+      { time: iso(t0 + 600), type: 'platform.start', record: { requestId: id } },
+      { time: iso(t0 + 700), type: 'platform.runtimeDone', record: { requestId: id, status: 'error', errorType: 'Runtime.Unknown', metrics: { durationMs: 100 } } },
+    ]), 200);
+    await waitUntil(() => api.nextCalls().length === n + 1, { timeoutMs: 3000, what: `event/next after ${id}` });
+  }
+
+  test('provisioned concurrency: an init span but no cold start; an error from runtimeDone', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup();
+    try {
+      await coldInvocation(api, 'provisioned-concurrency', 'pc-1');
+      const inv = invSpan(sink, 'pc-1');
+      assert.ok(inv, sink.summary());
+      assert.equal(inv.span.attributes['faas.coldstart'], false, 'a provisioned init is not a cold start');
+      assert.equal(inv.span.status.code, 2);
+      const init = sink.spans().find((s) => s.span.name === 'init');
+      assert.equal(init.span.parentSpanId, inv.span.spanId);
+      assert.equal(init.span.attributes['faas.init.type'], 'provisioned-concurrency');
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+      const metric = (name) => sink.metrics().filter((m) => m.metric.name === name && m.resource['service.name'] === 'fn-orders');
+      assert.equal(metric('faas.coldstarts').length, 0, 'no cold start counted');
+      assert.ok(metric('faas.errors').length >= 1, 'the error counted');
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('SnapStart: a restore span and faas.restores with its duration, no cold start', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup();
+    try {
+      await coldInvocation(api, 'snap-start', 'ss-1', { restore: true });
+      const inv = invSpan(sink, 'ss-1');
+      assert.ok(inv, sink.summary());
+      assert.equal(inv.span.attributes['faas.coldstart'], false);
+      const restore = sink.spans().find((s) => s.span.name === 'restore');
+      assert.ok(restore && restore.span.parentSpanId === inv.span.spanId, 'restore span under the invocation');
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+      const metric = (name) => sink.metrics().filter((m) => m.metric.name === name && m.resource['service.name'] === 'fn-orders');
+      assert.ok(metric('faas.restores').length >= 1, 'restores counted');
+      const d = metric('faas.restore_duration').pop();
+      assert.ok(d && Math.abs(d.point.sum - 0.04) < 1e-9, 'restore duration 40 ms');
+      assert.equal(metric('faas.coldstarts').length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('Lambda Managed Instances: registers for SHUTDOWN only', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup({}, { env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      assert.deepEqual(JSON.parse(api.callsTo('/2020-01-01/extension/register')[0].body).events, ['SHUTDOWN']);
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('a refused Telemetry API subscription is reported to init/error and spindle exits 1', { timeout: 20000 }, async () => {
+    const { sink, api, agent } = await lambdaSetup({}, { api: { subscribeStatus: 400 } });
+    try {
+      const info = await agent.exited;
+      assert.equal(info.code, 1);
+      const e = api.callsTo('/2020-01-01/extension/init/error');
+      assert.equal(e.length, 1);
+      assert.equal(e[0].headers['lambda-extension-function-error-type'], 'Extension.TelemetrySubscriptionFailed');
+      assert.equal(api.nextCalls().length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('a slow backend: event/next after lambda.flush_budget (counted), then SHUTDOWN: exit 0 within the deadline, what is left counted shutdown_deadline', { timeout: 20000 }, async () => {
+    let slow = false;
+    const { sink, api, agent } = await lambdaSetup({ export: { batch_delay: '10s', shutdown_timeout: '30s' } },
+      { sinkOpts: { respond: async () => { if (slow) await new Promise((r) => setTimeout(r, 5000)); } } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      slow = true;
+      const t0 = Date.now() - 500;
+      api.invoke('late-1');
+      const sent = Date.now();
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.start', record: { requestId: 'late-1' } },
+        { time: iso(t0 + 10), type: 'function', record: 'queued when the backend slowed down' },
+        { time: iso(t0 + 20), type: 'platform.runtimeDone', record: { requestId: 'late-1', status: 'success' } },
+      ]), 200);
+      // The budget is 100 ms; the backend takes 5 s: the next event is asked for long before.
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 3000, what: 'event/next after the budget' });
+      const waited = api.nextCalls()[1].time - sent;
+      assert.ok(waited >= 90 && waited < 2500, `event/next ${waited} ms after runtimeDone (budget 100 ms)`);
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.equal(st.lambda.flushes_over_budget, 1);
+      const t = Date.now();
+      api.shutdown(800);
+      const info = await agent.exited;
+      const took = Date.now() - t;
+      assert.equal(info.code, 0);
+      assert.ok(took < 800, `exited ${took} ms after SHUTDOWN, deadline 800 ms (export.shutdown_timeout 30s loses to it)`);
+      const m = /dropped_shutdown=(\d+)/.exec(agent.stderr());
+      assert.ok(m && Number(m[1]) >= 1, `leftovers counted shutdown_deadline\n${agent.stderr().slice(-1500)}`);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('Telemetry API batches are journaled and replayed after kill -9', { timeout: 30000 }, async () => {
+    const jdir = path.join(makeTempDir(), 'journal');
+    const sink = await startSink({ respond: () => ({ status: 503 }) });
+    const api = await startLambdaApi();
+    const config = testConfig(sink.url, { storage: { path: jdir, fsync: 'always' }, export: { batch_delay: '10s' } });
+    const a1 = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-journal' } });
+    let a2;
+    const sink2 = await startSink();
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      const t0 = Date.now() - 500;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.start', record: { requestId: 'jr-1' } },
+        { time: iso(t0 + 10), type: 'function', record: 'journaled line' },
+        { time: iso(t0 + 20), type: 'platform.runtimeDone', record: { requestId: 'jr-1', status: 'success' } },
+      ]), 200);
+      await new Promise((r) => setTimeout(r, 300));
+      await a1.kill();
+      // Restarted outside Lambda: the journal replays through the same codec.
+      a2 = await startAgent({ config: testConfig(sink2.url, { storage: { path: jdir } }), env: { AWS_LAMBDA_FUNCTION_NAME: 'fn-journal' } });
+      await sink2.waitFor((s) => invSpan(s, 'jr-1') && s.logs().some((l) => l.log.body === 'journaled line'), 8000, 'the replayed invocation');
+      const c = await connect(a2.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.ok(st.journal.replayed >= 3, `replayed ${st.journal.replayed}`);
+    } finally {
+      await a1.stop();
+      if (a2) await a2.stop();
+      await api.close();
+      await sink.close();
+      await sink2.close();
+    }
+  });
+});

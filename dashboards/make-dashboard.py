@@ -15,7 +15,7 @@ import sys
 DS = {"type": "prometheus", "uid": "${datasource}"}
 # Label filters: the agents chosen, and for per-function panels the functions.
 A = 'job=~"$job",instance=~"$instance"'
-F = A + ',function=~"$function"'
+F = A + ',faas_name=~"$function"'
 R = "$__rate_interval"
 
 
@@ -87,39 +87,39 @@ def build():
     L.row("Functions")
     L.panel("Invocations per second", "faas.invocations per function: invocations whose span "
             "this agent emitted.",
-            [(rate("faas_invocations_total", F, "function"), "{{function}}")], unit="reqps")
+            [(rate("faas_invocations_total", F, "faas_name"), "{{faas_name}}")], unit="reqps")
     L.panel("Errors and timeouts per second", "faas.errors and faas.timeouts per function.",
-            [(rate("faas_errors_total", F, "function"), "{{function}} errors"),
-             (rate("faas_timeouts_total", F, "function"), "{{function}} timeouts")],
+            [(rate("faas_errors_total", F, "faas_name"), "{{faas_name}} errors"),
+             (rate("faas_timeouts_total", F, "faas_name"), "{{faas_name}} timeouts")],
             unit="reqps")
     L.panel("Error ratio", "Errors per invocation, per function (the ratio the "
             "SpindleWorkflowErrorRatio rule alerts on across the fleet).",
-            [(ratio("faas_errors_total", "faas_invocations_total", F, "function"),
-              "{{function}}")], unit="percentunit")
+            [(ratio("faas_errors_total", "faas_invocations_total", F, "faas_name"),
+              "{{faas_name}}")], unit="percentunit")
     L.panel("Invocation duration p95", "95th percentile of faas.invoke_duration per function; "
             "the dots are exemplars, each a link to the trace of one invocation.",
-            [(quantile(0.95, "faas_invoke_duration_seconds_bucket", F, "function"),
-              "{{function}} p95", True),
-             (quantile(0.5, "faas_invoke_duration_seconds_bucket", F, "function"),
-              "{{function}} p50")], unit="s")
+            [(quantile(0.95, "faas_invoke_duration_seconds_bucket", F, "faas_name"),
+              "{{faas_name}} p95", True),
+             (quantile(0.5, "faas_invoke_duration_seconds_bucket", F, "faas_name"),
+              "{{faas_name}} p50")], unit="s")
     L.panel("Cold-start ratio", "faas.coldstarts per faas.invocations, per function.",
-            [(ratio("faas_coldstarts_total", "faas_invocations_total", F, "function"),
-              "{{function}}")], unit="percentunit")
+            [(ratio("faas_coldstarts_total", "faas_invocations_total", F, "faas_name"),
+              "{{faas_name}}")], unit="percentunit")
     L.panel("Init duration p95", "95th percentile of faas.init_duration (cold-start "
             "initialisation) per function, with exemplars linking to traces.",
-            [(quantile(0.95, "faas_init_duration_seconds_bucket", F, "function"),
-              "{{function}} p95", True)], unit="s")
+            [(quantile(0.95, "faas_init_duration_seconds_bucket", F, "faas_name"),
+              "{{faas_name}} p95", True)], unit="s")
     L.panel("Throttles per second", "spindle.throttles per function.",
-            [(rate("spindle_throttles_total", F, "function"), "{{function}}")], unit="short")
+            [(rate("spindle_throttles_total", F, "faas_name"), "{{faas_name}}")], unit="short")
     L.panel("Retries per second", "spindle.retries per function (each retry counted once).",
-            [(rate("spindle_retries_total", F, "function"), "{{function}}")], unit="short")
+            [(rate("spindle_retries_total", F, "faas_name"), "{{faas_name}}")], unit="short")
     L.panel("Dead letters per queue", "Messages sent to a dead-letter queue "
             "(spindle.dead_letters), per function and queue, in each interval.",
-            [(f"sum by (function, queue) (increase(spindle_dead_letters_total{{{F}}}[{R}]))",
-              "{{function}} → {{queue}}")], unit="short", stack=True)
+            [(f"sum by (faas_name, queue) (increase(spindle_dead_letters_total{{{F}}}[{R}]))",
+              "{{faas_name}} → {{queue}}")], unit="short", stack=True)
     L.panel("DLQ depth per queue", "The dead-letter queue depth gauge the functions report "
             "(dlq.depth by queue), as sent.",
-            [(f"max by (function, queue) (dlq_depth{{{F}}})", "{{queue}} ({{function}})")],
+            [(f"max by (faas_name, queue) (dlq_depth{{{F}}})", "{{queue}} ({{faas_name}})")],
             unit="short")
 
     L.row("Agent health")
@@ -158,9 +158,11 @@ def build():
              (rate("spindle_export_delivered_total", A, "instance"), "{{instance}} delivered")],
             unit="short")
     L.panel("Input pauses", "spindle.input.pauses: times input was paused (memory or export "
-            "queues full); clients were pushed back.",
+            "queues full) and clients pushed back; and whether it is paused now (1).",
             [(f"sum by (instance) (increase(spindle_input_pauses_total{{{A}}}[{R}]))",
-              "{{instance}}")], unit="short")
+              "{{instance}} pauses"),
+             (f"max by (instance) (spindle_input_paused{{{A}}})", "{{instance}} paused now")],
+            unit="short")
     L.panel("Memory used", "spindle.memory.used: the part limits.max_memory budgets.",
             [(f"max by (instance) (spindle_memory_used_bytes{{{A}}})", "{{instance}}")],
             unit="bytes")
@@ -187,7 +189,7 @@ def build():
                   'label_values(spindle_records_accepted_total{job=~"$job"}, instance)'),
         query_var("function", "Function",
                   'label_values(faas_invocations_total{job=~"$job",instance=~"$instance"}, '
-                  'function)'),
+                  'faas_name)'),
     ]
 
     return {

@@ -5,7 +5,7 @@
 # /var/lib are fresh (RuntimeDirectory=, PrivateTmp=, StateDirectory= created
 # with the unit's modes and owner), as User=/Group= with the unit's UMask=,
 # no new privileges and an empty capability bounding set, after
-# ExecStartPre=. The service replaces this script (same pid); the caller
+# ExecStartPre=, with the variables of EnvironmentFile=. The service replaces this script (same pid); the caller
 # reaches its files as /proc/PID/root/... or with nsenter -t PID -m.
 # It covers the directives spindle.service uses, not all of systemd.
 # Usage (as root): as-unit.sh UNIT_FILE
@@ -26,6 +26,15 @@ start=$(get ExecStart)
 [ "$(get ProtectSystem)" = strict ] || { echo "as-unit.sh: expects ProtectSystem=strict" >&2; exit 2; }
 [ -n "$user" ] && [ -n "$start" ] || { echo "as-unit.sh: no User= or ExecStart=" >&2; exit 2; }
 id "$user" >/dev/null
+envfile=$(get EnvironmentFile)
+if [ -n "$envfile" ] && { [ "${envfile#-}" = "$envfile" ] || [ -f "${envfile#-}" ]; }; then
+    while IFS= read -r line || [ -n "$line" ]; do
+        case $line in ''|'#'*|';'*) continue ;; esac
+        name=${line%%=*} value=${line#*=}
+        value=${value#\"} value=${value%\"}
+        export "$name=$value"
+    done <"${envfile#-}"
+fi
 
 # What the service is run through: the unit's user and group (with its
 # supplementary groups), no new privileges, no capabilities at all.

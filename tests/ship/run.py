@@ -557,7 +557,8 @@ def deb_package():
     """packaging/build-deb.sh in a clean copy builds the .deb; dpkg -i installs
     it; the agent started as the unit says answers a member of the group
     spindle on its socket (and not anyone else), journals what it accepts and
-    exports it to the collector named in /etc/default/spindle, stops cleanly;
+    exports it to the collector named in /etc/default/spindle, answers
+    /healthz where it has an admin listener, stops cleanly;
     dpkg -r removes it (the conffile stays until purge)."""
     assert os.geteuid() == 0, "needs root (dpkg -i)"
     assert not installed("spindle"), "a spindle package is installed already: not touching it"
@@ -610,6 +611,12 @@ def deb_package():
         # Started as the unit says, exporting to the sink.
         with open("/etc/default/spindle", "w") as f:
             f.write(f"OTEL_EXPORTER_OTLP_ENDPOINT={sink.url}\n")
+        # Where the agent has an admin listener (issue 13), an ephemeral port:
+        # another agent on this machine may hold the default one.
+        admin = "--http-listen" in run(["/usr/bin/spindle", "--help"]).stdout
+        if admin:
+            with open("/etc/spindle/spindle.yaml", "a") as f:
+                f.write("admin:\n  listen: 127.0.0.1:0\n")
         if systemd_is_init():
             r = run(["systemctl", "restart", "spindle"])
             assert r.returncode == 0, r.stderr
@@ -652,10 +659,16 @@ def deb_package():
             f"the journal is not on: {s['journal']}"
         wait_for(lambda: any(p == "/v1/logs" and n > 0 for p, n in sink.got), 15,
                  "the log record at the collector")
-        r = run(enter + outsider + ["spindle", "--stats", "--socket", sock])
+        r = run(enter + outsider + ["socat", "-u", "/dev/null", f"UNIX-CONNECT:{sock}"])
         assert r.returncode != 0 and "Permission denied" in r.stderr, \
             f"a user outside the group reached the socket: {r.returncode} {r.stderr}"
-        # TODO(issue 13): /healthz on the admin listener, once it exists.
+        if admin:
+            # /healthz on the admin listener, at the address it bound.
+            import urllib.request
+            addr = s.get("admin")
+            assert addr and addr != "off", f"no admin listener in --stats: {s}"
+            with urllib.request.urlopen(f"http://{addr}/healthz", timeout=5) as resp:
+                assert resp.status == 200, resp.status
 
         # Stops cleanly on SIGTERM, as systemctl stop sends it.
         if agent is not None:

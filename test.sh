@@ -8,7 +8,11 @@ set -uo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
 source scripts/setup.sh
-if ! sp_setup nodejs npm prometheus-alertmanager prometheus chromium python3; then
+# prometheus (promtool and the scrape test), chromium (the status page),
+# systemd (systemd-analyze), dpkg-dev, debhelper, python3-yaml: the packaging
+# checks of tests/ship.
+if ! sp_setup nodejs npm prometheus-alertmanager python3 prometheus chromium systemd dpkg-dev \
+        debhelper python3-yaml; then
     echo "set-up failed"
     echo "0 passed, 1 failed"
     exit 1
@@ -44,6 +48,20 @@ if python3 scripts/cycles.py >"$logdir/cycles.log" 2>&1; then
 else
     failed=$((failed + 1))
     echo "architecture: circles between files"; cat "$logdir/cycles.log"
+fi
+
+# What an SRE installs (tests/ship/run.py): dashboard, rules, unit, package.
+timeout 1200 python3 tests/ship/run.py >"$logdir/ship.log" 2>&1
+line=$(grep -E '^ship: [0-9]+ passed, [0-9]+ failed$' "$logdir/ship.log" | tail -n 1)
+if [ -z "$line" ]; then
+    echo "ship: crashed or timed out"; tail -40 "$logdir/ship.log"
+    failed=$((failed + 1))
+else
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
+    f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "$line"
+    [ "$f" = 0 ] || grep -A12 ' FAIL ' "$logdir/ship.log"
 fi
 
 # Node suites (node:test, TAP output): "# pass N" / "# fail N".

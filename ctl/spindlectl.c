@@ -43,7 +43,7 @@ static const char usage[] =
     "  tail [--count N] [--for DURATION]\n"
     "                              print accepted records as they arrive (NDJSON)\n"
     "  demo [--count N]            send a simulated order workflow set, repeating\n"
-    "                              (./run.sh --demo runs it)\n"
+    "                              (what ./run.sh starts in demo mode)\n"
     "\n"
     "  --config FILE               the agent's configuration (to find its socket and listener)\n"
     "  --socket PATH               its data socket (socket.path)\n"

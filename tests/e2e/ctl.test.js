@@ -138,7 +138,7 @@ describe('spindlectl', needBinary, () => {
     const u = await ctl(['frobnicate']);
     assert.equal(u.code, 2);
     assert.match(u.stderr, /unknown command/);
-    assert.match(fs.readFileSync(path.join(TOP, 'docs/spindlectl.1'), 'utf8'), /^\.TH SPINDLECTL 1/);
+    assert.match(fs.readFileSync(path.join(TOP, 'packaging/man/spindlectl.1.md'), 'utf8'), /^% SPINDLECTL 1/);
   });
 });
 

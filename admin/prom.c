@@ -279,9 +279,13 @@ static void agent_metrics(struct w *w, const struct spindle *sp)
         (double)st->req_timed_out);
     one(w, "spindle_export_retry_after_capped_total", "counter",
         "Retry-After waits capped at export.retry_max.", (double)st->retry_after_capped);
-    one(w, "spindle_export_delivered_total", "counter", "Items the backends accepted.",
-        (double)st->delivered);
     static const char *const sig[SP_SIG_COUNT] = {"traces", "logs", "metrics"};
+    family(w, "spindle_export_delivered_total", 30, "counter",
+           "Items the backends accepted, by signal.");
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        const char *l[] = {"signal", sig[s], NULL};
+        sample(w, "spindle_export_delivered_total", l, (double)st->delivered_by_signal[s]);
+    }
     family(w, "spindle_export_queue_bytes", 26, "gauge",
            "Encoded bytes waiting, in flight or being compressed, by exporter and signal.");
     for (int i = 0; i < sp->n_exporters; i++) {

@@ -292,6 +292,7 @@ void sp_exporter_done(struct sp_exporter *e, struct sp_req *r, const struct sp_s
             rejected = rejected > r->items ? r->items : 0;
         }
         sp->stats.delivered += r->items - rejected;
+        sp->stats.delivered_by_signal[q->signal] += r->items - rejected;
         if (rejected > 0) {
             sp->stats.drop_partial_success += rejected;
             SP_LOG_RL(SP_LOG_WARN, "backend rejected part of a batch",

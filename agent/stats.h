@@ -119,6 +119,8 @@ struct sp_stats_listener {
 #define SP_STATS_MAX_LISTENERS 8
 
 struct sp_stats {
+    /* export.delivered by signal (enum sp_signal), for /metrics' signal label. */
+    uint64_t delivered_by_signal[3];
     struct sp_stats_listener listeners[SP_STATS_MAX_LISTENERS];
     int n_listeners;
     uint64_t accepted;

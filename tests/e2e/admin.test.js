@@ -117,6 +117,34 @@ describe('admin listener: /metrics', needBinary, () => {
     assert.equal(`${pc.stdout}${pc.stderr}`.trim(), '', 'promtool has no complaint');
   });
 
+  test('delivered by signal: the three add up to export.delivered', { timeout: 20000 }, async () => {
+    let t;
+    let st;
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      st = JSON.parse((await runSpindle(['--stats', '--socket', h.agent.socketPath, '--http-listen', 'off'])).stdout);
+      t = (await httpGet(addr, '/metrics')).body;
+      if (sampleValue(t, 'spindle_export_delivered_total', '{signal="traces"}') >= 2 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const by = ['traces', 'logs', 'metrics'].map((s) => sampleValue(t, 'spindle_export_delivered_total', `{signal="${s}"}`));
+    assert.ok(by[0] >= 2, `the workflow and invocation spans were delivered (${by[0]})`);
+    assert.ok(by.every((v) => v !== undefined), 'a sample for every signal');
+    // Between two equal scrapes nothing was delivered: --stats read between them agrees.
+    const sumOf = (body) => ['traces', 'logs', 'metrics']
+      .map((s) => sampleValue(body, 'spindle_export_delivered_total', `{signal="${s}"}`)).reduce((x, y) => x + y, 0);
+    for (let i = 0; ; i++) {
+      const before = sumOf((await httpGet(addr, '/metrics')).body);
+      const st2 = JSON.parse((await runSpindle(['--stats', '--socket', h.agent.socketPath, '--http-listen', 'off'])).stdout);
+      const after = sumOf((await httpGet(addr, '/metrics')).body);
+      if (before === after) {
+        assert.equal(after, st2.export.delivered, 'the signals add up to export.delivered');
+        break;
+      }
+      assert.ok(i < 20, 'deliveries settle');
+    }
+  });
+
   test('OpenMetrics when Accept asks for it', { timeout: 10000 }, async () => {
     const res = await httpGet(addr, '/metrics', { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' });
     assert.equal(res.status, 200);

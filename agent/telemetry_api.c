@@ -2,13 +2,16 @@
  * telemetry_api.c - AWS Lambda Telemetry API batches to protocol records. See
  * telemetry_api.h; docs/lambda.md has the mapping as a table.
  *
- * Correlation: the invocation's correlation id is the X-Ray root of its
- * platform.start (`tracing.value`, "Root=1-...;Parent=...") when there is one,
- * so the workflow's trace id is the X-Ray trace id; else its request id.
- * Later events of the request (runtimeDone, report, function log lines) carry
- * only the request id, so the choice is remembered for the last
- * SP_LAMBDA_REQUEST_MAP requests. Function log lines without a request id
- * belong to the invocation running (the last platform.start).
+ * Correlation: the invocation's correlation id is the `correlation_id` its
+ * first function log line names (Powertools), else the X-Ray root of its
+ * platform.start (`tracing.value`, "Root=1-...;Parent=..."), so the
+ * workflow's trace id is the X-Ray trace id; else its request id. So
+ * platform.start is held in the request's map entry until that line (or the
+ * request's runtimeDone / report) arrives. Later events of the request
+ * (runtimeDone, report, function log lines) carry only the request id, so
+ * the choice is remembered for the last SP_LAMBDA_REQUEST_MAP requests.
+ * Function log lines without a request id belong to the invocation running
+ * (the last platform.start).
  *
  * Ownership: struct sp_tapi owns its copies of ids; records handed to `emit`
  * point into the batch and the caller's scratch arena.

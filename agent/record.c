@@ -911,9 +911,6 @@ int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
             r->attrs.dropped++;
         }
     }
-    if (r->invocation_id.len) {
-        json_log_attr(&r->attrs, cap, "faas.invocation_id", r->invocation_id);
-    }
     /* Errors: TypeScript's `error` object, Python's `exception` string
      * (the traceback) and `exception_name`, Lambda's errorType/errorMessage. */
     const struct sp_json *err = sp_json_get(o, "error");

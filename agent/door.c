@@ -23,6 +23,7 @@
 #include "agent.h"
 #include "alert.h"
 #include "dsd_parse.h"
+#include "emf.h"
 #include "flow.h"
 #include "hmap.h"
 #include "journal.h"
@@ -75,6 +76,29 @@ static void route(struct spindle *sp, const struct sp_record *r, const struct sp
     } else {
         corr_record(sp->corr, r, o);
     }
+}
+
+/* An EMF line (SP_REC_EMF): its points go to the aggregator one by one. */
+struct emf_ctx {
+    struct spindle *sp;
+    const struct sp_origin *o;
+};
+
+static void emf_point(void *arg, const struct sp_record *r)
+{
+    struct emf_ctx *x = arg;
+    route(x->sp, r, x->o);
+}
+
+static void route_line(struct spindle *sp, struct sp_arena *a, const struct sp_record *r,
+                       const struct sp_origin *o)
+{
+    if (r->type != SP_REC_EMF) {
+        route(sp, r, o);
+        return;
+    }
+    struct emf_ctx x = {sp, o};
+    sp_emf_each(r->json, a, &sp->limits, r, emf_point, &x);
 }
 
 void sp_peer_origin(const struct sp_peer *peer, struct sp_origin *o)
@@ -171,7 +195,7 @@ void sp_door_ndjson(struct spindle *sp, const struct sp_peer *peer, struct sp_ar
     /* The line as received and the time that stands in for a missing ts:
      * replay parses it again to the same record. */
     journal(sp, peer, scratch, SP_CODEC_NDJSON, p, n, now_ns, &o);
-    route(sp, &r, &o);
+    route_line(sp, scratch, &r, &o);
 }
 
 /* --- DogStatsD ------------------------------------------------------------ */
@@ -583,5 +607,5 @@ void sp_door_replay(struct spindle *sp, const struct sp_jentry *e, uint64_t jseq
         o.jseq = sp_journal_seq(sp->journal);
     }
     sp->stats.replayed++;
-    route(sp, &r, &o);
+    route_line(sp, &sp->replay_arena, &r, &o);
 }

@@ -8,10 +8,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "caps.h"
+#include "emf.h"
 #include "ids.h"
 #include "json.h"
 
@@ -738,6 +740,246 @@ static int parse_trace_context(struct ctx *c, const struct sp_json *o, struct sp
     return SP_R_OK;
 }
 
+/* --- lines without a type: Powertools' and Lambda's JSON log lines ----- */
+
+static struct sp_str jstr(const struct sp_json *o, const char *key)
+{
+    const struct sp_json *v = sp_json_getn(o, key, strlen(key));
+    return v && v->type == SPJ_STRING ? v->s : (struct sp_str){NULL, 0};
+}
+
+uint8_t sp_record_level_severity(struct sp_str lv)
+{
+    static const struct {
+        const char *name;
+        uint8_t n;
+    } lv_map[] = {{"TRACE", 1},  {"DEBUG", 5},     {"INFO", 9},  {"WARN", 13}, {"WARNING", 13},
+                  {"ERROR", 17}, {"CRITICAL", 21}, {"FATAL", 21}};
+    for (size_t i = 0; i < sizeof(lv_map) / sizeof(lv_map[0]); i++) {
+        if (lv.len == strlen(lv_map[i].name) && strncasecmp(lv.p, lv_map[i].name, lv.len) == 0) {
+            return lv_map[i].n;
+        }
+    }
+    return 0;
+}
+
+/* RFC 3339 (TypeScript, Lambda) or Python's "2024-01-02 03:04:05,678+0000". */
+static int json_log_time(struct sp_str t, uint64_t *ns)
+{
+    if (t.len == 0) {
+        return -1;
+    }
+    if (sp_time_parse_rfc3339(t.p, t.len, ns) == 0) {
+        return 0;
+    }
+    char b[40];
+    if (t.len < 19 || t.len > 30) {
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        char ch = t.p[i];
+        if (i == 10 && ch == ' ') {
+            ch = 'T';
+        } else if (i == 19 && ch == ',') {
+            ch = '.';
+        }
+        b[n++] = ch;
+        /* "+0000" -> "+00:00" */
+        if (i == t.len - 3 && (t.p[t.len - 5] == '+' || t.p[t.len - 5] == '-')) {
+            b[n++] = ':';
+        }
+    }
+    return sp_time_parse_rfc3339(b, n, ns) == 0 ? 0 : -1;
+}
+
+static const char *const json_log_keys[] = {
+    "level",         "message",       "timestamp", "correlation_id", "function_request_id",
+    "requestId",     "xray_trace_id", "function_name", "cold_start", "service",
+    "error",         "exception",     "exception_name", "errorType", "errorMessage", NULL};
+
+static int json_log_key(struct sp_str k)
+{
+    for (int i = 0; json_log_keys[i]; i++) {
+        if (k.len == strlen(json_log_keys[i]) && memcmp(k.p, json_log_keys[i], k.len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void json_log_attr(struct sp_attrs *at, uint32_t cap, const char *k, struct sp_str v)
+{
+    if (v.len == 0) {
+        return;
+    }
+    if (at->n >= cap) {
+        at->dropped++;
+        return;
+    }
+    struct sp_attr *x = &at->v[at->n++];
+    x->key = sp_cstr(k);
+    x->val.type = SP_VAL_STR;
+    x->val.u.s = v;
+}
+
+int sp_record_is_json_log(const struct sp_json *o)
+{
+    return o->type == SPJ_OBJECT && sp_json_get(o, "level") && sp_json_get(o, "message");
+}
+
+int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
+                       const struct sp_record_limits *lim, uint64_t now_ns,
+                       struct sp_str dflt_cid, struct sp_record *r, const char **field)
+{
+    struct ctx cx = {.a = a, .lim = lim, .field = field};
+    struct ctx *c = &cx;
+    if (field) {
+        *field = NULL;
+    }
+    memset(r, 0, sizeof(*r));
+    r->type = SP_REC_LOG;
+    r->cold_start = -1;
+    r->init_duration_ms = -1;
+    r->ts_ns = now_ns;
+    uint64_t ts;
+    if (json_log_time(jstr(o, "timestamp"), &ts) == 0) {
+        r->ts_ns = ts;
+    }
+    const struct sp_json *msg = sp_json_get(o, "message");
+    int rc = any_value(c, msg, &r->body, 0);
+    if (rc) {
+        return rc;
+    }
+    const struct sp_json *lv = sp_json_get(o, "level");
+    if (lv && lv->type == SPJ_STRING) {
+        r->severity_text = lv->s;
+        r->severity_number = sp_record_level_severity(lv->s);
+    }
+    r->function = jstr(o, "function_name");
+    r->invocation_id = jstr(o, "function_request_id");
+    if (r->invocation_id.len == 0) {
+        r->invocation_id = jstr(o, "requestId");
+    }
+    struct sp_str xray = jstr(o, "xray_trace_id");
+    struct sp_str xroot = {NULL, 0};
+    if (xray.len) {
+        /* Powertools prints the bare root "1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx". */
+        char b[64];
+        int has_parent;
+        int n = snprintf(b, sizeof(b), "%s%.*s", memchr(xray.p, '=', xray.len) ? "" : "Root=",
+                         (int)xray.len, xray.p);
+        if (n > 0 && (size_t)n < sizeof(b) &&
+            sp_xray_parse(b, (size_t)n, r->tp_trace_id, r->tp_parent_id, &has_parent) == 0) {
+            r->has_traceparent = 1;
+            r->tp_has_parent = (uint8_t)has_parent;
+            xroot = xray;
+        } else {
+            r->bad_traceparent = 1;
+        }
+    }
+    /* The workflow: the correlation id, else the X-Ray root (as the Lambda
+     * extension keys an invocation without one), else the request. */
+    r->correlation_id = jstr(o, "correlation_id");
+    if (r->correlation_id.len == 0) {
+        r->correlation_id = xroot.len ? xroot : r->invocation_id;
+    }
+    if (r->correlation_id.len == 0) {
+        r->correlation_id = dflt_cid;
+    }
+    if (r->correlation_id.len == 0) {
+        FAIL(SP_R_MISSING_FIELD, "correlation_id");
+    }
+    if (r->correlation_id.len > SP_MAX_CORRELATION_ID_BYTES) {
+        FAIL(SP_R_BAD_VALUE, "correlation_id");
+    }
+
+    uint32_t cap = lim->max_attributes;
+    r->attrs.v = sp_arena_calloc(a, sizeof(struct sp_attr) * (cap ? cap : 1));
+    if (r->attrs.v == NULL) {
+        FAIL(SP_R_TOO_LARGE, "attributes");
+    }
+    json_log_attr(&r->attrs, cap, "service.name", jstr(o, "service"));
+    const struct sp_json *cs = sp_json_get(o, "cold_start");
+    if (cs && (cs->type == SPJ_TRUE || cs->type == SPJ_FALSE)) {
+        if (r->attrs.n < cap) {
+            struct sp_attr *x = &r->attrs.v[r->attrs.n++];
+            x->key = sp_cstr("faas.coldstart");
+            x->val.type = SP_VAL_BOOL;
+            x->val.u.b = cs->type == SPJ_TRUE;
+        } else {
+            r->attrs.dropped++;
+        }
+    }
+    /* Errors: TypeScript's `error` object, Python's `exception` string
+     * (the traceback) and `exception_name`, Lambda's errorType/errorMessage. */
+    const struct sp_json *err = sp_json_get(o, "error");
+    if (err && err->type == SPJ_OBJECT) {
+        json_log_attr(&r->attrs, cap, "exception.type", jstr(err, "name"));
+        json_log_attr(&r->attrs, cap, "exception.message", jstr(err, "message"));
+        json_log_attr(&r->attrs, cap, "exception.stacktrace", jstr(err, "stack"));
+        json_log_attr(&r->attrs, cap, "code.location", jstr(err, "location"));
+    } else if (err && err->type == SPJ_STRING) {
+        json_log_attr(&r->attrs, cap, "exception.message", err->s);
+    }
+    json_log_attr(&r->attrs, cap, "exception.stacktrace", jstr(o, "exception"));
+    json_log_attr(&r->attrs, cap, "exception.type", jstr(o, "exception_name"));
+    json_log_attr(&r->attrs, cap, "exception.type", jstr(o, "errorType"));
+    json_log_attr(&r->attrs, cap, "exception.message", jstr(o, "errorMessage"));
+
+    /* Every other key is the user's: a copy of the object without the keys
+     * mapped above, flattened like the protocol's `attributes`. */
+    struct sp_json rest = {.type = SPJ_OBJECT};
+    struct sp_json **tail = &rest.child;
+    for (const struct sp_json *m = o->child; m; m = m->next) {
+        if (json_log_key(m->key) || m->type == SPJ_NULL) {
+            continue;
+        }
+        struct sp_json *cp = sp_arena_alloc(a, sizeof(*cp));
+        if (cp == NULL) {
+            FAIL(SP_R_TOO_LARGE, "attributes");
+        }
+        *cp = *m;
+        cp->next = NULL;
+        *tail = cp;
+        tail = &cp->next;
+        rest.n++;
+    }
+    if (rest.n) {
+        struct attr_out ao = {.v = r->attrs.v, .n = r->attrs.n, .cap = cap,
+                              .dropped = r->attrs.dropped};
+        if ((rc = add_attrs(c, &ao, &rest, NULL, 0, 0))) {
+            return rc;
+        }
+        r->attrs.n = ao.n;
+        r->attrs.dropped = ao.dropped;
+    }
+    return SP_R_OK;
+}
+
+
+/* A line without `type` (the caller saw it missing): an EMF blob goes back
+ * whole for the door to expand (one line, many points); a line with `level`
+ * and `message` is a log line; anything else is still missing its type. */
+static int typeless(struct ctx *c, const struct sp_json *o, uint64_t now_ns,
+                    struct sp_record *r)
+{
+    const struct sp_json *aws = sp_json_get(o, "_aws");
+    if (aws && aws->type == SPJ_OBJECT && sp_json_get(aws, "CloudWatchMetrics")) {
+        r->type = SP_REC_EMF;
+        r->ts_ns = now_ns;
+        r->json = o;
+        if (sp_emf_each(o, c->a, c->lim, r, NULL, NULL) <= 0) {
+            FAIL(SP_R_BAD_VALUE, "_aws.CloudWatchMetrics"); /* not one value in it */
+        }
+        return SP_R_OK;
+    }
+    if (!sp_record_is_json_log(o)) {
+        FAIL(SP_R_MISSING_FIELD, "type");
+    }
+    return sp_record_json_log(o, c->a, c->lim, now_ns, (struct sp_str){NULL, 0}, r, c->field);
+}
+
 int sp_record_parse(const char *line, size_t n, struct sp_arena *a,
                     const struct sp_record_limits *lim, uint64_t now_ns, struct sp_record *r,
                     const char **field)
@@ -775,6 +1017,10 @@ int sp_record_parse(const char *line, size_t n, struct sp_arena *a,
     }
     struct sp_str type = {0};
     if ((rc = req_str(c, o, "type", &type))) {
+        if (rc == SP_R_MISSING_FIELD) {
+            /* Not the protocol's: Powertools, Lambda's JSON log format, EMF. */
+            return typeless(c, o, now_ns, r);
+        }
         return rc;
     }
     static const struct {

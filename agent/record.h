@@ -35,7 +35,17 @@ enum sp_reason {
 
 const char *sp_reason_name(int reason);
 
-enum sp_rec_type { SP_REC_SPAN, SP_REC_LOG, SP_REC_METRIC, SP_REC_EVENT, SP_REC_FLUSH, SP_REC_STATS };
+/* SP_REC_EMF: a line without `type` holding a CloudWatch EMF blob; `json` is
+ * its parsed object, for the door to expand into metric records (emf.h). */
+enum sp_rec_type {
+    SP_REC_SPAN,
+    SP_REC_LOG,
+    SP_REC_METRIC,
+    SP_REC_EVENT,
+    SP_REC_FLUSH,
+    SP_REC_STATS,
+    SP_REC_EMF
+};
 
 enum sp_event_kind {
     SP_EV_OTHER = 0,
@@ -118,6 +128,8 @@ struct sp_record {
     /* flush, stats */
     struct sp_str id;
     uint8_t id_too_long;      /* id over SP_MAX_ACK_ID_BYTES: not echoed; the reply is an error */
+    /* emf */
+    const struct sp_json *json; /* the line's object, in the parser's arena */
 };
 
 /* Parses one line (without its newline). `now_ns` is the receive time. Returns
@@ -126,6 +138,22 @@ struct sp_record {
 int sp_record_parse(const char *line, size_t n, struct sp_arena *a,
                     const struct sp_record_limits *lim, uint64_t now_ns, struct sp_record *out,
                     const char **field);
+
+struct sp_json;
+/* An object with `level` and `message`: a structured log line of AWS Lambda
+ * Powertools (Python, TypeScript) or Lambda's JSON log format. */
+int sp_record_is_json_log(const struct sp_json *o);
+/* Such a line as a log record (docs/protocol.md, "Lines without a type"):
+ * the stream socket's typeless lines and the Telemetry API's function log
+ * lines. Its workflow: `correlation_id`, else the root of `xray_trace_id`,
+ * else the request id, else `dflt_cid` (may be empty: then missing_field).
+ * SP_R_OK or a rejection reason, `*field` naming the field. */
+int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
+                       const struct sp_record_limits *lim, uint64_t now_ns,
+                       struct sp_str dflt_cid, struct sp_record *r, const char **field);
+/* OTel severity number of a level name (TRACE .. CRITICAL, any case), 0
+ * unknown. */
+uint8_t sp_record_level_severity(struct sp_str level);
 
 /* Time parsing shared with tests: seconds since the epoch as a JSON number
  * (< 1e11) or RFC 3339 with a zone. 0 or -EINVAL. */

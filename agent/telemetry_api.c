@@ -2,13 +2,16 @@
  * telemetry_api.c - AWS Lambda Telemetry API batches to protocol records. See
  * telemetry_api.h; docs/lambda.md has the mapping as a table.
  *
- * Correlation: the invocation's correlation id is the X-Ray root of its
- * platform.start (`tracing.value`, "Root=1-...;Parent=...") when there is one,
- * so the workflow's trace id is the X-Ray trace id; else its request id.
- * Later events of the request (runtimeDone, report, function log lines) carry
- * only the request id, so the choice is remembered for the last
- * SP_LAMBDA_REQUEST_MAP requests. Function log lines without a request id
- * belong to the invocation running (the last platform.start).
+ * Correlation: the invocation's correlation id is the `correlation_id` its
+ * first function log line names (Powertools), else the X-Ray root of its
+ * platform.start (`tracing.value`, "Root=1-...;Parent=..."), so the
+ * workflow's trace id is the X-Ray trace id; else its request id. So
+ * platform.start is held in the request's map entry until that line (or the
+ * request's runtimeDone / report) arrives. Later events of the request
+ * (runtimeDone, report, function log lines) carry only the request id, so
+ * the choice is remembered for the last SP_LAMBDA_REQUEST_MAP requests.
+ * Function log lines without a request id belong to the invocation running
+ * (the last platform.start).
  *
  * Ownership: struct sp_tapi owns its copies of ids; records handed to `emit`
  * point into the batch and the caller's scratch arena.
@@ -22,6 +25,7 @@
 #include <strings.h>
 
 #include "caps.h"
+#include "emf.h"
 #include "ids.h"
 #include "json.h"
 
@@ -29,9 +33,20 @@ enum init_type { INIT_ON_DEMAND = 0, INIT_PROVISIONED, INIT_SNAP_START, INIT_MAN
 static const char *const init_names[] = {"on-demand", "provisioned-concurrency", "snap-start",
                                          "lambda-managed-instances"};
 
+/* Attribute limits for the function log lines' own keys (the socket's
+ * defaults: the Telemetry API has no per-input settings). */
+static const struct sp_record_limits tapi_limits = {SP_DEF_MAX_ATTRIBUTES,
+                                                    SP_DEF_MAX_ATTR_VALUE_BYTES};
+
 struct req_cid {
     char req[SP_TAPI_MAX_REQUEST_ID + 1];
-    char cid[SP_TAPI_MAX_REQUEST_ID + 1];
+    char cid[SP_MAX_CORRELATION_ID_BYTES + 1];
+    /* platform.start held until the invocation's workflow is known: the
+     * first function log line naming a correlation_id, else its end. */
+    uint8_t held;
+    uint8_t has_tp, tp_has_parent;
+    uint8_t tp_trace_id[16], tp_parent_id[8];
+    uint64_t start_ts;
 };
 
 struct sp_tapi {
@@ -111,15 +126,21 @@ static uint64_t ev_time(const struct sp_json *ev, uint64_t now_ns)
     return now_ns;
 }
 
-static const char *cid_of(struct sp_tapi *t, struct sp_str req)
+static struct req_cid *entry_of(struct sp_tapi *t, struct sp_str req)
 {
-    for (unsigned i = 0; i < SP_LAMBDA_REQUEST_MAP; i++) {
+    for (unsigned i = 0; req.len && i < SP_LAMBDA_REQUEST_MAP; i++) {
         struct req_cid *m = &t->map[(t->next - 1 - i) % SP_LAMBDA_REQUEST_MAP];
         if (m->req[0] && strlen(m->req) == req.len && memcmp(m->req, req.p, req.len) == 0) {
-            return m->cid;
+            return m;
         }
     }
     return NULL;
+}
+
+static const char *cid_of(struct sp_tapi *t, struct sp_str req)
+{
+    struct req_cid *m = entry_of(t, req);
+    return m ? m->cid : NULL;
 }
 
 /* A record of the request `req` (its correlation id as chosen at its start). */
@@ -172,26 +193,28 @@ static uint64_t ms_ns(double ms)
 
 /* --- events -------------------------------------------------------------- */
 
-/* platform.start: the invocation begins; the first after an init carries it. */
-static void on_start(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts,
-                     struct sp_arena *a, sp_tapi_emit_fn emit, void *arg)
+/* platform.start: the invocation begins. Held (the entry keeps what it
+ * said) until its workflow is known: see release(). */
+static void on_start(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts)
 {
     struct sp_str req = jstr(rec, "requestId");
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
         return;
     }
     struct req_cid *m = &t->map[t->next++ % SP_LAMBDA_REQUEST_MAP];
+    memset(m, 0, sizeof(*m));
     copy_id(m->req, req);
     copy_id(m->cid, req);
     copy_id(t->current, req);
-    struct sp_record r;
-    rec_init(t, &r, SP_REC_EVENT, req, ts);
+    m->held = 1;
+    m->start_ts = ts;
     const struct sp_json *tr = sp_json_get(rec, "tracing");
     struct sp_str xray = jstr(tr, "value");
     int has_parent = 0;
-    if (xray.len && sp_xray_parse(xray.p, xray.len, r.tp_trace_id, r.tp_parent_id,
+    if (xray.len && sp_xray_parse(xray.p, xray.len, m->tp_trace_id, m->tp_parent_id,
                                   &has_parent) == 0) {
-        /* The X-Ray root ("1-" 8 hex "-" 24 hex) keys the workflow. */
+        /* The X-Ray root ("1-" 8 hex "-" 24 hex) keys the workflow unless a
+         * function log line names a correlation id first. */
         const char *root = memmem(xray.p, xray.len, "Root=", 5);
         if (root) {
             root += 5;
@@ -201,8 +224,29 @@ static void on_start(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts,
             }
             copy_id(m->cid, (struct sp_str){root, n});
         }
+        m->has_tp = 1;
+        m->tp_has_parent = (uint8_t)has_parent;
+    }
+}
+
+/* The held platform.start of `m`, now that its workflow is known (m->cid):
+ * the invocation's start, and the init (restore) under the first one. */
+static void release(struct sp_tapi *t, struct req_cid *m, struct sp_arena *a,
+                    sp_tapi_emit_fn emit, void *arg)
+{
+    if (m == NULL || !m->held) {
+        return;
+    }
+    m->held = 0;
+    uint64_t ts = m->start_ts;
+    struct sp_str req = sp_cstr(m->req);
+    struct sp_record r;
+    rec_init(t, &r, SP_REC_EVENT, req, ts);
+    if (m->has_tp) {
+        memcpy(r.tp_trace_id, m->tp_trace_id, 16);
+        memcpy(r.tp_parent_id, m->tp_parent_id, 8);
         r.has_traceparent = 1;
-        r.tp_has_parent = (uint8_t)has_parent;
+        r.tp_has_parent = m->tp_has_parent;
     }
     r.correlation_id = sp_cstr(m->cid);
     r.event = SP_EV_INVOCATION_START;
@@ -274,6 +318,7 @@ static void on_runtime_done(struct sp_tapi *t, const struct sp_json *rec, uint64
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
         return;
     }
+    release(t, entry_of(t, req), a, emit, arg);
     const struct sp_json *spans = sp_json_get(rec, "spans");
     for (const struct sp_json *sj = spans && spans->type == SPJ_ARRAY ? spans->child : NULL; sj;
          sj = sj->next) {
@@ -322,6 +367,7 @@ static void on_report(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts,
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID || mt == NULL) {
         return;
     }
+    release(t, entry_of(t, req), a, emit, arg);
     static const char *const keys[][2] = {
         {"durationMs", "faas.duration_ms"},
         {"billedDurationMs", "faas.billed_duration_ms"},
@@ -350,26 +396,26 @@ static void on_report(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts,
     emit(arg, &r);
 }
 
-/* Severity of a level name (Powertools, Lambda's JSON logs). */
-static uint8_t severity_of(struct sp_str lv)
+/* What a function log line's JSON object becomes. */
+struct log_emit {
+    struct sp_tapi *t;
+    sp_tapi_emit_fn emit;
+    void *arg;
+};
+
+static void emf_emit(void *arg, const struct sp_record *r)
 {
-    static const struct {
-        const char *name;
-        uint8_t n;
-    } lv_map[] = {{"TRACE", 1}, {"DEBUG", 5}, {"INFO", 9}, {"WARN", 13}, {"WARNING", 13},
-                  {"ERROR", 17}, {"CRITICAL", 21}, {"FATAL", 21}};
-    for (size_t i = 0; i < sizeof(lv_map) / sizeof(lv_map[0]); i++) {
-        if (lv.len == strlen(lv_map[i].name) && strncasecmp(lv.p, lv_map[i].name, lv.len) == 0) {
-            return lv_map[i].n;
-        }
-    }
-    return 0;
+    struct log_emit *x = arg;
+    x->emit(x->arg, r);
 }
 
 /* A function or extension log line: plain text, or a JSON object (Lambda's
- * JSON log format, Powertools): message, level and request id taken out. */
-static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, sp_tapi_emit_fn emit,
-                   void *arg)
+ * JSON log format, Powertools; under the Text log format Powertools' line
+ * arrives as a string holding the object). An EMF blob becomes metrics only;
+ * a line with level and message a log record with its attributes
+ * (record.c), in the workflow of its correlation_id when it names one. */
+static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, struct sp_arena *a,
+                   sp_tapi_emit_fn emit, void *arg)
 {
     const struct sp_json *rec = sp_json_get(ev, "record");
     if (rec == NULL) {
@@ -377,16 +423,66 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, sp_
     }
     struct sp_str req = {NULL, 0};
     struct sp_record r;
-    if (rec->type == SPJ_OBJECT) {
-        req = jstr(rec, "requestId");
+    const struct sp_json *obj = rec->type == SPJ_OBJECT ? rec : NULL;
+    if (rec->type == SPJ_STRING) {
+        struct sp_str s = rec->s;
+        while (s.len && (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r')) {
+            s.len--;
+        }
+        struct sp_json *j;
+        if (s.len > 1 && s.p[0] == '{' && s.p[s.len - 1] == '}' &&
+            sp_json_parse(a, s.p, s.len, &j) == SPJ_OK && j->type == SPJ_OBJECT) {
+            obj = j;
+        }
+    }
+    if (obj) {
+        req = jstr(obj, "requestId");
         if (req.len == 0) {
-            req = jstr(rec, "function_request_id");
+            req = jstr(obj, "function_request_id");
         }
     }
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
         req = sp_cstr(t->current);
     }
+    struct req_cid *m = entry_of(t, req);
+    if (m && m->held) {
+        /* The invocation joins the workflow its function logs name
+         * (Powertools' correlation_id); the first line without one settles
+         * for the X-Ray root (or the request id). */
+        struct sp_str cid = obj ? jstr(obj, "correlation_id") : (struct sp_str){NULL, 0};
+        if (cid.len && cid.len <= SP_MAX_CORRELATION_ID_BYTES) {
+            memcpy(m->cid, cid.p, cid.len);
+            m->cid[cid.len] = '\0';
+        }
+        release(t, m, a, emit, arg);
+    }
     rec_init(t, &r, SP_REC_LOG, req, ts);
+    if (r.correlation_id.len == 0) {
+        /* Before any invocation (init logs): the function's own workflow. */
+        r.correlation_id = sp_cstr(t->function[0] ? t->function : "lambda-init");
+    }
+    if (obj && sp_emf_is(obj)) {
+        struct log_emit x = {t, emit, arg};
+        r.type = SP_REC_METRIC;
+        r.correlation_id = (struct sp_str){NULL, 0}; /* metrics: exemplars only when named */
+        sp_emf_each(obj, a, &tapi_limits, &r, emf_emit, &x);
+        return;
+    }
+    if (obj && sp_record_is_json_log(obj)) {
+        struct sp_record l;
+        const char *field;
+        if (sp_record_json_log(obj, a, &tapi_limits, ts, r.correlation_id, &l, &field) ==
+            SP_R_OK) {
+            struct sp_str cid = jstr(obj, "correlation_id");
+            l.function = r.function;
+            l.invocation_id = req;
+            l.correlation_id = cid.len && cid.len <= SP_MAX_CORRELATION_ID_BYTES
+                                   ? cid
+                                   : r.correlation_id;
+            emit(arg, &l);
+            return;
+        }
+    }
     if (rec->type == SPJ_STRING) {
         struct sp_str s = rec->s;
         while (s.len && (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r')) {
@@ -394,19 +490,15 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, sp_
         }
         r.body.type = SP_VAL_STR;
         r.body.u.s = s;
-    } else if (rec->type == SPJ_OBJECT) {
-        struct sp_str msg = jstr(rec, "message");
+    } else if (obj) {
+        struct sp_str msg = jstr(obj, "message");
         r.body.type = SP_VAL_STR;
         r.body.u.s = msg;
-        struct sp_str lv = jstr(rec, "level");
+        struct sp_str lv = jstr(obj, "level");
         r.severity_text = lv;
-        r.severity_number = severity_of(lv);
+        r.severity_number = sp_record_level_severity(lv);
     } else {
         return;
-    }
-    if (r.correlation_id.len == 0) {
-        /* Before any invocation (init logs): the function's own workflow. */
-        r.correlation_id = sp_cstr(t->function[0] ? t->function : "lambda-init");
     }
     emit(arg, &r);
 }
@@ -460,7 +552,7 @@ int sp_tapi_batch(struct sp_tapi *t, const char *p, size_t n, struct sp_arena *s
             const struct sp_json *mt = sp_json_get(rec, "metrics");
             t->restore_ms = jnum(mt, "durationMs", t->restore_ms);
         } else if (is(type, "platform.start")) {
-            on_start(t, rec, ts, scratch, emit, arg);
+            on_start(t, rec, ts);
         } else if (is(type, "platform.runtimeDone")) {
             on_runtime_done(t, rec, ts, scratch, emit, arg, res);
         } else if (is(type, "platform.report")) {
@@ -468,7 +560,7 @@ int sp_tapi_batch(struct sp_tapi *t, const char *p, size_t n, struct sp_arena *s
         } else if (is(type, "platform.logsDropped")) {
             res->logs_dropped += (uint64_t)jnum(rec, "droppedRecords", 0);
         } else if (is(type, "function") || is(type, "extension")) {
-            on_log(t, ev, ts, emit, arg);
+            on_log(t, ev, ts, scratch, emit, arg);
         } else if (is(type, "platform.telemetrySubscription") || is(type, "platform.extension") ||
                    is(type, "platform.fault")) {
             /* Known; nothing in them belongs to a workflow. */

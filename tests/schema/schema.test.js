@@ -89,6 +89,26 @@ describe('valid records pass', () => {
         'correlation_id wins: alias ignored when both present': mutate(base.log, { correlationId: 42 }),
         'correlation_id of 256 ASCII bytes': mutate(base.log, { correlation_id: 'x'.repeat(256) }),
         'log alias message': mutate(base.log, { body: undefined, message: 'hi' }),
+        /* Lines without a type (docs/protocol.md "Lines without a type"). */
+        'Powertools TypeScript log line': {
+            level: 'INFO', message: 'hello', timestamp: '2026-12-06T04:01:38.099Z', service: 'orders',
+            cold_start: false, function_name: 'fn', function_request_id: 'req-1', sampling_rate: 0,
+            correlation_id: 'order-42', xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+            orderId: 7, nested: { a: 1 },
+        },
+        'Powertools Python log line, keyed by its X-Ray trace id': {
+            level: 'WARNING', location: 'handler:12', message: 'slow', timestamp: '2026-12-06 04:01:38,250+0000',
+            service: 'py', xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+            exception: 'Traceback ...', exception_name: 'ValueError',
+        },
+        'Lambda JSON log format line': {
+            timestamp: '2026-12-06T04:01:38.300Z', level: 'INFO', message: 'hi', requestId: '79b4f56e',
+        },
+        'EMF blob (Powertools metrics)': {
+            _aws: { Timestamp: 1796529698123, CloudWatchMetrics: [{ Namespace: 'Shop', Dimensions: [['service', 'env']],
+                Metrics: [{ Name: 'orders', Unit: 'Count' }, { Name: 'latency', Unit: 'Milliseconds', StorageResolution: 1 }] }] },
+            service: 'orders', env: 'prod', orders: 1, latency: [12, 30],
+        },
         'log alias msg': mutate(base.log, { body: undefined, msg: 'hi' }),
         'log body as an object': mutate(base.log, { body: { a: [1, 2], b: null } }),
         'severity name any case': mutate(base.log, { severity: 'WaRnInG' }),
@@ -193,6 +213,9 @@ const invalid = [
     ['malformed_json', 'top level is null', null, null],
 
     ['missing_field', 'no type', base.log, { type: undefined }],
+    ['missing_field', 'no type, level without message', base.log, { type: undefined, level: 'INFO' }],
+    ['missing_field', 'no type, level and message but nothing to key a workflow by', null,
+        { level: 'INFO', message: 'x' }],
     ['missing_field', 'span/log/event without any correlation id', base.log, { correlation_id: undefined }],
     ['missing_field', 'span without correlation id', base.span, { correlation_id: undefined }],
     ['missing_field', 'event without correlation id', base.event, { correlation_id: undefined }],

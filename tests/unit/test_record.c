@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "emf.h"
 #include "harness.h"
 #include "ids.h"
 #include "record.h"
@@ -148,6 +149,9 @@ static void test_missing_field(void)
     /* common */
     EXPECT("{'type':'log','body':'x'}", SP_R_MISSING_FIELD, "correlation_id");
     EXPECT("{'correlation_id':'c','body':'x'}", SP_R_MISSING_FIELD, "type");
+    /* level without message, message without level: still not a log line */
+    EXPECT("{'correlation_id':'c','level':'INFO'}", SP_R_MISSING_FIELD, "type");
+    EXPECT("{'correlation_id':'c','message':'x'}", SP_R_MISSING_FIELD, "type");
     EXPECT("{'type':'span','name':'n','start':1,'end':2}", SP_R_MISSING_FIELD, "correlation_id");
     EXPECT("{'type':'event','name':'x'}", SP_R_MISSING_FIELD, "correlation_id");
     /* span */
@@ -1225,12 +1229,121 @@ static void test_reason_names(void)
     CHECK(strcmp(sp_reason_name(SP_R_COUNT), "unknown") == 0);
 }
 
+static struct sp_record EMF_OUT[8];
+static int EMF_N;
+static void emf_collect(void *arg, const struct sp_record *r)
+{
+    (void)arg;
+    if (EMF_N < 8) {
+        EMF_OUT[EMF_N++] = *r;
+    }
+}
+
+/* Lines without a type: Powertools (TypeScript, Python), Lambda's JSON log
+ * format, EMF (docs/protocol.md "Lines without a type"). */
+static void test_typeless(void)
+{
+    /* @aws-lambda-powertools/logger 2.36.0, as printed */
+    CHECK_EQ_INT(rec("{'level':'ERROR','message':'boom','timestamp':'2026-12-06T04:01:38.111Z',"
+                     "'service':'orders','cold_start':true,'function_arn':'arn',"
+                     "'function_memory_size':128,'function_name':'fn','function_request_id':"
+                     "'req-1','sampling_rate':0,'correlation_id':'order-42','xray_trace_id':"
+                     "'1-5759e988-bd862e3fe1be46a994272793','error':{'name':'Error','location':"
+                     "'/x.js:10','message':'bad thing','stack':'Error: bad thing\\n  at x'},"
+                     "'orderId':7,'nested':{'a':1}}"),
+                 SP_R_OK);
+    CHECK_EQ_INT(R.type, SP_REC_LOG);
+    CHECK(sp_str_eq(R.correlation_id, sp_cstr("order-42")));
+    CHECK(sp_str_eq(R.invocation_id, sp_cstr("req-1")));
+    CHECK(sp_str_eq(R.function, sp_cstr("fn")));
+    CHECK_EQ_INT(R.severity_number, 17);
+    CHECK(sp_str_eq(R.severity_text, sp_cstr("ERROR")));
+    CHECK(R.body.type == SP_VAL_STR && sp_str_eq(R.body.u.s, sp_cstr("boom")));
+    CHECK(R.ts_ns == UINT64_C(1796529698111000000));
+    CHECK_EQ_INT(R.has_traceparent, 1);
+    CHECK_EQ_INT(R.tp_trace_id[0], 0x57);
+    CHECK_EQ_INT(R.tp_trace_id[15], 0x93);
+    const struct sp_attr *x = attr(&R.attrs, "exception.type");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("Error")));
+    x = attr(&R.attrs, "exception.message");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("bad thing")));
+    CHECK(attr(&R.attrs, "exception.stacktrace") != NULL);
+    x = attr(&R.attrs, "service.name");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("orders")));
+    x = attr(&R.attrs, "faas.coldstart");
+    CHECK(x && x->val.type == SP_VAL_BOOL && x->val.u.b);
+    x = attr(&R.attrs, "orderId");
+    CHECK(x && x->val.type == SP_VAL_INT && x->val.u.i == 7);
+    CHECK(attr(&R.attrs, "nested.a") != NULL);
+    CHECK(attr(&R.attrs, "function_memory_size") != NULL);
+    CHECK(attr(&R.attrs, "level") == NULL && attr(&R.attrs, "correlation_id") == NULL);
+
+    /* Python: comma before the milliseconds, +0000; WARNING; exception string;
+     * no correlation_id: the X-Ray root keys the workflow */
+    CHECK_EQ_INT(rec("{'level':'WARNING','location':'handler:12','message':'slow',"
+                     "'timestamp':'2026-12-06 04:01:38,250+0000','service':'py',"
+                     "'xray_trace_id':'1-5759e988-bd862e3fe1be46a994272793',"
+                     "'exception':'Traceback (most recent call last): ...',"
+                     "'exception_name':'ValueError'}"),
+                 SP_R_OK);
+    CHECK(sp_str_eq(R.correlation_id, sp_cstr("1-5759e988-bd862e3fe1be46a994272793")));
+    CHECK_EQ_INT(R.severity_number, 13);
+    CHECK(R.ts_ns == UINT64_C(1796529698250000000));
+    x = attr(&R.attrs, "exception.type");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("ValueError")));
+    CHECK(attr(&R.attrs, "location") != NULL);
+
+    /* Lambda's JSON log format: requestId keys it when nothing else does */
+    CHECK_EQ_INT(rec("{'timestamp':'2026-12-06T04:01:38.300Z','level':'INFO','message':'hi',"
+                     "'requestId':'79b4f56e-95b1-4643-9700-2807f4e68189'}"),
+                 SP_R_OK);
+    CHECK(sp_str_eq(R.correlation_id, sp_cstr("79b4f56e-95b1-4643-9700-2807f4e68189")));
+    CHECK(sp_str_eq(R.invocation_id, sp_cstr("79b4f56e-95b1-4643-9700-2807f4e68189")));
+    CHECK_EQ_INT(R.severity_number, 9);
+
+    /* nothing to key it by; a bad X-Ray id is ignored and counted */
+    EXPECT("{'level':'INFO','message':'x'}", SP_R_MISSING_FIELD, "correlation_id");
+    CHECK_EQ_INT(rec("{'level':'INFO','message':'x','correlation_id':'c','xray_trace_id':'zz'}"),
+                 SP_R_OK);
+    CHECK_EQ_INT(R.bad_traceparent, 1);
+
+    /* EMF, as @aws-lambda-powertools/metrics 2.36.0 prints it */
+    CHECK_EQ_INT(rec("{'_aws':{'Timestamp':1796529698123,'CloudWatchMetrics':[{'Namespace':"
+                     "'Shop','Dimensions':[['service','env']],'Metrics':[{'Name':'orders',"
+                     "'Unit':'Count'},{'Name':'latency','Unit':'Milliseconds'}]}]},"
+                     "'service':'orders','env':'prod','orders':1,'latency':[12,30]}"),
+                 SP_R_OK);
+    CHECK_EQ_INT(R.type, SP_REC_EMF);
+    CHECK(R.json != NULL);
+    EMF_N = 0;
+    CHECK_EQ_INT(sp_emf_each(R.json, &A, &LIM, &R, emf_collect, NULL), 3);
+    CHECK_EQ_INT(EMF_N, 3);
+    CHECK_EQ_INT(EMF_OUT[0].type, SP_REC_METRIC);
+    CHECK(sp_str_eq(EMF_OUT[0].name, sp_cstr("orders")));
+    CHECK_EQ_INT(EMF_OUT[0].metric_kind, SP_METRIC_COUNTER);
+    CHECK(sp_str_eq(EMF_OUT[0].unit, sp_cstr("1")));
+    CHECK(EMF_OUT[0].ts_ns == UINT64_C(1796529698123000000));
+    CHECK(sp_str_eq(EMF_OUT[1].name, sp_cstr("latency")));
+    CHECK_EQ_INT(EMF_OUT[1].metric_kind, SP_METRIC_HISTOGRAM);
+    CHECK(sp_str_eq(EMF_OUT[1].unit, sp_cstr("ms")));
+    CHECK(EMF_OUT[1].value == 12 && EMF_OUT[2].value == 30);
+    x = attr(&EMF_OUT[2].attrs, "env");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("prod")));
+    x = attr(&EMF_OUT[2].attrs, "service");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("orders")));
+    x = attr(&EMF_OUT[2].attrs, "aws.cloudwatch.namespace");
+    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("Shop")));
+    EXPECT("{'_aws':{'CloudWatchMetrics':[{'Namespace':'S','Metrics':[{'Name':'m'}]}]}}",
+           SP_R_BAD_VALUE, "_aws.CloudWatchMetrics");
+}
+
 int main(void)
 {
     sp_arena_init(&A, 8192);
     LINE = malloc(LINE_CAP);
     test_malformed_json();
     test_missing_field();
+    test_typeless();
     test_bad_type();
     test_bad_value_times();
     test_bad_value_other();

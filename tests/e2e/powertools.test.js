@@ -1,0 +1,139 @@
+'use strict';
+// AWS Lambda Powertools (issue 12): what @aws-lambda-powertools/logger and /metrics 2.36.0 really
+// print (fixtures/powertools-print.js, run in node) fed to spindle on the stream socket (lines
+// without a `type`) and as function log lines of the Telemetry API stand-in; the sink decodes
+// log records in their workflow with severity and attributes, and EMF as metric points only.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { setup, testConfig, needBinary } = require('./lib/harness');
+const { startSink } = require('./lib/sink');
+const { startAgent } = require('./lib/agent');
+const { startLambdaApi } = require('./lib/lambda-api');
+const { connect } = require('./lib/client');
+const { waitUntil } = require('./lib/util');
+
+const XROOT = '1-5759e988-bd862e3fe1be46a994272793';
+const iso = (ms) => new Date(ms).toISOString();
+
+/** The lines Powertools prints (stdout and stderr), as strings. */
+function powertoolsLines(requestId, correlationId) {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'powertools-print.js'), requestId, correlationId],
+    { encoding: 'utf8', timeout: 15000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{'));
+  assert.equal(lines.length, 3, `two log lines and one EMF blob:\n${r.stdout}${r.stderr}`);
+  return lines;
+}
+
+function pointValue(m) {
+  if (m.type === 'histogram') return Number(m.point.count);
+  return Number(m.point.asInt !== undefined ? m.point.asInt : m.point.asDouble);
+}
+
+/** What both paths must show at the sink. */
+function checkSink(sink, { correlationId, requestId }) {
+  const logs = sink.logs().filter((l) => l.log.attributes['service.name'] === 'orders');
+  assert.equal(logs.length, 2, `two log records, none for the EMF blob\n${sink.summary()}`);
+  const info = logs.find((l) => l.log.body === 'order placed');
+  const err = logs.find((l) => l.log.body === 'card declined');
+  assert.ok(info && err, 'both log lines, their message as the body');
+  assert.equal(info.log.severityNumber, 9);
+  assert.equal(info.log.severityText, 'INFO');
+  assert.equal(err.log.severityNumber, 17);
+  assert.equal(Number(info.log.attributes.orderId), 7, 'extra keys are attributes');
+  assert.equal(info.log.attributes['customer.tier'], 'gold', 'nested extra keys are flattened');
+  assert.equal(info.log.attributes['faas.invocation_id'], requestId);
+  assert.equal(info.log.attributes['faas.coldstart'], false);
+  assert.equal(info.log.attributes.function_arn, 'arn:aws:lambda:eu-west-1:123456789012:function:fn-orders');
+  assert.equal(info.log.attributes.level, undefined, 'mapped keys are not repeated as attributes');
+  assert.equal(err.log.attributes['exception.type'], 'Error');
+  assert.equal(err.log.attributes['exception.message'], 'issuer said no');
+  assert.match(err.log.attributes['exception.stacktrace'], /^Error: issuer said no\n/);
+  // Both in the workflow of the correlation id: its trace is the X-Ray trace of the line.
+  assert.equal(info.log.traceId, XROOT.replace(/-/g, '').slice(1), 'the X-Ray trace id is the trace');
+  assert.equal(err.log.traceId, info.log.traceId);
+  assert.equal(info.log.attributes['spindle.correlation_id'] || correlationId, correlationId);
+
+  const pts = sink.metrics().filter((m) => m.metric.name === 'orders' || m.metric.name === 'latency');
+  const orders = pts.filter((m) => m.metric.name === 'orders');
+  const latency = pts.filter((m) => m.metric.name === 'latency');
+  assert.ok(orders.length >= 1 && latency.length >= 1, `EMF points at the sink\n${sink.summary()}`);
+  const o = orders[orders.length - 1];
+  const l = latency[latency.length - 1];
+  assert.equal(o.type, 'sum', 'a Count is a counter');
+  assert.equal(pointValue(o), 1);
+  assert.equal(o.metric.unit, '1');
+  assert.equal(l.type, 'histogram', 'Milliseconds are samples');
+  assert.equal(pointValue(l), 2, 'an array of values is one point each');
+  assert.equal(Number(l.point.sum), 42);
+  assert.equal(l.metric.unit, 'ms');
+  for (const m of [o, l]) {
+    assert.equal(m.point.attributes.env, 'prod', 'dimensions are attributes');
+    assert.equal(m.point.attributes.service, 'orders');
+    assert.equal(m.point.attributes['aws.cloudwatch.namespace'], 'Shop');
+  }
+}
+
+describe('AWS Lambda Powertools logs and EMF metrics', needBinary, () => {
+  test('on the stream socket: lines without a type', { timeout: 30000 }, async () => {
+    const lines = powertoolsLines('req-sock-1', 'order-sock-42');
+    const h = await setup();
+    try {
+      const c = await h.connect();
+      await c.sendAll(lines.map((l) => `${l}\n`));
+      // Still rejected: a typeless line that is neither.
+      await c.sendAll(['{"level":"INFO","note":"no message"}\n']);
+      const ack = await c.flush();
+      assert.equal(ack.accepted, 3, JSON.stringify(ack));
+      assert.equal(ack.rejected, 1);
+      assert.equal(ack.first_error, 'missing_field');
+      await h.sink.waitFor((s) => s.logs().length >= 2 && s.metrics().some((m) => m.metric.name === 'latency'), 10000, 'logs and EMF metrics');
+      checkSink(h.sink, { correlationId: 'order-sock-42', requestId: 'req-sock-1' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('through the Telemetry API: function log lines; the invocation joins the workflow of its correlation_id', { timeout: 30000 }, async () => {
+    const lines = powertoolsLines('req-pt-1', 'order-pt-42');
+    const sink = await startSink();
+    const api = await startLambdaApi();
+    const config = testConfig(sink.url, { export: { batch_delay: '10s' }, metrics: { interval: '10m' }, lambda: { flush_budget: '10s' } });
+    const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-orders' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'the first event/next' });
+      api.invoke('req-pt-1');
+      const t0 = Date.now();
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.start', record: { requestId: 'req-pt-1', version: '$LATEST', tracing: { spanId: '53995c3f42cd8ad8', type: 'X-Amzn-Trace-Id', value: `Root=${XROOT};Parent=53995c3f42cd8ad8;Sampled=1` } } },
+        // The Text log format: each line as printed; the JSON log format passes objects through.
+        { time: iso(t0 + 5), type: 'function', record: `${lines[0]}\n` },
+        { time: iso(t0 + 6), type: 'function', record: JSON.parse(lines[1]) },
+        { time: iso(t0 + 7), type: 'function', record: `${lines[2]}\n` },
+        { time: iso(t0 + 50), type: 'platform.runtimeDone', record: { requestId: 'req-pt-1', status: 'success', metrics: { durationMs: 50, producedBytes: 2 } } },
+      ]), 200);
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 5000, what: 'event/next after the invocation' });
+      api.shutdown(3000);
+      const info = await agent.exited;
+      assert.equal(info.code, 0, agent.stderr().slice(-2000));
+      checkSink(sink, { correlationId: 'order-pt-42', requestId: 'req-pt-1' });
+      const inv = sink.spans().find((s) => s.span.attributes['faas.invocation_id'] === 'req-pt-1' && s.span.kind === 2);
+      assert.ok(inv, `the invocation span\n${sink.summary()}`);
+      const logs = sink.logs().filter((l) => l.log.attributes['service.name'] === 'orders');
+      assert.equal(logs[0].log.traceId, inv.span.traceId, 'the logs are on the invocation\'s trace');
+      const invs = sink.spans().filter((s) => s.span.attributes['faas.invocation_id'] === 'req-pt-1' && s.span.kind === 2);
+      assert.equal(invs.length, 1, `one invocation span, in one workflow\n${sink.summary()}`);
+      assert.equal(inv.span.attributes['spindle.correlation_id'], 'order-pt-42', 'the invocation joined the workflow of its correlation_id');
+      const wf = sink.spans().find((s) => s.span.name === 'workflow' && s.span.attributes['spindle.correlation_id'] === 'order-pt-42');
+      assert.ok(wf && inv.span.parentSpanId === wf.span.spanId, `the invocation under that workflow's span\n${sink.summary()}`);
+      assert.equal(sink.spans().filter((s) => s.span.name === 'workflow').length, 1, 'no second workflow keyed by the X-Ray root');
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+});

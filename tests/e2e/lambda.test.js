@@ -206,6 +206,31 @@ describe('Lambda extension', needBinary, () => {
     }
   });
 
+  test('cloud.* and faas.* resource attributes from the environment (faas.max_memory in bytes), on the function\'s telemetry', { timeout: 20000 }, async () => {
+    const env = { AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_VERSION: '7', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      AWS_LAMBDA_LOG_STREAM_NAME: '2026/12/06/[7]0123456789abcdef0123456789abcdef' };
+    const { sink, api, agent } = await lambdaSetup({}, { env });
+    try {
+      await coldInvocation(api, 'on-demand', 'res-1');
+      const inv = invSpan(sink, 'res-1');
+      assert.ok(inv, sink.summary());
+      const r = inv.resource;
+      assert.equal(r['cloud.provider'], 'aws');
+      assert.equal(r['cloud.region'], 'eu-west-1');
+      assert.equal(r['faas.name'], 'fn-orders');
+      assert.equal(r['faas.version'], '7');
+      assert.equal(r['faas.max_memory'], 256n * 1024n * 1024n, 'an int, in bytes');
+      assert.equal(r['faas.instance'], env.AWS_LAMBDA_LOG_STREAM_NAME);
+      assert.equal(r['service.name'], 'fn-orders');
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
   test('Lambda Managed Instances: registers for SHUTDOWN only', { timeout: 20000 }, async () => {
     const { sink, api, agent } = await lambdaSetup({}, { env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' } });
     try {

@@ -10,9 +10,9 @@ top=$(pwd)
 source scripts/setup.sh
 # prometheus (promtool and the scrape test), chromium (the status page),
 # systemd (systemd-analyze), dpkg-dev, debhelper, python3-yaml: the packaging
-# checks of tests/ship.
+# checks of tests/ship. zip, unzip, file: the Lambda layer (packaging/lambda/).
 if ! sp_setup nodejs npm prometheus-alertmanager python3 prometheus chromium systemd dpkg-dev \
-        debhelper python3-yaml; then
+        debhelper python3-yaml zip unzip file; then
     echo "set-up failed"
     echo "0 passed, 1 failed"
     exit 1

@@ -149,6 +149,66 @@ static struct sp_str arena_str(struct sp_arena *a, const char *s)
     return r;
 }
 
+/* Keys the configuration already gives (OTEL_RESOURCE_ATTRIBUTES,
+ * service.resource_attributes) win over what the environment says. */
+static int extra_has(const struct sp_attrs *x, const char *key)
+{
+    for (uint32_t i = 0; i < x->n; i++) {
+        if (sp_str_eq(x->v[i].key, sp_cstr(key))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* In extension mode, the OTel semantic conventions' cloud.* and faas.*
+ * resource attributes from the variables Lambda sets (issue 12); the
+ * extension's own on/off rule (collectors/lambda/lambda.c), repeated here
+ * because the resource is built before the inputs. */
+#define SP_LAMBDA_RES_ATTRS 6
+static void lambda_resource(struct spindle *sp, struct sp_arena *a, struct sp_attrs *x,
+                            const char *prefix)
+{
+    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (sp->cfg.lambda_extension == 0 ||
+        (sp->cfg.lambda_extension != 1 && (api == NULL || *api == '\0'))) {
+        return;
+    }
+    static const struct {
+        const char *key, *env;
+    } m[] = {
+        {"cloud.provider", NULL},
+        {"cloud.region", "AWS_REGION"},
+        {"faas.name", "AWS_LAMBDA_FUNCTION_NAME"},
+        {"faas.version", "AWS_LAMBDA_FUNCTION_VERSION"},
+        {"faas.instance", "AWS_LAMBDA_LOG_STREAM_NAME"},
+        {"faas.max_memory", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        const char *v = m[i].env ? getenv(m[i].env) : "aws";
+        if (strncmp(m[i].key, prefix, strlen(prefix)) != 0 || v == NULL || *v == '\0' ||
+            extra_has(x, m[i].key)) {
+            continue;
+        }
+        struct sp_attr *at = &x->v[x->n];
+        at->key = arena_str(a, m[i].key);
+        if (strcmp(m[i].key, "faas.max_memory") == 0) {
+            /* Lambda gives MB; the convention wants bytes, as an int. */
+            char *end;
+            unsigned long long mb = strtoull(v, &end, 10);
+            if (*end != '\0' || mb == 0 || mb > (1ULL << 30)) {
+                continue;
+            }
+            at->val.type = SP_VAL_INT;
+            at->val.u.i = (int64_t)(mb * 1024 * 1024);
+        } else {
+            at->val.type = SP_VAL_STR;
+            at->val.u.s = arena_str(a, v);
+        }
+        x->n++;
+    }
+}
+
 static int build_resource(struct spindle *sp)
 {
     struct sp_arena *a = &sp->res_arena;
@@ -170,7 +230,8 @@ static int build_resource(struct spindle *sp)
     res->instance_id = arena_str(a, id);
     res->scope_name = arena_str(a, "spindle");
     res->scope_version = arena_str(a, SP_VERSION);
-    res->extra.v = sp_arena_alloc(a, sizeof(struct sp_attr) * (sp->cfg.n_resource_attrs + 1));
+    res->extra.v = sp_arena_alloc(a, sizeof(struct sp_attr) *
+                                         (sp->cfg.n_resource_attrs + 1 + SP_LAMBDA_RES_ATTRS));
     if (res->extra.v == NULL) {
         return -ENOMEM;
     }
@@ -180,9 +241,13 @@ static int build_resource(struct spindle *sp)
         at->val.type = SP_VAL_STR;
         at->val.u.s = arena_str(a, sp->cfg.resource_attrs[i].value);
     }
+    lambda_resource(sp, a, &res->extra, "cloud.");
+    uint32_t n_agent = res->extra.n;
+    lambda_resource(sp, a, &res->extra, "faas.");
     /* The agent's own telemetry: same host, instance and extra attributes,
      * service.name "spindle" (items carry no function, so no faas.name). */
     sp->res_agent = *res;
+    sp->res_agent.extra.n = n_agent;
     sp->res_agent.service_name_default = arena_str(a, "spindle");
     sp->res_agent.service_name_set = 1;
     return 0;

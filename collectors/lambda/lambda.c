@@ -5,10 +5,12 @@
  *
  * On when AWS_LAMBDA_RUNTIME_API is set (or --lambda-extension, or
  * lambda.extension: true); otherwise every slot does nothing. In order:
- *   1. start: the Telemetry API listener binds (listener.c), then
- *      POST /2020-01-01/extension/register (INVOKE and SHUTDOWN; SHUTDOWN only
- *      under Lambda Managed Instances, which have no INVOKE events), keeping
- *      Lambda-Extension-Identifier;
+ *   1. start: POST /2020-01-01/extension/register, written over a plain
+ *      socket before anything else (register.c: Lambda waits for it, and
+ *      libcurl takes milliseconds to load), then the Telemetry API listener
+ *      binds (listener.c) and libcurl loads while Lambda answers. Events
+ *      INVOKE and SHUTDOWN (SHUTDOWN only under Lambda Managed Instances,
+ *      which have no INVOKE events); Lambda-Extension-Identifier is kept;
  *   2. PUT /2022-07-01/telemetry subscribes the listener (platform and
  *      function events); a failure is reported to /extension/init/error;
  *   3. GET /2020-01-01/extension/event/next, a long poll with no timeout.
@@ -23,9 +25,10 @@
  * A failed event/next is reported to /extension/exit/error and the agent
  * stops with exit code 1.
  *
- * Ownership: struct col_lambda (in->priv) owns the HTTP client, the
- * listener, the flush timer and the scratch arena; it is freed once all three
- * handles have closed (close slot).
+ * Ownership: struct col_lambda (in->priv) owns the register connection,
+ * the HTTP client, the listener, the timer (register timeout, flush polling,
+ * the SHUTDOWN wait) and the scratch arena; it is freed once every one of
+ * those handles has closed (close slot).
  */
 #include "lambda.h"
 
@@ -35,12 +38,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "http_client.h"
 #include "json.h"
 #include "listener.h"
 #include "log.h"
+#include "register.h"
 #include "telemetry_api.h"
 
 enum lstate {
@@ -71,7 +76,11 @@ struct col_lambda {
     uint64_t flush_start_ms;
     uint64_t shutdown_ms;            /* what is left of the SHUTDOWN deadline */
     struct sp_arena scratch;
-    int open;                        /* handles not yet closed: http, listener, timer */
+    uv_tcp_t reg;                    /* the register request's plain connection */
+    int reg_open;                    /* reg is initialised and not yet closed */
+    char reg_buf[2048];              /* its answer's head */
+    size_t reg_len;
+    int open;                        /* handles not yet closed: http, listener, timer, reg */
 };
 
 static uint64_t wall_ms(void)
@@ -91,6 +100,15 @@ static int lambda_on(const struct spindle *sp)
 }
 
 static void next_event(struct col_lambda *l);
+
+static void one_closed(void *arg)
+{
+    struct col_lambda *l = arg;
+    if (--l->open == 0) {
+        sp_arena_free(&l->scratch);
+        free(l);
+    }
+}
 
 static void fatal(struct col_lambda *l, const char *what)
 {
@@ -311,18 +329,16 @@ static void subscribe(struct col_lambda *l)
     }
 }
 
-static void on_registered(void *arg, const struct sp_http_response *r)
+/* The register answer, from either path: status, identifier ("" if none). */
+static void registered(struct col_lambda *l, long status, const char *id, const char *error)
 {
-    struct col_lambda *l = arg;
     if (l->st == L_STOPPING) {
         return;
     }
-    char id[160];
-    if (r->status != 200 ||
-        sp_http_response_header(r, "Lambda-Extension-Identifier", id, sizeof(id)) <= 0) {
+    if (status != 200 || id[0] == '\0') {
         /* Without an identifier there is nobody to report the failure to. */
         SP_LOG(SP_LOG_ERROR, "Lambda extension registration failed", "status=%ld error=\"%s\"",
-               r->status, r->error ? r->error : "no Lambda-Extension-Identifier");
+               status, error ? error : "no Lambda-Extension-Identifier");
         fatal(l, "register");
         return;
     }
@@ -332,6 +348,74 @@ static void on_registered(void *arg, const struct sp_http_response *r)
     subscribe(l);
 }
 
+static void on_registered(void *arg, const struct sp_http_response *r)
+{
+    struct col_lambda *l = arg;
+    char id[160] = "";
+    if (r->status == 200 &&
+        sp_http_response_header(r, "Lambda-Extension-Identifier", id, sizeof(id)) <= 0) {
+        id[0] = '\0';
+    }
+    registered(l, r->status, id, r->error);
+}
+
+/* --- the register request over the plain socket (register.h) -------------- */
+
+static void reg_closed(uv_handle_t *h)
+{
+    struct col_lambda *l = h->data;
+    one_closed(l);
+}
+
+static void reg_close(struct col_lambda *l)
+{
+    if (l->reg_open) {
+        l->reg_open = 0;
+        uv_close((uv_handle_t *)&l->reg, reg_closed);
+    }
+}
+
+static void reg_timeout(uv_timer_t *t)
+{
+    struct col_lambda *l = t->data;
+    reg_close(l);
+    registered(l, 0, "", "timed out");
+}
+
+static void reg_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct col_lambda *l = h->data;
+    (void)hint;
+    buf->base = l->reg_buf + l->reg_len;
+    buf->len = sizeof(l->reg_buf) - 1 - l->reg_len;
+}
+
+static void reg_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct col_lambda *l = s->data;
+    (void)buf;
+    if (n == 0) {
+        return;
+    }
+    long status = 0;
+    char id[160] = "";
+    int rc;
+    if (n < 0) {
+        rc = -EPIPE; /* closed (or failed) before the head was complete */
+    } else {
+        l->reg_len += (size_t)n;
+        rc = lambda_register_parse(l->reg_buf, l->reg_len, &status, id, sizeof(id));
+        if (rc == 0 && l->reg_len == sizeof(l->reg_buf) - 1) {
+            rc = -EMSGSIZE; /* a head this long is no register answer */
+        }
+    }
+    if (rc == 0) {
+        return;
+    }
+    uv_timer_stop(&l->timer);
+    reg_close(l);
+    registered(l, rc > 0 ? status : 0, id, rc > 0 ? NULL : "no HTTP answer to register");
+}
 /* --- the input's slots ---------------------------------------------------- */
 
 static int lambda_init(struct sp_input *in)
@@ -365,18 +449,52 @@ static int lambda_start(struct sp_input *in)
     if (l == NULL) {
         return 0;
     }
+    uv_timer_init(l->sp->loop, &l->timer);
+    l->timer.data = l;
+    l->open++;
+    /* Lambda goes on with the function's init only once every extension
+     * has registered: the request goes out before anything else here, over
+     * a plain socket, and libcurl loads while Lambda answers. */
+    int fd = lambda_register_send(getenv("AWS_LAMBDA_RUNTIME_API"), l->managed,
+                                  SP_LAMBDA_TIMEOUT_MS);
+    if (fd >= 0) {
+        int rc = uv_tcp_init(l->sp->loop, &l->reg);
+        if (rc == 0) {
+            l->reg.data = l;
+            l->reg_open = 1;
+            l->open++;
+            rc = uv_tcp_open(&l->reg, fd);
+            if (rc) {
+                close(fd); /* not the handle's: uv_close leaves it open */
+            } else {
+                rc = uv_read_start((uv_stream_t *)&l->reg, reg_alloc, reg_read);
+            }
+        } else {
+            close(fd);
+        }
+        if (rc) {
+            return rc;
+        }
+        uv_timer_start(&l->timer, reg_timeout, SP_LAMBDA_TIMEOUT_MS, 0);
+    } else if (fd != -EAFNOSUPPORT) {
+        SP_LOG(SP_LOG_ERROR, "cannot send the Lambda register request", "api=%s error=\"%s\"",
+               getenv("AWS_LAMBDA_RUNTIME_API"), strerror(-fd));
+        return fd;
+    }
     int rc = lambda_listener_start(l->sp, on_batch, l, &l->lis, &l->port);
     if (rc) {
         return rc;
     }
     l->open++;
-    uv_timer_init(l->sp->loop, &l->timer);
-    l->timer.data = l;
-    l->open++;
     if ((rc = sp_http_init(&l->http, l->sp->loop, "spindle/" SP_VERSION)) != 0) {
         return rc;
     }
     l->open++;
+    if (fd >= 0) {
+        return 0;
+    }
+    /* A host name in AWS_LAMBDA_RUNTIME_API (never so in Lambda): libcurl
+     * resolves it and registers. */
     snprintf(l->url, sizeof(l->url), "%s/2020-01-01/extension/register", l->base);
     /* Lambda Managed Instances have no INVOKE events to register for. */
     snprintf(l->body, sizeof(l->body), "{\"events\":[%s\"SHUTDOWN\"]}",
@@ -408,14 +526,6 @@ static void lambda_resume(struct sp_input *in)
     }
 }
 
-static void one_closed(void *arg)
-{
-    struct col_lambda *l = arg;
-    if (--l->open == 0) {
-        sp_arena_free(&l->scratch);
-        free(l);
-    }
-}
 
 static void timer_closed(uv_handle_t *h)
 {
@@ -447,6 +557,7 @@ static void lambda_close(struct sp_input *in)
         l->lis = NULL;
         lambda_listener_close(lis, one_closed, l);
     }
+    reg_close(l);
     uv_close((uv_handle_t *)&l->timer, timer_closed);
 }
 

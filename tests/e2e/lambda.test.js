@@ -42,6 +42,28 @@ describe('Lambda extension', needBinary, () => {
     assert.match(res.stderr, /AWS_LAMBDA_RUNTIME_API/);
   });
 
+  test('the register request goes out before libcurl is loaded (start-up: a libcurl that cannot load still sees it arrive)', { timeout: 20000 }, async () => {
+    // An empty libcurl.so.4 first on the library path: loading it fails, and spindle exits. The
+    // register request must have reached the Extensions API by then: Lambda waits for every
+    // extension's registration before it goes on, so it is sent before the slow part.
+    const api = await startLambdaApi();
+    try {
+      const dir = makeTempDir();
+      require('node:fs').writeFileSync(path.join(dir, 'libcurl.so.4'), '');
+      const res = await runSpindle(['--socket', path.join(dir, 's.sock')],
+        { env: { AWS_LAMBDA_RUNTIME_API: api.address, LD_LIBRARY_PATH: dir } });
+      assert.notEqual(res.code, 0, 'libcurl did not load');
+      assert.match(res.stderr, /libcurl/);
+      await waitUntil(() => api.callsTo('/2020-01-01/extension/register').length === 1,
+        { timeoutMs: 3000, what: 'the register request, sent before libcurl loads' });
+      const reg = api.callsTo('/2020-01-01/extension/register')[0];
+      assert.equal(reg.headers['lambda-extension-name'], 'spindle');
+      assert.deepEqual(JSON.parse(reg.body).events, ['INVOKE', 'SHUTDOWN']);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('register, subscribe, a cold and a warm invocation flushed before event/next, SHUTDOWN within its deadline', { timeout: 30000 }, async () => {
     // A budget far above what a loaded machine needs: the order is then deterministic (the budget
     // itself is the slow-backend test's).
@@ -199,6 +221,31 @@ describe('Lambda extension', needBinary, () => {
       const d = metric('faas.restore_duration').pop();
       assert.ok(d && Math.abs(d.point.sum - 0.04) < 1e-9, 'restore duration 40 ms');
       assert.equal(metric('faas.coldstarts').length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('cloud.* and faas.* resource attributes from the environment (faas.max_memory in bytes), on the function\'s telemetry', { timeout: 20000 }, async () => {
+    const env = { AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_VERSION: '7', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      AWS_LAMBDA_LOG_STREAM_NAME: '2026/12/06/[7]0123456789abcdef0123456789abcdef' };
+    const { sink, api, agent } = await lambdaSetup({}, { env });
+    try {
+      await coldInvocation(api, 'on-demand', 'res-1');
+      const inv = invSpan(sink, 'res-1');
+      assert.ok(inv, sink.summary());
+      const r = inv.resource;
+      assert.equal(r['cloud.provider'], 'aws');
+      assert.equal(r['cloud.region'], 'eu-west-1');
+      assert.equal(r['faas.name'], 'fn-orders');
+      assert.equal(r['faas.version'], '7');
+      assert.equal(r['faas.max_memory'], 256n * 1024n * 1024n, 'an int, in bytes');
+      assert.equal(r['faas.instance'], env.AWS_LAMBDA_LOG_STREAM_NAME);
+      assert.equal(r['service.name'], 'fn-orders');
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
     } finally {
       await agent.stop();
       await api.close();

@@ -35,6 +35,15 @@
 #define SP_DEF_OTLP_MAX_REQUEST_BYTES (16u * 1024u * 1024u)
 #define SP_MAX_OTLP_REQUEST_BYTES (16u * 1024u * 1024u)
 #define SP_OTLP_JOURNAL_MAX_BYTES (16u * 1024u * 1024u - 1u)
+/* gzip bodies: the loop inflates one only when it is at most LOOP_IN compressed
+ * and stops at LOOP_OUT decompressed (else the thread pool starts it over).
+ * Measured on the 2-core dev box (libuv 1.x, zlib): inflating 1 MiB of OTLP-like
+ * protobuf takes ~1.1 ms, a thread-pool round trip ~80 us, so 512 KiB (~0.5 ms)
+ * is the most the loop spends on one body, and a body that small (at OTLP's
+ * usual ~6:1, under 64 KiB compressed) skips the round trip. */
+#define SP_OTLP_GZIP_LOOP_IN (64u * 1024u)
+#define SP_OTLP_GZIP_LOOP_OUT (512u * 1024u)
+#define SP_OTLP_GZIP_INFLIGHT 2u                /* bodies inflating in the pool at once */
 #define SP_MAX_OTLP_CORRELATION_KEYS 16u
 #define SP_DEF_OTLP_MAX_TRACES 10000u           /* original traces remembered as joined */
 

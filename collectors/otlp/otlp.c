@@ -6,7 +6,11 @@
  * (docs/collectors.md).
  *
  * This file only speaks OTLP/HTTP: media types, Content-Encoding (gzip,
- * decompressed up to otlp.max_request_bytes: a bomb is answered 413), and the
+ * decompressed up to otlp.max_request_bytes: a bomb is answered 413; a body
+ * bigger than a small one inflates in libuv's thread pool, so a request can
+ * reach the door after one that arrived later: the server still answers each
+ * connection's requests in order, and OTLP promises no order between
+ * requests), and the
  * answers the OTLP/HTTP specification asks for (200 with an empty
  * Export*ServiceResponse or with partial_success, 400 with a google.rpc.Status,
  * 415, 413, and while flow control pauses input the server's 503 with
@@ -15,9 +19,10 @@
  * journal on, the 200 waits until the journal is durable up to the position
  * the door gave (the input's durable slot), as a socket flush ack does.
  *
- * Ownership: struct col_otlp owns the server (freed in its close callback)
- * and the answers waiting for the journal (each owns its request until it is
- * answered).
+ * Ownership: struct col_otlp owns the server (freed in its close callback),
+ * the answers waiting for the journal and the gzip bodies waiting for or in
+ * the thread pool (each owns its request until it is answered); it is freed
+ * only once the pool has given back every body it holds.
  */
 #include "otlp.h"
 
@@ -45,6 +50,19 @@ struct held {
     char body[];
 };
 
+/* A gzip body inflating in libuv's thread pool (STYLE: nothing big blocks
+ * the loop). It owns its request until after_gunzip() hands it on. */
+struct gz_job {
+    uv_work_t work;
+    struct gz_job *next;     /* waiting for a pool slot (col_otlp.gz_wait) */
+    struct col_otlp *o;
+    struct sp_http_request *req;
+    int signal, json;
+    size_t cap;
+    int rc;                  /* gunzip()'s, set by the pool thread */
+    struct sp_buf plain;     /* written only by the pool thread until after_gunzip() */
+};
+
 struct col_otlp {
     struct spindle *sp;
     struct sp_http_server *srv;
@@ -56,6 +74,13 @@ struct col_otlp {
     int timer_open;
     int srv_open;            /* the server exists or is closing with server_closed() to come */
     uint64_t seen_rejected[SP_HTTP_REJ__COUNT];
+    /* gzip bodies for the pool: at most SP_OTLP_GZIP_INFLIGHT inflate at once
+     * (each may grow to otlp.max_request_bytes); the rest wait here in
+     * arrival order. The wait is bounded by the server's connections times
+     * its pipeline depth, whose bodies are already in memory. */
+    struct gz_job *gz_wait, **gz_wait_tail;
+    unsigned gz_inflight;    /* queued to the pool, after_gunzip() still to come */
+    int stopped;             /* stop_accepting or close: new results are answered 503 */
 };
 
 #define STATS_MS 200u
@@ -218,6 +243,8 @@ static int gunzip(const char *p, size_t n, size_t cap, struct sp_buf *out)
     return rc;
 }
 
+static void freed(struct col_otlp *o);
+
 static void answer(struct col_otlp *o, struct sp_http_request *req, int json, const char *body,
                    size_t len)
 {
@@ -245,6 +272,105 @@ static void answer(struct col_otlp *o, struct sp_http_request *req, int json, co
     o->held_tail = &h->next;
 }
 
+/* The body, plain, through the door; answers req now or once durable. */
+static void door(struct col_otlp *o, struct sp_http_request *req, int signal, int json,
+                 const char *body, size_t len)
+{
+    struct spindle *sp = o->sp;
+    struct sp_door_otlp_out r;
+    sp_door_otlp(sp, signal, json, (const uint8_t *)body, len, &r);
+    if (r.undecodable) {
+        respond_error(req, 400, json, r.err ? r.err : "undecodable");
+    } else {
+        struct sp_buf resp;
+        sp_buf_init(&resp, 64 * 1024);
+        success_body(&resp, signal, json, r.rejected, r.why ? r.why : "");
+        answer(o, req, json, resp.p, resp.len);
+        sp_buf_free(&resp);
+    }
+    sp_door_done(sp); /* flow control: memory and queues grew */
+}
+
+/* gunzip()'s result: the door, or the 413 / 400 it calls for. */
+static void gunzipped(struct col_otlp *o, struct sp_http_request *req, int signal, int json,
+                      int rc, const struct sp_buf *plain, size_t cap)
+{
+    struct spindle *sp = o->sp;
+    if (rc == -EFBIG) {
+        sp->stats.otlp_rej_decompressed++;
+        SP_LOG_RL(SP_LOG_WARN, "OTLP request rejected: decompressed body over the limit",
+                  "path=%s max_request_bytes=%zu", req->path, cap);
+        respond_error(req, 413, json, "request body over otlp.max_request_bytes once decompressed");
+        return;
+    }
+    if (rc) {
+        sp->stats.otlp_rej_gzip++;
+        SP_LOG_RL(SP_LOG_WARN, "OTLP request rejected: not valid gzip", "path=%s", req->path);
+        respond_error(req, 400, json, "Content-Encoding is gzip but the body is not valid gzip");
+        return;
+    }
+    door(o, req, signal, json, plain->p ? plain->p : "", plain->len);
+}
+
+static void gunzip_work(uv_work_t *w)
+{
+    struct gz_job *j = w->data;
+    j->rc = gunzip(j->req->body, j->req->body_len, j->cap, &j->plain);
+}
+
+static void gz_start(struct col_otlp *o);
+
+static void after_gunzip(uv_work_t *w, int status)
+{
+    struct gz_job *j = w->data;
+    struct col_otlp *o = j->o;
+    o->gz_inflight--;
+    if (o->stopped) {
+        /* Stopping: the client sends again (nothing was journaled). */
+        respond_text(j->req, 503, "shutting down\n");
+    } else if (status != 0) {
+        respond_text(j->req, 503, "decompression cancelled\n");
+    } else {
+        gunzipped(o, j->req, j->signal, j->json, j->rc, &j->plain, j->cap);
+    }
+    sp_buf_free(&j->plain);
+    free(j);
+    gz_start(o);
+    freed(o);
+}
+
+/* Hands waiting bodies to the pool while fewer than SP_OTLP_GZIP_INFLIGHT inflate. */
+static void gz_start(struct col_otlp *o)
+{
+    while (o->gz_wait && o->gz_inflight < SP_OTLP_GZIP_INFLIGHT && !o->stopped) {
+        struct gz_job *j = o->gz_wait;
+        o->gz_wait = j->next;
+        if (o->gz_wait == NULL) {
+            o->gz_wait_tail = &o->gz_wait;
+        }
+        if (uv_queue_work(o->sp->loop, &j->work, gunzip_work, after_gunzip) != 0) {
+            respond_text(j->req, 503, "cannot queue decompression\n");
+            sp_buf_free(&j->plain);
+            free(j);
+            continue;
+        }
+        o->gz_inflight++;
+    }
+}
+
+/* Answers every body still waiting for the pool with a 503 (stopping). */
+static void gz_drop_waiting(struct col_otlp *o)
+{
+    while (o->gz_wait) {
+        struct gz_job *j = o->gz_wait;
+        o->gz_wait = j->next;
+        respond_text(j->req, 503, "shutting down\n");
+        sp_buf_free(&j->plain);
+        free(j);
+    }
+    o->gz_wait_tail = &o->gz_wait;
+}
+
 static void handle(struct sp_http_request *req)
 {
     struct col_otlp *o = req->route_arg;
@@ -268,56 +394,56 @@ static void handle(struct sp_http_request *req)
         return;
     }
     const struct sp_http_header *ce = sp_http_request_header(req, "Content-Encoding");
-    const char *body = req->body;
-    size_t len = req->body_len;
     size_t cap = sp->cfg.otlp_max_request_bytes;
     if (sp->journal && cap > SP_OTLP_JOURNAL_MAX_BYTES) {
         cap = SP_OTLP_JOURNAL_MAX_BYTES;
     }
-    struct sp_buf plain;
-    sp_buf_init(&plain, cap + 1);
     if (ce && strcasecmp(ce->value, "gzip") == 0) {
-        int rc = gunzip(req->body, req->body_len, cap, &plain);
-        if (rc == -EFBIG) {
-            sp->stats.otlp_rej_decompressed++;
-            SP_LOG_RL(SP_LOG_WARN, "OTLP request rejected: decompressed body over the limit",
-                      "path=%s max_request_bytes=%zu", req->path, cap);
-            respond_error(req, 413, json, "request body over otlp.max_request_bytes once decompressed");
-            goto out;
+        /* A small body inflates here when its output stays small too (a
+         * round trip through the pool costs more, see SP_OTLP_GZIP_LOOP_IN);
+         * anything bigger, or a small bomb, goes to the pool from the start. */
+        if (req->body_len <= SP_OTLP_GZIP_LOOP_IN) {
+            size_t loop_cap = cap < SP_OTLP_GZIP_LOOP_OUT ? cap : SP_OTLP_GZIP_LOOP_OUT;
+            struct sp_buf plain;
+            sp_buf_init(&plain, loop_cap + 1);
+            int rc = gunzip(req->body, req->body_len, loop_cap, &plain);
+            if (rc != -EFBIG || loop_cap == cap) {
+                gunzipped(o, req, signal, json, rc, &plain, cap);
+                sp_buf_free(&plain);
+                return;
+            }
+            sp_buf_free(&plain);
         }
-        if (rc) {
-            sp->stats.otlp_rej_gzip++;
-            SP_LOG_RL(SP_LOG_WARN, "OTLP request rejected: not valid gzip", "path=%s", req->path);
-            respond_error(req, 400, json, "Content-Encoding is gzip but the body is not valid gzip");
-            goto out;
+        struct gz_job *j = calloc(1, sizeof(*j));
+        if (j == NULL) {
+            respond_text(req, 503, "out of memory\n");
+            return;
         }
-        body = plain.p ? plain.p : "";
-        len = plain.len;
-    } else if (ce && strcasecmp(ce->value, "identity") != 0) {
+        j->work.data = j;
+        j->o = o;
+        j->req = req;
+        j->signal = signal;
+        j->json = json;
+        j->cap = cap;
+        sp_buf_init(&j->plain, cap + 1);
+        *o->gz_wait_tail = j;
+        o->gz_wait_tail = &j->next;
+        gz_start(o);
+        return;
+    }
+    if (ce && strcasecmp(ce->value, "identity") != 0) {
         sp->stats.otlp_rej_encoding++;
         SP_LOG_RL(SP_LOG_WARN, "OTLP request rejected: unsupported Content-Encoding",
                   "path=%s content_encoding=\"%s\"", req->path, ce->value);
         respond_text(req, 415, "Content-Encoding must be gzip or identity\n");
-        goto out;
-    } else if (len > cap) {
+        return;
+    }
+    if (req->body_len > cap) {
         sp->stats.otlp_rej_decompressed++;
         respond_error(req, 413, json, "request body over otlp.max_request_bytes");
-        goto out;
+        return;
     }
-    struct sp_door_otlp_out r;
-    sp_door_otlp(sp, signal, json, (const uint8_t *)body, len, &r);
-    if (r.undecodable) {
-        respond_error(req, 400, json, r.err ? r.err : "undecodable");
-    } else {
-        struct sp_buf resp;
-        sp_buf_init(&resp, 64 * 1024);
-        success_body(&resp, signal, json, r.rejected, r.why ? r.why : "");
-        answer(o, req, json, resp.p, resp.len);
-        sp_buf_free(&resp);
-    }
-    sp_door_done(sp); /* flow control: memory and queues grew */
-out:
-    sp_buf_free(&plain);
+    door(o, req, signal, json, req->body, req->body_len);
 }
 
 /* --- counters ---------------------------------------------------------------- */
@@ -376,6 +502,7 @@ static int otlp_init(struct sp_input *in)
     o->sp = in->sp;
     o->in = in;
     o->held_tail = &o->held;
+    o->gz_wait_tail = &o->gz_wait;
     in->priv = o;
     return 0;
 }
@@ -494,7 +621,7 @@ static void otlp_durable(struct sp_input *in, uint64_t pos)
 
 static void freed(struct col_otlp *o)
 {
-    if (o->closing && !o->timer_open && !o->srv_open) {
+    if (o->closing && !o->timer_open && !o->srv_open && o->gz_inflight == 0) {
         free(o);
     }
 }
@@ -515,6 +642,10 @@ static void server_closed(void *arg)
 
 static void shut(struct col_otlp *o)
 {
+    /* gzip bodies not yet inflated are answered 503 now; those in the pool
+     * when they come back (after_gunzip), and they keep `o` alive till then. */
+    o->stopped = 1;
+    gz_drop_waiting(o);
     /* Answers still waiting for the journal: the client sends again (the
      * journal may hold the body too; a duplicate beats a loss). */
     while (o->held) {

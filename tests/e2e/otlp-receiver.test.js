@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const zlib = require('node:zlib');
 const { setup, testConfig, needBinary } = require('./lib/harness');
+const { startSink } = require('./lib/sink');
 const { agentEnv, startAgent, runSpindle } = require('./lib/agent');
 const { encodeProtobuf } = require('./lib/otlp');
 const rec = require('./lib/records');
@@ -513,3 +514,120 @@ describe('listener addresses', needBinary, () => {
     assert.match(r.stderr, /--otlp-listen 'nonsense'/);
   });
 });
+
+// The heavy bodies: 15 MiB of empty gzip members back to back (legal: concatenated members).
+// Nothing comes out, so no cap is hit, but inflating one costs ~0.1 s of CPU; twelve completing in
+// the same loop turn would block the loop for about a second if it inflated them itself.
+const HEAVY_N = 12;
+
+/** HEAVY_N connections send all of `heavy` but its last byte; then the last bytes go together, so
+ * that the bodies complete in the same loop turn (t.t0: when). → the answers' text. */
+async function sendHeavy(addr, heavy, t) {
+  const i = addr.lastIndexOf(':');
+  const [host, port] = [addr.slice(0, i), Number(addr.slice(i + 1))];
+  const head = Buffer.from(`POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n` +
+    `Content-Encoding: gzip\r\nConnection: close\r\nContent-Length: ${heavy.length}\r\n\r\n`);
+  const socks = await Promise.all(Array.from({ length: HEAVY_N }, () => new Promise((resolve, reject) => {
+    const c = net.connect(port, host, () => resolve(c));
+    c.on('error', reject);
+  })));
+  const answers = socks.map((c) => new Promise((resolve) => {
+    let text = '';
+    c.on('data', (d) => { text += d.toString('latin1'); });
+    c.on('error', () => {});
+    c.on('close', () => resolve(text));
+  }));
+  await Promise.all(socks.map((c) => new Promise((resolve) => c.write(Buffer.concat([head, heavy.subarray(0, heavy.length - 1)]), resolve))));
+  await sleep(500); // spindle reads what the kernel holds
+  t.t0 = Date.now();
+  for (const c of socks) c.write(heavy.subarray(heavy.length - 1));
+  return answers;
+}
+
+describe('OTLP/HTTP receiver: gzip off the loop, 200 after the journal', needBinary, () => {
+  test('large gzip bodies inflate in the thread pool: small requests on another connection are answered meanwhile', { timeout: 120000 }, async (t) => {
+    const h = await startWithReceiver();
+    try {
+      const tag = uid('pool');
+      const small = (i) => JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: `${tag}:${i}` } }] }] }] });
+      // Warm up the probe's connection.
+      assert.equal((await post(h.addr, '/v1/logs', small('warm'), { 'Content-Type': 'application/json' })).status, 200);
+      const member = zlib.gzipSync(Buffer.alloc(0));
+      const n = Math.floor((15 * 1024 * 1024) / member.length);
+      const heavy = Buffer.alloc(n * member.length);
+      for (let i = 0; i < n; i++) member.copy(heavy, i * member.length);
+      const t0Ref = {};
+      const answers = await sendHeavy(h.addr, heavy, t0Ref);
+      const t0 = t0Ref.t0;
+      let done = false;
+      const heavyAll = Promise.all(answers).finally(() => { done = true; });
+      const lat = [];
+      // The probe: one small request at a time, each timed, until every heavy body is answered.
+      for (let i = 0; !done && i < 2000; i++) {
+        const s = Date.now();
+        const r = await post(h.addr, '/v1/logs', small(i), { 'Content-Type': 'application/json' });
+        assert.equal(r.status, 200);
+        lat.push(Date.now() - s);
+        await sleep(10);
+      }
+      const rs = await heavyAll;
+      const T = Date.now() - t0;
+      assert.deepEqual(rs.map((x) => x.slice(0, 12)), Array(HEAVY_N).fill('HTTP/1.1 200'), 'every heavy (empty) request is accepted');
+      const max = Math.max(...lat);
+      t.diagnostic(`heavy ${T} ms, ${lat.length} probes, slowest ${max} ms`);
+      assert.ok(T >= 200, `the heavy bodies took ${T} ms: too fast for the check to mean anything`);
+      // Inflated on the loop, the probe waits behind all of them (seen: 1 probe, max ~T; in the
+      // pool: 14-31 probes, max 14-80 ms of T 260-950 ms).
+      assert.ok(max < T / 3, `the slowest small request took ${max} ms while the gzip bodies took ${T} ms`);
+      assert.ok(lat.length >= 5, `${lat.length} small requests answered while ${T} ms of gzip went on`);
+      // Stopping while twelve bodies inflate: each is answered (200, or 503 if the pool gave it
+      // back after the stop) or its connection closed, and spindle exits 0.
+      const answers2 = await sendHeavy(h.addr, heavy, {});
+      await sleep(50);
+      const info = await h.agent.stop('SIGTERM', 20000);
+      assert.equal(info.code, 0, `exit code ${info.code} signal ${info.signal}`);
+      for (const x of await Promise.all(answers2)) assert.match(x, /^(HTTP\/1\.1 (200|503)|$)/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a 200 waits for the journal: no 200 while it cannot be written, the 200 once it can', { timeout: 60000 }, async () => {
+    const sink = await startSink();
+    const jdir = path.join(makeTempDir(), 'journal');
+    let a;
+    try {
+      // Files may not grow past 64 KiB (soft limit; the hard one stays unlimited, so that the
+      // test can lift it): the journal's writes fail (EFBIG) past that.
+      a = await startAgent({
+        dir: makeTempDir(),
+        config: testConfig(sink.url, { otlp: { listen: '127.0.0.1:0' }, storage: { path: jdir, fsync: 'always' } }),
+        prefix: ['prlimit', '--fsize=65536:unlimited'],
+      });
+      const addr = await receiverAddress(a);
+      const tag = uid('durable');
+      const logs = (k, count, pad) => encodeProtobuf('logs', { resourceLogs: [{ scopeLogs: [{ logRecords:
+        Array.from({ length: count }, (_, i) => ({ body: { stringValue: `${tag}:${k}:${i}:${pad}` } })) }] }] });
+      const pb = { 'Content-Type': 'application/x-protobuf' };
+      const r1 = await post(addr, '/v1/logs', logs('fits', 1, ''), pb);
+      assert.equal(r1.status, 200, 'a body the journal can hold is answered');
+      // ~100 KiB: the segment cannot grow that far.
+      const pending = post(addr, '/v1/logs', logs('big', 100, 'y'.repeat(1000)), pb);
+      const early = await Promise.race([pending.then((r) => `answered ${r.status}`), sleep(3000).then(() => 'waiting')]);
+      assert.equal(early, 'waiting', 'no 200 while the journal cannot write the body');
+      await a.waitForStderr(/cannot write the journal; acks wait/);
+      // The disk "recovers": the journal's retry writes the body, and the 200 comes.
+      execFileSyncP('prlimit', ['--pid', String(a.pid), '--fsize=unlimited']);
+      const r2 = await Promise.race([pending, sleep(20000).then(() => ({ status: 'no answer within 20 s' }))]);
+      assert.equal(r2.status, 200, 'answered once the journal holds the body');
+      await sink.waitFor((s) => s.logs().filter((l) => String(l.log.body).startsWith(`${tag}:big:`)).length === 100, 15000);
+    } finally {
+      if (a) await a.kill();
+      await sink.close();
+    }
+  });
+});
+
+function execFileSyncP(cmd, args) {
+  require('node:child_process').execFileSync(cmd, args, { timeout: 10000 });
+}

@@ -89,7 +89,14 @@ run_node_suite() {
 }
 
 run_node_suite tests/schema schema
-run_node_suite tests/e2e e2e --test-concurrency=2
+# The tests that measure peak memory run alone, after the rest: another test
+# file's load on the second core made the high-cardinality mix peak 2-3 MiB
+# higher (48.7 MiB against a 48 MiB bound once, 44.7-46.7 MiB alone or next to
+# busy loops), which is the harness's noise, not the agent's.
+alone=(memory.test.js budget.test.js)
+mapfile -t shared < <(cd tests/e2e && ls ./*.test.js | sed 's|^\./||' | grep -v -x -F "${alone[@]/#/-e}")
+run_node_suite tests/e2e e2e --test-concurrency=2 "${shared[@]}"
+run_node_suite tests/e2e e2e-alone --test-concurrency=1 "${alone[@]}"
 
 echo "logs: $logdir (screenshots of the status page: $logdir/artifacts)"
 echo "$passed passed, $failed failed"

@@ -16,21 +16,6 @@ static struct sp_str jstr(const struct sp_json *o, const char *key)
     return v && v->type == SPJ_STRING ? v->s : (struct sp_str){NULL, 0};
 }
 
-static void put_str(struct sp_attrs *at, uint32_t cap, const char *k, struct sp_str v)
-{
-    if (v.len == 0) {
-        return;
-    }
-    if (at->n >= cap) {
-        at->dropped++;
-        return;
-    }
-    struct sp_attr *x = &at->v[at->n++];
-    x->key = sp_cstr(k);
-    x->val.type = SP_VAL_STR;
-    x->val.u.s = v;
-}
-
 int sp_emf_is(const struct sp_json *o)
 {
     const struct sp_json *aws = o->type == SPJ_OBJECT ? sp_json_get(o, "_aws") : NULL;
@@ -91,7 +76,7 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
         if (at.v == NULL) {
             return -1;
         }
-        put_str(&at, cap + 2, "aws.cloudwatch.namespace", jstr(d, "Namespace"));
+        sp_attrs_put_str(&at, cap + 2, "aws.cloudwatch.namespace", jstr(d, "Namespace"));
         const struct sp_json *dims = sp_json_get(d, "Dimensions");
         for (const struct sp_json *set = dims && dims->type == SPJ_ARRAY ? dims->child : NULL;
              set; set = set->next) {

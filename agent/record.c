@@ -808,21 +808,6 @@ static int json_log_key(struct sp_str k)
     return 0;
 }
 
-static void json_log_attr(struct sp_attrs *at, uint32_t cap, const char *k, struct sp_str v)
-{
-    if (v.len == 0) {
-        return;
-    }
-    if (at->n >= cap) {
-        at->dropped++;
-        return;
-    }
-    struct sp_attr *x = &at->v[at->n++];
-    x->key = sp_cstr(k);
-    x->val.type = SP_VAL_STR;
-    x->val.u.s = v;
-}
-
 int sp_record_is_json_log(const struct sp_json *o)
 {
     return o->type == SPJ_OBJECT && sp_json_get(o, "level") && sp_json_get(o, "message");
@@ -899,7 +884,7 @@ int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
     if (r->attrs.v == NULL) {
         FAIL(SP_R_TOO_LARGE, "attributes");
     }
-    json_log_attr(&r->attrs, cap, "service.name", jstr(o, "service"));
+    sp_attrs_put_str(&r->attrs, cap, "service.name", jstr(o, "service"));
     const struct sp_json *cs = sp_json_get(o, "cold_start");
     if (cs && (cs->type == SPJ_TRUE || cs->type == SPJ_FALSE)) {
         if (r->attrs.n < cap) {
@@ -915,17 +900,17 @@ int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
      * (the traceback) and `exception_name`, Lambda's errorType/errorMessage. */
     const struct sp_json *err = sp_json_get(o, "error");
     if (err && err->type == SPJ_OBJECT) {
-        json_log_attr(&r->attrs, cap, "exception.type", jstr(err, "name"));
-        json_log_attr(&r->attrs, cap, "exception.message", jstr(err, "message"));
-        json_log_attr(&r->attrs, cap, "exception.stacktrace", jstr(err, "stack"));
-        json_log_attr(&r->attrs, cap, "code.location", jstr(err, "location"));
+        sp_attrs_put_str(&r->attrs, cap, "exception.type", jstr(err, "name"));
+        sp_attrs_put_str(&r->attrs, cap, "exception.message", jstr(err, "message"));
+        sp_attrs_put_str(&r->attrs, cap, "exception.stacktrace", jstr(err, "stack"));
+        sp_attrs_put_str(&r->attrs, cap, "code.location", jstr(err, "location"));
     } else if (err && err->type == SPJ_STRING) {
-        json_log_attr(&r->attrs, cap, "exception.message", err->s);
+        sp_attrs_put_str(&r->attrs, cap, "exception.message", err->s);
     }
-    json_log_attr(&r->attrs, cap, "exception.stacktrace", jstr(o, "exception"));
-    json_log_attr(&r->attrs, cap, "exception.type", jstr(o, "exception_name"));
-    json_log_attr(&r->attrs, cap, "exception.type", jstr(o, "errorType"));
-    json_log_attr(&r->attrs, cap, "exception.message", jstr(o, "errorMessage"));
+    sp_attrs_put_str(&r->attrs, cap, "exception.stacktrace", jstr(o, "exception"));
+    sp_attrs_put_str(&r->attrs, cap, "exception.type", jstr(o, "exception_name"));
+    sp_attrs_put_str(&r->attrs, cap, "exception.type", jstr(o, "errorType"));
+    sp_attrs_put_str(&r->attrs, cap, "exception.message", jstr(o, "errorMessage"));
 
     /* Every other key is the user's: a copy of the object without the keys
      * mapped above, flattened like the protocol's `attributes`. */

@@ -75,6 +75,24 @@ struct sp_attrs {
     uint32_t dropped; /* -> dropped_attributes_count */
 };
 
+/* Appends the string attribute k = v when v is not empty; past `cap` (the
+ * room in at->v) it is counted dropped instead. v is not copied. */
+static inline void sp_attrs_put_str(struct sp_attrs *at, uint32_t cap, const char *k,
+                                    struct sp_str v)
+{
+    if (v.len == 0) {
+        return;
+    }
+    if (at->n >= cap) {
+        at->dropped++;
+        return;
+    }
+    struct sp_attr *x = &at->v[at->n++];
+    x->key = sp_cstr(k);
+    x->val.type = SP_VAL_STR;
+    x->val.u.s = v;
+}
+
 enum sp_signal { SP_SIG_TRACES = 0, SP_SIG_LOGS = 1, SP_SIG_METRICS = 2, SP_SIG_COUNT = 3 };
 
 /* "traces", "logs", "metrics": OTLP's path segments (/v1/<name>), file names

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "alert.h"
 #include "caps.h"
+#include "crypto.h"
 #include "http_client.h"
 #include "door.h"
 #include "flow.h"
@@ -615,12 +616,20 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
 }
 
 /* What sp_agent_init() sets up once the socket listens: the parts that load
- * libcurl. The OTLP exporter and the alert notifiers share one HTTP client
- * (sp->http), made by the first of them that needs it; with neither, libcurl
- * is never loaded. */
+ * libraries. libcrypto first (every derived id needs it: loaded here, not at
+ * the first record, so that the first record does not wait for it and an
+ * agent without it does not start). The OTLP exporter and the alert
+ * notifiers share one HTTP client (sp->http), made by the first of them that
+ * needs it; with neither, libcurl is never loaded. */
 static int init_rest(struct spindle *sp, uv_loop_t *loop)
 {
-    int rc = alert_init(sp, &sp->alerts);
+    char err[256];
+    int rc = sp_crypto_load(err, sizeof(err));
+    if (rc) {
+        SP_LOG(SP_LOG_ERROR, "cannot load libcrypto, which derives every id", "error=\"%s\"", err);
+        return rc;
+    }
+    rc = alert_init(sp, &sp->alerts);
     if (rc == 0) {
         rc = sp_admin_start(sp);
     }

@@ -17,9 +17,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +26,7 @@
 #include "agent.h"
 #include "alert.h"
 #include "caps.h"
+#include "crypto.h"
 #include "hmap.h"
 #include "http_client.h"
 #include "ids.h"
@@ -781,31 +779,22 @@ static int read_secret(const char *file, const char *env, const char *what, char
     }
     *out = malloc(n + 1);
     if (*out == NULL) {
-        OPENSSL_cleanse(buf, sizeof(buf));
+        explicit_bzero(buf, sizeof(buf));
         return -ENOMEM;
     }
     memcpy(*out, buf, n);
     (*out)[n] = 0;
     *len = n;
-    OPENSSL_cleanse(buf, sizeof(buf));
+    explicit_bzero(buf, sizeof(buf));
     return 0;
 }
 
 static void secret_free(void *p, size_t n)
 {
     if (p) {
-        OPENSSL_cleanse(p, n);
+        explicit_bzero(p, n);
         free(p);
     }
-}
-
-static int base64(const char *in, size_t n, char *out, size_t cap)
-{
-    if (4 * ((n + 2) / 3) + 1 > cap) {
-        return -ENOBUFS;
-    }
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, (int)n);
-    return 0;
 }
 
 static int auth_setup(struct notify *n)
@@ -846,7 +835,7 @@ static int auth_setup(struct notify *n)
             memcpy(plain + ul + 1, pw, pl);
         }
         strcpy(n->auth_header, "Authorization: Basic ");
-        base64(plain, ul + 1 + pl, n->auth_header + 21, cap - 21);
+        sp_base64(plain, ul + 1 + pl, n->auth_header + 21, cap - 21);
     } else {
         free(n->auth_header); /* never sent half-made */
         n->auth_header = NULL;
@@ -859,21 +848,11 @@ static int auth_setup(struct notify *n)
 int notify_sign(const uint8_t *key, size_t key_len, const char *ts, const char *body,
                 size_t body_len, char out[65])
 {
-    uint8_t mac[32];
-    size_t mac_len = 0;
-    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *h = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                           OSSL_PARAM_construct_end()};
-    int ok = h && EVP_MAC_init(h, key, key_len, params) &&
-             EVP_MAC_update(h, (const unsigned char *)ts, strlen(ts)) &&
-             EVP_MAC_update(h, (const unsigned char *)".", 1) &&
-             EVP_MAC_update(h, (const unsigned char *)body, body_len) &&
-             EVP_MAC_final(h, mac, &mac_len, sizeof(mac)) && mac_len == 32;
-    EVP_MAC_CTX_free(h);
-    EVP_MAC_free(hmac);
-    if (!ok) {
-        return -EIO;
+    uint8_t mac[SP_SHA256_LEN];
+    const struct sp_iov parts[] = {{ts, strlen(ts)}, {".", 1}, {body, body_len}};
+    int rc = sp_hmac_sha256(key, key_len, parts, 3, mac);
+    if (rc) {
+        return rc;
     }
     for (int i = 0; i < 32; i++) {
         snprintf(out + 2 * i, 3, "%02x", mac[i]);

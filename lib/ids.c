@@ -1,15 +1,15 @@
 /*
  * ids.c - id derivation and parsing. See ids.h.
  *
- * SHA-256 (libcrypto) for the derivation: every language has it, so agents
+ * SHA-256 (libcrypto, crypto.h) for the derivation: every language has it, so agents
  * written in anything can agree on a workflow's ids; prefixes keep the three
  * derivations apart and the "v1" pins the function forever.
  */
 #include "ids.h"
 
+#include "crypto.h"
+
 #include <errno.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -19,59 +19,18 @@
 #define PREFIX_WORKFLOW "spindle/v1/workflow"
 #define PREFIX_INVOCATION "spindle/v1/invocation"
 
-/*
- * The digest. OpenSSL 3's one-shot SHA256() fetches the algorithm on every
- * call (EVP_MD_fetch: a property query under a lock), which callgrind put at
- * 12.6 % of all instructions for span records. Here the algorithm is fetched
- * once and one context per thread is reused. Both are caches of immutable
- * library objects, not agent state, so they are static; the context is
- * thread-local because ids may be derived off the loop thread (tests).
- */
-static EVP_MD *sha256_md;
-static _Thread_local EVP_MD_CTX *sha256_ctx;
-
-struct part {
-    const void *p;
-    size_t n;
-};
-
-static int sha256(const struct part *parts, int n, unsigned char md[SHA256_DIGEST_LENGTH])
-{
-    if (sha256_md == NULL) {
-        EVP_MD *m = EVP_MD_fetch(NULL, "SHA256", NULL);
-        if (m == NULL) {
-            return -ENOSYS;
-        }
-        /* Two threads racing here both fetch; the loser frees its copy. */
-        if (!__sync_bool_compare_and_swap(&sha256_md, NULL, m)) {
-            EVP_MD_free(m);
-        }
-    }
-    if (sha256_ctx == NULL && (sha256_ctx = EVP_MD_CTX_new()) == NULL) {
-        return -ENOMEM;
-    }
-    if (!EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL)) {
-        return -EIO;
-    }
-    for (int i = 0; i < n; i++) {
-        if (parts[i].n && !EVP_DigestUpdate(sha256_ctx, parts[i].p, parts[i].n)) {
-            return -EIO;
-        }
-    }
-    unsigned int len = 0;
-    return EVP_DigestFinal_ex(sha256_ctx, md, &len) ? 0 : -EIO;
-}
-
 /* SHA-256 of prefix NUL a [NUL b] (the prefix's own NUL is the first
  * separator), first outlen bytes; all zero (invalid in OTLP) becomes ...01. */
 static void derive(const char *prefix, const char *a, size_t an, const char *b, size_t bn,
                    int with_b, uint8_t *out, size_t outlen)
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    const struct part parts[] = {
+    uint8_t md[SP_SHA256_LEN];
+    const struct sp_iov parts[] = {
         {prefix, strlen(prefix) + 1}, {a, an}, {"", with_b ? 1 : 0}, {b, with_b ? bn : 0}};
-    if (sha256(parts, 4, md) != 0) {
-        memset(md, 0, sizeof(md)); /* out of memory: the fallback id below */
+    if (sp_sha256(parts, 4, md) != 0) {
+        /* Out of memory, or no libcrypto (the agent does not start without
+         * it, see agent.c): the fallback id below. */
+        memset(md, 0, sizeof(md));
     }
     memcpy(out, md, outlen);
     if (sp_id_is_zero(out, outlen)) {

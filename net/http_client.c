@@ -22,6 +22,7 @@
 #include "http_client.h"
 
 #include "caps.h"
+#include "dynlib.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -114,15 +115,7 @@ static int curl_load(char *err, size_t errlen)
     if (curl_ready) {
         return 0;
     }
-    void *lib = dlopen(SP_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        snprintf(err, errlen, "%s", dlerror());
-        return -ELIBACC;
-    }
-    struct {
-        const char *name;
-        void **slot;
-    } syms[] = {
+    static const struct sp_dynsym syms[] = {
 #define SYM(n) {"curl_" #n, (void **)&C.n}
         SYM(global_init), SYM(easy_init), SYM(easy_setopt), SYM(easy_getinfo),
         SYM(easy_cleanup), SYM(easy_strerror), SYM(getdate), SYM(multi_init),
@@ -131,12 +124,11 @@ static int curl_load(char *err, size_t errlen)
         SYM(slist_free_all),
 #undef SYM
     };
-    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-        if ((*syms[i].slot = dlsym(lib, syms[i].name)) == NULL) {
-            snprintf(err, errlen, "%s has no %s", SP_LIBCURL_SONAME, syms[i].name);
-            dlclose(lib);
-            return -ELIBACC;
-        }
+    void *lib;
+    int rc = sp_dynlib_load(SP_LIBCURL_SONAME, syms, sizeof(syms) / sizeof(syms[0]), &lib, err,
+                            errlen);
+    if (rc) {
+        return rc;
     }
     if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "curl_global_init failed");

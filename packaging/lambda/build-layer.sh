@@ -5,7 +5,8 @@
 #                             extension's name, which spindle registers with)
 #   spindle/bin/spindle       the binary, stripped
 #   spindle/lib/              every shared library it and libcurl (dlopen'ed
-#                             for OTLP/HTTP) need, glibc and the loader included
+#                             for OTLP/HTTP) need, glibc and the loader included;
+#                             libcrypto.so.3 (dlopen'ed too) comes with libcurl's
 #   spindle/spindle.yaml      the default configuration for Lambda
 # The launcher runs the binary through the bundled loader with
 # --library-path: nothing is taken from the function's image, so a binary

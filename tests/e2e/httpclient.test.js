@@ -7,12 +7,13 @@ const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
-const { startAgent } = require('./lib/agent');
+const { startAgent, runSpindle } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { testConfig, needBinary } = require('./lib/harness');
 const { alertsYaml } = require('./lib/alerting');
 const r = require('./lib/records');
-const { uid, waitUntil } = require('./lib/util');
+const { uid, waitUntil, makeTempDir } = require('./lib/util');
+const path = require('node:path');
 
 /** A loopback server that answers 200 to every POST and notes the connection each came on. */
 async function startPeer() {
@@ -96,5 +97,26 @@ describe('one HTTP client for the exporter and the notifiers', needBinary, () =>
       assert.equal(info.code, 0);
       await peer.close();
     }
+  });
+
+  test('libcrypto is loaded once the socket listens, not linked: the socket serves, and without it spindle exits 1 naming it', { timeout: 20000 }, async () => {
+    // Linked, libcrypto cost 4.5 ms of every exec (docs/lambda.md, "Start-up cost"); loaded
+    // after the inputs start, an agent still needs it before the first record (every derived id).
+    const quiet = await startAgent({ config: (dir) => testConfig(null, { file: { directory: `${dir}/out` } })(dir) });
+    try {
+      const c = await connect(quiet.socketPath);
+      await c.stats(uid('s'));
+      c.destroy();
+      assert.ok(fs.readFileSync(`/proc/${quiet.pid}/maps`, 'utf8').includes('libcrypto'), 'libcrypto mapped once started');
+    } finally {
+      await quiet.stop('SIGTERM', 10000);
+    }
+    const dir = makeTempDir();
+    fs.writeFileSync(path.join(dir, 'libcrypto.so.3'), '');
+    fs.writeFileSync(path.join(dir, 'c.yaml'), testConfig(null, { file: { directory: `${dir}/out` } })(dir));
+    const res = await runSpindle(['--config', path.join(dir, 'c.yaml')], { env: { LD_LIBRARY_PATH: dir } });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /cannot load libcrypto, which derives every id/);
+    assert.ok(res.stderr.includes('libcrypto.so.3'), res.stderr);
   });
 });

@@ -36,7 +36,7 @@ describe('Lambda layer', needBinary, () => {
     assert.ok(Number(unzipped) < 60 * 1024 * 1024, `unzipped ${unzipped} bytes`);
     const launcher = path.join(opt, 'extensions', 'spindle');
     assert.ok(fs.statSync(launcher).mode & 0o111, 'extensions/spindle is executable');
-    for (const f of ['spindle/bin/spindle', 'spindle/spindle.yaml', 'spindle/lib/ld-linux-x86-64.so.2', 'spindle/lib/libc.so.6', 'spindle/lib/libcurl.so.4']) {
+    for (const f of ['spindle/bin/spindle', 'spindle/spindle.yaml', 'spindle/lib/ld-linux-x86-64.so.2', 'spindle/lib/libc.so.6', 'spindle/lib/libcurl.so.4', 'spindle/lib/libcrypto.so.3']) {
       assert.ok(fs.existsSync(path.join(opt, f)), `${f} in the layer`);
     }
 

@@ -42,27 +42,30 @@ describe('Lambda extension', needBinary, () => {
     assert.match(res.stderr, /AWS_LAMBDA_RUNTIME_API/);
   });
 
-  test('the register request goes out before libcurl is loaded (start-up: a libcurl that cannot load still sees it arrive)', { timeout: 20000 }, async () => {
-    // An empty libcurl.so.4 first on the library path: loading it fails, and spindle exits. The
-    // register request must have reached the Extensions API by then: Lambda waits for every
-    // extension's registration before it goes on, so it is sent before the slow part.
-    const api = await startLambdaApi();
-    try {
-      const dir = makeTempDir();
-      require('node:fs').writeFileSync(path.join(dir, 'libcurl.so.4'), '');
-      const res = await runSpindle(['--socket', path.join(dir, 's.sock')],
-        { env: { AWS_LAMBDA_RUNTIME_API: api.address, LD_LIBRARY_PATH: dir } });
-      assert.notEqual(res.code, 0, 'libcurl did not load');
-      assert.match(res.stderr, /libcurl/);
-      await waitUntil(() => api.callsTo('/2020-01-01/extension/register').length === 1,
-        { timeoutMs: 3000, what: 'the register request, sent before libcurl loads' });
-      const reg = api.callsTo('/2020-01-01/extension/register')[0];
-      assert.equal(reg.headers['lambda-extension-name'], 'spindle');
-      assert.deepEqual(JSON.parse(reg.body).events, ['INVOKE', 'SHUTDOWN']);
-    } finally {
-      await api.close();
-    }
-  });
+  for (const [lib, soname] of [['libcurl', 'libcurl.so.4'], ['libcrypto', 'libcrypto.so.3']]) {
+    test(`the register request goes out before ${lib} is loaded (start-up: a ${lib} that cannot load still sees it arrive)`, { timeout: 20000 }, async () => {
+      // An empty library first on the library path: loading it fails, and spindle exits naming
+      // it. The register request must have reached the Extensions API by then: Lambda waits for
+      // every extension's registration before it goes on, so it is sent before the slow parts.
+      const api = await startLambdaApi();
+      try {
+        const dir = makeTempDir();
+        require('node:fs').writeFileSync(path.join(dir, soname), '');
+        const res = await runSpindle(['--socket', path.join(dir, 's.sock')],
+          { env: { AWS_LAMBDA_RUNTIME_API: api.address, LD_LIBRARY_PATH: dir } });
+        assert.notEqual(res.code, 0, `${lib} did not load`);
+        assert.match(res.stderr, /cannot load lib/);
+        assert.ok(res.stderr.includes(soname), `the error names ${soname}\n${res.stderr}`);
+        await waitUntil(() => api.callsTo('/2020-01-01/extension/register').length === 1,
+          { timeoutMs: 3000, what: `the register request, sent before ${lib} loads` });
+        const reg = api.callsTo('/2020-01-01/extension/register')[0];
+        assert.equal(reg.headers['lambda-extension-name'], 'spindle');
+        assert.deepEqual(JSON.parse(reg.body).events, ['INVOKE', 'SHUTDOWN']);
+      } finally {
+        await api.close();
+      }
+    });
+  }
 
   test('register, subscribe, a cold and a warm invocation flushed before event/next, SHUTDOWN within its deadline', { timeout: 30000 }, async () => {
     // A budget far above what a loaded machine needs: the order is then deterministic (the budget

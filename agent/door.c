@@ -125,6 +125,10 @@ static long get32(const char *b)
     return (long)(int32_t)u;
 }
 
+/* A record with its peer prefix fits one journal entry (lib/caps.h). */
+_Static_assert(SP_MAX_RECORD_BYTES + SP_JPEER_BYTES <= SP_JENTRY_MAX_PAYLOAD,
+               "a record and its peer fit one journal entry");
+
 /* Journals the payload; with a known peer, behind its struct sp_jpeer
  * (`codec` is then the _PEER one), so that replay gives the records the
  * same process.pid and spindle.peer.uid. Sets o->jseq. */

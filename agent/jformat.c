@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "caps.h"
 #include "crc32c.h"
 
 static void put32(char *p, uint32_t v)
@@ -22,10 +21,11 @@ static uint32_t get32(const char *p)
     return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
 }
 
-/* The length word holds the payload length in its low 24 bits (a record is
- * at most SP_MAX_RECORD_BYTES = 16 MiB) and the codec in the top byte. */
-#define LEN_MASK 0x00ffffffu
-_Static_assert(SP_MAX_RECORD_BYTES <= LEN_MASK + 1u, "a record's length fits 24 bits");
+/* The length word holds the payload length in its low 24 bits and the codec
+ * in the top byte. An "SPJ1" entry's word was a plain length of up to 16 MiB
+ * (the record cap then), which is what a reader accepts. */
+#define LEN_MASK SP_JENTRY_MAX_PAYLOAD
+#define READ_MAX (16u * 1024u * 1024u)
 
 int sp_jformat_frame(struct sp_buf *out, unsigned codec, const char *line, size_t n,
                      uint64_t recv_ns)
@@ -33,7 +33,10 @@ int sp_jformat_frame(struct sp_buf *out, unsigned codec, const char *line, size_
     if (codec > SP_JCODEC_MAX) {
         return -EINVAL;
     }
-    if (n > SP_MAX_RECORD_BYTES || sp_buf_reserve(out, SP_JENTRY_HDR + n)) {
+    if (n > SP_JENTRY_MAX_PAYLOAD) {
+        return -E2BIG;
+    }
+    if (sp_buf_reserve(out, SP_JENTRY_HDR + n)) {
         return -ENOBUFS;
     }
     char *h = out->p + out->len;
@@ -68,7 +71,7 @@ static int entry_at(const char *b, size_t end, size_t off, struct sp_jentry *e)
     }
     int v2 = get32(b + off) == SP_JENTRY_MAGIC;
     uint32_t n = entry_len(b + off);
-    if (n > SP_MAX_RECORD_BYTES || end - off - SP_JENTRY_HDR < n) {
+    if (n > READ_MAX || end - off - SP_JENTRY_HDR < n) {
         return 0;
     }
     uint32_t crc = v2 ? sp_crc32c(0, b + off + 4, 4) : 0;
@@ -104,7 +107,7 @@ static int unfinished(const char *b, size_t len, size_t at)
         return 1;
     }
     uint32_t n = entry_len(b + at);
-    if (is_magic(get32(b + at)) && n <= SP_MAX_RECORD_BYTES &&
+    if (is_magic(get32(b + at)) && n <= READ_MAX &&
         len - at - SP_JENTRY_HDR < n) {
         return 1;
     }

@@ -28,6 +28,8 @@
 #define SP_JENTRY_MAGIC_V1 0x314a5053u /* "SPJ1": before codecs; always NDJSON */
 #define SP_JENTRY_HDR 20u
 #define SP_JCODEC_MAX 255u
+/* The largest payload: the length word's low 24 bits. */
+#define SP_JENTRY_MAX_PAYLOAD 0x00ffffffu
 
 struct sp_jentry {
     const char *line;  /* the payload */
@@ -36,7 +38,8 @@ struct sp_jentry {
     uint8_t codec;     /* enum sp_codec */
 };
 
-/* Appends one framed entry to `out`. 0, -EINVAL (codec), or -ENOBUFS. */
+/* Appends one framed entry to `out`. 0, -EINVAL (codec), -E2BIG (over
+ * SP_JENTRY_MAX_PAYLOAD), or -ENOBUFS. */
 int sp_jformat_frame(struct sp_buf *out, unsigned codec, const char *line, size_t n,
                      uint64_t recv_ns);
 

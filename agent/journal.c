@@ -464,10 +464,13 @@ int sp_journal_append(struct sp_journal *j, unsigned codec, const char *p, size_
         roll(j);
         a = active(j);
     }
-    if (sp_jformat_frame(&j->pending, codec, p, n, recv_ns)) {
-        SP_LOG_RL(SP_LOG_ERROR, "journal append buffer full; record not journaled",
-                  "backlog=%zu", j->pending.len);
-        return -ENOBUFS;
+    int rc = sp_jformat_frame(&j->pending, codec, p, n, recv_ns);
+    if (rc) {
+        SP_LOG_RL(SP_LOG_ERROR,
+                  rc == -E2BIG ? "entry too large for the journal; record not journaled"
+                               : "journal append buffer full; record not journaled",
+                  "bytes=%zu backlog=%zu", n, j->pending.len);
+        return rc;
     }
     j->appended += frame;
     a->bytes += frame;
@@ -949,7 +952,7 @@ int sp_journal_open(struct spindle *sp, const struct sp_journal_hooks *hooks,
     j->dir = strdup(dir);
     j->lock_fd = -1;
     j->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    sp_buf_init(&j->pending, SP_JOURNAL_MAX_BACKLOG * 2 + SP_MAX_RECORD_BYTES);
+    sp_buf_init(&j->pending, SP_JOURNAL_MAX_BACKLOG * 2 + SP_JENTRY_HDR + SP_JENTRY_MAX_PAYLOAD);
     sp_buf_init(&j->rbuf, SP_MAX_JOURNAL_SEGMENT_BYTES + SP_MAX_RECORD_BYTES + 1);
     if (j->dir == NULL || j->dir_fd < 0) {
         rc = j->dir ? -errno : -ENOMEM;

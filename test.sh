@@ -11,8 +11,9 @@ source scripts/setup.sh
 # prometheus (promtool and the scrape test), chromium (the status page),
 # systemd (systemd-analyze), dpkg-dev, debhelper, python3-yaml: the packaging
 # checks of tests/ship. zip, unzip, file: the Lambda layer (packaging/lambda/).
+# openssl: the certificates of tests/e2e/tls.test.js.
 if ! sp_setup nodejs npm prometheus-alertmanager python3 prometheus chromium systemd dpkg-dev \
-        debhelper python3-yaml zip unzip file; then
+        debhelper python3-yaml zip unzip file openssl; then
     echo "set-up failed"
     echo "0 passed, 1 failed"
     exit 1

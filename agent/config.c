@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -81,6 +83,13 @@ const char sp_default_config_yaml[] =
     "  header_timeout: 10s    # a request's headers must arrive within this (slowloris: 408)\n"
     "  idle_timeout: 60s      # a receiver connection silent this long is closed\n"
     "  correlation_keys: [correlation_id, app.correlation_id, messaging.message.conversation_id]\n"
+    "  tls:                   # for an https:// endpoint; each a PEM file, \"\" = not set\n"
+    "    ca_file: \"\"          # trust only this CA bundle (OTEL_EXPORTER_OTLP_CERTIFICATE);\n"
+    "                         # \"\" = the system's bundle, found at start (docs/configuration.md)\n"
+    "    cert_file: \"\"        # client certificate, mTLS (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)\n"
+    "    key_file: \"\"         # its key (OTEL_EXPORTER_OTLP_CLIENT_KEY); \"\" = in cert_file\n"
+    "  # traces_tls, logs_tls, metrics_tls: the same keys for one signal\n"
+    "  #   (OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE, ..._LOGS_CLIENT_KEY, ...)\n"
     "file:\n"
     "  # enabled: on when no OTLP endpoint is configured, unless set here\n"
     "  directory: ./spindle-data\n"
@@ -123,6 +132,10 @@ const char sp_default_config_yaml[] =
     "  webhook:\n"
     "    url: \"\"              # Alertmanager webhook payload, HMAC-SHA256 signed with a secret\n"
     "    # secret_file: /run/secrets/spindle-webhook   (or secret_env: SPINDLE_WEBHOOK_SECRET)\n"
+    "  tls:                   # for https:// Alertmanager and webhook URLs, as otlp.tls\n"
+    "    ca_file: \"\"          # \"\" = the system's bundle\n"
+    "    cert_file: \"\"\n"
+    "    key_file: \"\"\n"
     "  # Rules merge by name: a file's rule with one of these names changes only the\n"
     "  # fields it gives; `enabled: false` switches a rule off.\n"
     "  rules:\n"
@@ -209,6 +222,7 @@ enum kind {
     K_BOOL,
     K_TRIBOOL,
     K_STR,
+    K_FILE, /* a K_STR naming a file that must be readable when set */
     K_LEVEL,
     K_LOGFMT,
     K_MODE,
@@ -231,6 +245,10 @@ struct key {
 };
 
 #define O(f) offsetof(struct sp_config, f)
+#define TLS_KEYS(prefix, field)                                                                    \
+    {prefix ".ca_file", K_FILE, O(field.ca_file), 0, 0},                                          \
+    {prefix ".cert_file", K_FILE, O(field.cert_file), 0, 0},                                      \
+    {prefix ".key_file", K_FILE, O(field.key_file), 0, 0}
 static const struct key keys[] = {
     {"log.level", K_LEVEL, O(log_level), 0, 0},
     {"log.format", K_LOGFMT, O(log_json), 0, 0},
@@ -282,6 +300,11 @@ static const struct key keys[] = {
     {"otlp.idle_timeout", K_DUR, O(otlp_idle_timeout_ms), 0, 0},
     {"otlp.correlation_keys", K_LIST, O(otlp_correlation_keys), O(n_otlp_correlation_keys),
      SP_MAX_OTLP_CORRELATION_KEYS},
+    TLS_KEYS("otlp.tls", otlp_tls),
+    TLS_KEYS("otlp.traces_tls", otlp_signal_tls[SP_SIG_TRACES]),
+    TLS_KEYS("otlp.logs_tls", otlp_signal_tls[SP_SIG_LOGS]),
+    TLS_KEYS("otlp.metrics_tls", otlp_signal_tls[SP_SIG_METRICS]),
+    TLS_KEYS("alerts.tls", alert_tls),
     {"file.enabled", K_TRIBOOL, O(file_enabled), 0, 0},
     {"file.directory", K_STR, O(file_dir), 0, 0},
     {"file.max_file_bytes", K_SIZE, O(file_max_bytes), 0, 0},
@@ -327,6 +350,7 @@ static const struct key keys[] = {
 /* Keys a person may reach for that would put a secret in the file in clear. */
 static const char *const secret_keys[] = {"alerts.webhook.secret", "alerts.alertmanager.password",
                                           "alerts.alertmanager.bearer_token"};
+#undef TLS_KEYS
 #undef O
 
 /* The smallest value of each number, duration and size that can work (the
@@ -399,6 +423,7 @@ static const char *kind_hint(int kind)
     case K_MAP: return "a mapping of names to strings";
     case K_RULES: return "a list of rules";
     case K_LIST: return "a list of strings";
+    case K_FILE: return "the path of a readable file";
     case K_LISTEN: return "HOST:PORT (numeric or localhost; port 0: any free port), unix:PATH or off";
     default: return "a string";
     }
@@ -482,6 +507,7 @@ static int set_value(struct sp_config *c, const struct key *k, const char *v)
         }
         return 0;
     case K_STR:
+    case K_FILE:
         return set_str_field((char **)(base + k->off), v);
     case K_LISTEN: {
         struct sp_listen_addr la;
@@ -599,6 +625,23 @@ static void fmt_amount(int kind, uint64_t v, char *buf, size_t n)
     snprintf(buf, n, "%llu", (unsigned long long)v);
 }
 
+/* NULL when `path` opens for reading and is not a folder, else why not (in
+ * `buf`). Checked where the path is read, so that a typo in a CA or key path
+ * stops start-up (and --check-config) naming the key, instead of every export
+ * failing later with a TLS error. */
+static const char *file_problem(const char *path, char *buf, size_t n)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(buf, n, "%s", strerror(errno));
+        return buf;
+    }
+    struct stat st;
+    int dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    close(fd);
+    return dir ? "is a folder, not a file" : NULL;
+}
+
 /* After set_value(): the range of a number, a URL's scheme. 0, or -EINVAL
  * with FILE:LINE and the key in `err`. A URL is shown as scheme://host:port
  * only: the rest may hold a password or an API key. */
@@ -627,6 +670,12 @@ static int check_value(const struct sp_config *c, const struct key *k, const cha
     if (strcmp(k->path, "statsd.listen") == 0 && sp_dgram_addr_parse(v, &ss) < 0) {
         snprintf(err, errlen, "%s:%zu: statsd.listen '%.64s' must be HOST:PORT (e.g. 127.0.0.1:8125) or off",
                  file, line, v);
+        return -EINVAL;
+    }
+    char wb[128];
+    const char *why;
+    if (k->kind == K_FILE && v[0] && (why = file_problem(v, wb, sizeof(wb))) != NULL) {
+        snprintf(err, errlen, "%s:%zu: %s '%.200s': %s", file, line, k->path, v, why);
         return -EINVAL;
     }
     for (size_t i = 0; k->kind == K_STR && i < sizeof(url_keys) / sizeof(url_keys[0]); i++) {
@@ -764,6 +813,20 @@ const char *sp_config_otlp_listen(const struct sp_config *c)
     return c->otlp_listen[0] ? c->otlp_listen : SP_DEF_OTLP_LISTEN;
 }
 
+static void tls_files_init(struct sp_tls_files *t)
+{
+    t->ca_file = strdup("");
+    t->cert_file = strdup("");
+    t->key_file = strdup("");
+}
+
+static void tls_files_free(struct sp_tls_files *t)
+{
+    free(t->ca_file);
+    free(t->cert_file);
+    free(t->key_file);
+}
+
 void sp_config_defaults(struct sp_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -803,6 +866,11 @@ void sp_config_defaults(struct sp_config *c)
     c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
     c->otlp_header_timeout_ms = SP_DEF_HTTP_HEADER_TIMEOUT_MS;
     c->otlp_idle_timeout_ms = SP_DEF_HTTP_IDLE_TIMEOUT_MS;
+    tls_files_init(&c->otlp_tls);
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        tls_files_init(&c->otlp_signal_tls[s]);
+    }
+    tls_files_init(&c->alert_tls);
     c->file_enabled = -1;
     c->file_dir = strdup("./spindle-data");
     c->file_max_bytes = SP_DEF_FILE_MAX_BYTES;
@@ -1174,6 +1242,35 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
             }
         }
     }
+    /* The exporter spec's TLS variables: the general three, then each
+     * signal's, which win over them (sp_config_signal_tls). */
+    static const char *const tls_vars[SP_SIG_COUNT + 1][3] = {
+        {"OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+         "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
+        {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+         "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY"},
+        {"OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+         "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY"},
+        {"OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+         "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY"}};
+    for (int s = 0; s <= SP_SIG_COUNT; s++) {
+        struct sp_tls_files *t = s == 0 ? &c->otlp_tls : &c->otlp_signal_tls[s - 1];
+        char **dst[3] = {&t->ca_file, &t->cert_file, &t->key_file};
+        for (int f = 0; f < 3; f++) {
+            char wb[128];
+            const char *why;
+            if ((v = getenv_fn(tls_vars[s][f])) == NULL || !*v) {
+                continue;
+            }
+            if ((why = file_problem(v, wb, sizeof(wb))) != NULL) {
+                snprintf(err, errlen, "%s: '%.200s': %s", tls_vars[s][f], v, why);
+                return -EINVAL;
+            }
+            if ((rc = set_str_field(dst[f], v))) {
+                return rc;
+            }
+        }
+    }
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_HEADERS")) && *v) {
         if ((rc = parse_kv_list(v, &c->otlp_headers, &c->n_otlp_headers,
                                 "OTEL_EXPORTER_OTLP_HEADERS", 1, err, errlen))) {
@@ -1279,6 +1376,17 @@ const char *sp_config_signal_url(const struct sp_config *c, int signal, char *bu
     return buf;
 }
 
+void sp_config_signal_tls(const struct sp_config *c, int signal, struct sp_tls_files *out)
+{
+    const struct sp_tls_files *g = &c->otlp_tls, *s = &c->otlp_signal_tls[signal];
+    out->ca_file = s->ca_file[0] ? s->ca_file : g->ca_file;
+    /* A signal's own key with the general certificate (or the reverse) would
+     * never match: the pair comes from one place. */
+    const struct sp_tls_files *pair = s->cert_file[0] || s->key_file[0] ? s : g;
+    out->cert_file = pair->cert_file;
+    out->key_file = pair->key_file;
+}
+
 int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
 {
     int rc;
@@ -1296,6 +1404,25 @@ int sp_config_finish(struct sp_config *c, char *err, size_t errlen)
             char o[256];
             sp_url_origin(u, o, sizeof(o));
             snprintf(err, errlen, "OTLP endpoint '%s' must start with http:// or https://", o);
+            return -EINVAL;
+        }
+    }
+    /* A key alone cannot authenticate: say so now rather than send requests
+     * without the client certificate the user meant to present. (A
+     * certificate alone is fine: its file may hold the key too.) */
+    static const char *const tls_names[SP_SIG_COUNT + 2] = {"otlp.tls", "otlp.traces_tls",
+                                                            "otlp.logs_tls", "otlp.metrics_tls",
+                                                            "alerts.tls"};
+    for (int s = 0; s < SP_SIG_COUNT + 2; s++) {
+        const struct sp_tls_files *t = s == 0                  ? &c->otlp_tls
+                                       : s <= SP_SIG_COUNT ? &c->otlp_signal_tls[s - 1]
+                                                           : &c->alert_tls;
+        if (t->key_file[0] && !t->cert_file[0]) {
+            snprintf(err, errlen, "%s.key_file%s is set without %s.cert_file%s: a client key "
+                     "needs its certificate", tls_names[s],
+                     s <= SP_SIG_COUNT ? " (or OTEL_EXPORTER_OTLP_*CLIENT_KEY)" : "",
+                     tls_names[s],
+                     s <= SP_SIG_COUNT ? " (or OTEL_EXPORTER_OTLP_*CLIENT_CERTIFICATE)" : "");
             return -EINVAL;
         }
     }
@@ -1376,6 +1503,11 @@ void sp_config_free(struct sp_config *c)
         free(c->otlp_signal_endpoint[s]);
     }
     kv_free(c->otlp_headers, c->n_otlp_headers);
+    tls_files_free(&c->otlp_tls);
+    for (int s = 0; s < SP_SIG_COUNT; s++) {
+        tls_files_free(&c->otlp_signal_tls[s]);
+    }
+    tls_files_free(&c->alert_tls);
     free(c->otlp_listen);
     list_free(c->otlp_correlation_keys, c->n_otlp_correlation_keys);
     kv_free(c->resource_attrs, c->n_resource_attrs);

@@ -28,6 +28,13 @@ struct sp_kv {
     char *value;
 };
 
+/* TLS files for one kind of destination, handed to libcurl; "" = not set. */
+struct sp_tls_files {
+    char *ca_file;   /* PEM CA bundle: the only trust used to verify the server */
+    char *cert_file; /* PEM client certificate (mTLS); may hold the key too */
+    char *key_file;  /* PEM private key of cert_file ("" = in cert_file) */
+};
+
 struct sp_config {
     /* log */
     int log_level;          /* enum sp_log_level */
@@ -87,6 +94,10 @@ struct sp_config {
     uint64_t otlp_timeout_ms;
     int otlp_gzip;
     int otlp_protocol;                   /* enum sp_protocol */
+    struct sp_tls_files otlp_tls;        /* otlp.tls.*, OTEL_EXPORTER_OTLP_{CERTIFICATE,...} */
+    struct sp_tls_files otlp_signal_tls[SP_SIG_COUNT]; /* otlp.<signal>_tls.*: win per field
+                                                          group over otlp_tls (see below) */
+    struct sp_tls_files alert_tls;       /* alerts.tls.*: Alertmanager and webhook URLs */
     /* file */
     int file_enabled;                    /* -1: unset (on iff no endpoint), 0, 1 */
     char *file_dir;
@@ -171,6 +182,10 @@ int sp_config_load_file(struct sp_config *c, const char *path, char *err, size_t
 /* Applies OTEL_* variables from `getenv_fn` (getenv in production). */
 int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char *), char *err,
                        size_t errlen);
+/* The TLS files a signal's requests use: the CA from the signal's own
+ * setting else the general one; the client certificate and key as a pair, the
+ * signal's when it sets either, else the general pair. Pointers into `c`. */
+void sp_config_signal_tls(const struct sp_config *c, int signal, struct sp_tls_files *out);
 /* Resolves derived values (socket path, file exporter on/off). */
 int sp_config_finish(struct sp_config *c, char *err, size_t errlen);
 /* URL the exporter posts `signal` to, or NULL when OTLP export is off for it. */

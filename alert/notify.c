@@ -456,6 +456,11 @@ static void pump(struct notifier *nf)
         .body_len = r->body.len,
         .timeout_ms = (long)n->sp->cfg.notify_timeout_ms,
     };
+    /* alerts.tls, read per request so that a reload applies it (as notify_timeout). */
+    const struct sp_tls_files *t = &n->sp->cfg.alert_tls;
+    const struct sp_http_tls tls = {
+        .ca_file = t->ca_file, .cert_file = t->cert_file, .key_file = t->key_file};
+    req.tls = &tls;
     if (sp_http_post(n->sp->http, &req, done, nf) != 0) {
         struct sp_http_response resp = {
             .status = 0, .transport_error = 1, .error = "cannot start", .retry_after_s = -1};

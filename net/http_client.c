@@ -16,8 +16,8 @@
  * poll contexts. A uv handle's memory is freed only in its close callback; the client itself is
  * freed once the last of its handles has been closed (counted in open_handles).
  *
- * Single-threaded: everything runs on the loop's thread. The only global is the
- * curl_global_init() flag.
+ * Single-threaded: everything runs on the loop's thread. The only globals are the
+ * curl_global_init() flag and the default CA bundle found with it (probe_default_ca).
  */
 #include "http_client.h"
 
@@ -28,6 +28,9 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -141,6 +144,88 @@ static int curl_load(char *err, size_t errlen)
 }
 
 static const char aborted_msg[] = "aborted";
+
+/* --- the default CA bundle ---------------------------------------------- */
+
+/*
+ * The CA bundle a request uses when it names none. libcurl verifies against the bundle path
+ * compiled into it; the Lambda layer carries Debian's libcurl, whose path
+ * (/etc/ssl/certs/ca-certificates.crt) does not exist on Amazon Linux 2023, so every https://
+ * request there would fail ("error setting certificate file"). Found once, when libcurl is
+ * loaded (after the Lambda register request, never on the path before it); "" = libcurl's own
+ * default is fine. Process-wide like the function table: it describes the machine.
+ */
+static char default_ca[PATH_MAX];
+static int ca_probed;
+
+/* Where distributions keep their PEM bundle of trusted CAs, tried in this order when libcurl's
+ * own is missing (docs/configuration.md lists them). */
+static const char *const ca_bundles[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Alpine, Arch */
+    "/etc/pki/tls/certs/ca-bundle.crt",                  /* Amazon Linux, Fedora, RHEL */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* the same file behind that link */
+    "/etc/ssl/ca-bundle.pem",                            /* openSUSE, SLES */
+    "/etc/ssl/cert.pem",                                 /* Alpine, the BSDs */
+};
+
+/* A regular file this process can open for reading. */
+static int readable_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        return 0;
+    }
+    struct stat st;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    close(fd);
+    return ok;
+}
+
+/* Sets default_ca, once per process: SSL_CERT_FILE when it names a readable file (OpenSSL's own
+ * variable, which a libcurl built with a fixed bundle path otherwise ignores); else nothing when
+ * libcurl's compiled-in bundle is there; else the first of ca_bundles that is. A few open()s. */
+static void probe_default_ca(void)
+{
+    if (ca_probed) {
+        return;
+    }
+    ca_probed = 1;
+    const char *env = getenv("SSL_CERT_FILE");
+    if (env != NULL && env[0] != '\0') {
+        if (readable_file(env) && strlen(env) < sizeof(default_ca)) {
+            snprintf(default_ca, sizeof(default_ca), "%s", env);
+            SP_LOG(SP_LOG_INFO, "CA bundle from SSL_CERT_FILE", "path=\"%s\"", env);
+            return;
+        }
+        SP_LOG(SP_LOG_WARN, "SSL_CERT_FILE is not a readable file; ignored", "path=\"%s\"", env);
+    }
+    /* CURLINFO_CAINFO (libcurl 7.84+) on a fresh handle is the compiled-in path; an older
+     * libcurl does not know it and leaves it NULL, and then the usual places are tried. */
+    char builtin[PATH_MAX] = "";
+    CURL *e = C.easy_init();
+    if (e != NULL) {
+        char *p = NULL;
+        if (C.easy_getinfo(e, CURLINFO_CAINFO, &p) == CURLE_OK && p != NULL) {
+            snprintf(builtin, sizeof(builtin), "%s", p);
+        }
+        C.easy_cleanup(e);
+    }
+    if (builtin[0] != '\0' && readable_file(builtin)) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(ca_bundles) / sizeof(ca_bundles[0]); i++) {
+        if (strcmp(ca_bundles[i], builtin) != 0 && readable_file(ca_bundles[i])) {
+            snprintf(default_ca, sizeof(default_ca), "%s", ca_bundles[i]);
+            SP_LOG(SP_LOG_INFO, "libcurl's CA bundle is missing here; using the system's",
+                   "path=\"%s\" libcurl_default=\"%s\"", default_ca, builtin);
+            return;
+        }
+    }
+    SP_LOG(SP_LOG_WARN,
+           "no CA bundle found: https:// requests will fail verification unless a CA file is set",
+           "libcurl_default=\"%s\" see=\"otlp.tls.ca_file, OTEL_EXPORTER_OTLP_CERTIFICATE\"",
+           builtin);
+}
 
 /* --- requests ----------------------------------------------------------- */
 
@@ -475,6 +560,7 @@ int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent)
                "library=%s error=\"%s\"", SP_LIBCURL_SONAME, err);
         return rc;
     }
+    probe_default_ca();
     struct sp_http *h = calloc(1, sizeof(*h));
     if (h == NULL) {
         return -ENOMEM;
@@ -578,6 +664,23 @@ static int submit(struct sp_http *h, const struct sp_http_request *req,
     bad |= C.easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK;
     bad |= C.easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
     bad |= C.easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
+    /* TLS: curl copies these strings, and keeps connections made with other files apart (a
+     * cached connection is reused only by a request with the same TLS settings). */
+    const struct sp_http_tls *tls = req->tls;
+    if (tls != NULL && tls->ca_file != NULL && tls->ca_file[0] != '\0') {
+        /* The configured bundle is the whole trust, as in the OpenTelemetry Collector's
+         * ca_file: the compiled-in CA folder must not widen it. */
+        bad |= C.easy_setopt(e, CURLOPT_CAINFO, tls->ca_file) != CURLE_OK;
+        bad |= C.easy_setopt(e, CURLOPT_CAPATH, (char *)NULL) != CURLE_OK;
+    } else if (default_ca[0] != '\0') {
+        bad |= C.easy_setopt(e, CURLOPT_CAINFO, default_ca) != CURLE_OK;
+    }
+    if (tls != NULL && tls->cert_file != NULL && tls->cert_file[0] != '\0') {
+        bad |= C.easy_setopt(e, CURLOPT_SSLCERT, tls->cert_file) != CURLE_OK;
+    }
+    if (tls != NULL && tls->key_file != NULL && tls->key_file[0] != '\0') {
+        bad |= C.easy_setopt(e, CURLOPT_SSLKEY, tls->key_file) != CURLE_OK;
+    }
     if (ext != NULL) {
         r->keep_headers = (ext->flags & SP_HTTP_KEEP_HEADERS) != 0;
         if (strcmp(ext->method, "GET") == 0) {

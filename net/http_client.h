@@ -33,6 +33,13 @@ struct sp_http_response {
 
 typedef void (*sp_http_cb)(void *arg, const struct sp_http_response *resp);
 
+/* TLS files for one request (https:// only); NULL or "" fields are not set. */
+struct sp_http_tls {
+    const char *ca_file;   /* PEM bundle: the only CAs trusted to verify the server */
+    const char *cert_file; /* PEM client certificate (mTLS); may hold the key too */
+    const char *key_file;  /* PEM private key of cert_file */
+};
+
 struct sp_http_request {
     const char *url;
     const char *const *headers; /* "Name: value" strings */
@@ -40,6 +47,10 @@ struct sp_http_request {
     const void *body;
     size_t body_len;
     long timeout_ms;            /* whole-request timeout */
+    /* NULL or no ca_file: libcurl's compiled-in CA bundle, or, where that file is missing, the
+     * system bundle found when libcurl was loaded (SSL_CERT_FILE first, then the usual places:
+     * docs/configuration.md). The strings are copied by the call. */
+    const struct sp_http_tls *tls;
 };
 
 /* 0 or a negative errno. user_agent is copied. */

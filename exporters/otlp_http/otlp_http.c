@@ -222,6 +222,13 @@ static void send_req(struct sp_exporter *e, struct sp_req *r)
         .body_len = r->body.len,
         .timeout_ms = (long)sp->cfg.otlp_timeout_ms,
     };
+    /* Read from the running configuration per request: a reload applies new TLS files (a
+     * rotated client certificate under a new name) without a restart. */
+    struct sp_tls_files t;
+    sp_config_signal_tls(&sp->cfg, signal, &t);
+    const struct sp_http_tls tls = {
+        .ca_file = t.ca_file, .cert_file = t.cert_file, .key_file = t.key_file};
+    req.tls = &tls;
     int rc = sp_http_post(sp->http, &req, on_response, f);
     if (rc) {
         free(f);

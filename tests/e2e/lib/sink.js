@@ -2,6 +2,7 @@
 // A loopback OTLP/HTTP receiver that keeps every request and decodes it independently.
 
 const http = require('node:http');
+const https = require('node:https');
 const zlib = require('node:zlib');
 const otlp = require('./otlp');
 const { waitUntil } = require('./util');
@@ -31,14 +32,18 @@ function readBody(req) {
  * startSink(opts) → Promise<sink>
  *   opts.respond(rec) → {status, headers, body} | undefined  (fault injection; may be async)
  *   opts.routes: {path: 'traces'|'logs'|'metrics'} extra path → signal mappings
+ *   opts.tls: {key, cert, ca?, requestCert?} → an https:// sink (node's tls options; with
+ *     requestCert it refuses clients without a certificate signed by `ca`)
  * sink: {url, port, requests, spans(), logs(), metrics(), waitFor(pred, timeoutMs), errors(),
- *        clear(), summary(), close()}
+ *        tlsErrors, clear(), summary(), close()}
+ *   tlsErrors: messages of refused TLS handshakes (the server's side of them)
  */
 async function startSink(opts = {}) {
   const routes = { ...DEFAULT_ROUTES, ...(opts.routes || {}) };
   const requests = [];
+  const tlsErrors = [];
 
-  const server = http.createServer(async (req, res) => {
+  const handler = async (req, res) => {
     const rec = {
       time: Date.now(),
       method: req.method,
@@ -55,6 +60,9 @@ async function startSink(opts = {}) {
       format: null,
       error: null,
       status: null,
+      // The client certificate's subject CN, on an https sink that asked for one.
+      clientCN: opts.tls && req.socket.getPeerCertificate
+        ? (req.socket.getPeerCertificate().subject || {}).CN || null : null,
     };
     let status = 200;
     try {
@@ -114,7 +122,11 @@ async function startSink(opts = {}) {
     const body = reply.body === undefined ? Buffer.alloc(0) : Buffer.from(reply.body);
     res.writeHead(rec.status, { 'content-length': body.length, ...(reply.headers || {}) });
     res.end(body);
-  });
+  };
+  const server = opts.tls
+    ? https.createServer({ ...opts.tls, rejectUnauthorized: !!opts.tls.requestCert }, handler)
+    : http.createServer(handler);
+  if (opts.tls) server.on('tlsClientError', (err) => tlsErrors.push(String(err && err.message)));
   server.keepAliveTimeout = 5000;
 
   await new Promise((resolve, reject) => {
@@ -127,8 +139,9 @@ async function startSink(opts = {}) {
 
   const sink = {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
+    tlsErrors,
     /** Requests for one signal (all statuses). */
     requestsFor(signal) { return requests.filter((r) => r.signal === signal); },
     /** Every span received in a 200-answered request: [{resource, scope, span, request}]. */

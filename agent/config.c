@@ -1314,10 +1314,6 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_PROTOCOL")) && *v) {
         if (strcmp(v, "http/protobuf") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_PROTOBUF;
-    c->otlp_listen = strdup("");
-    c->otlp_max_request_bytes = SP_DEF_OTLP_MAX_REQUEST_BYTES;
-    c->otlp_header_timeout_ms = SP_DEF_HTTP_HEADER_TIMEOUT_MS;
-    c->otlp_idle_timeout_ms = SP_DEF_HTTP_IDLE_TIMEOUT_MS;
         } else if (strcmp(v, "http/json") == 0) {
             c->otlp_protocol = SP_PROTO_HTTP_JSON;
         } else if (strcmp(v, "grpc") == 0) {

@@ -524,6 +524,23 @@ static void test_env_endpoints(void)
     CHECK_EQ_INT(c.file_enabled, 0);
     sp_config_free(&c);
 
+    /* OTEL_EXPORTER_OTLP_PROTOCOL changes the protocol only: the receiver's
+     * settings from the file stay (they were reset to defaults, and
+     * otlp.listen: off turned the receiver back on). */
+    sp_config_defaults(&c);
+    {
+        const char *doc = "otlp:\n  listen: \"off\"\n  max_request_bytes: 1MiB\n"
+                          "  protocol: http/json\n";
+        CHECK_EQ_INT(sp_config_load_yaml(&c, "p.yaml", doc, strlen(doc), err, sizeof(err)), 0);
+    }
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_EQ_INT(c.otlp_protocol, SP_PROTO_HTTP_PROTOBUF);
+    CHECK_STR(c.otlp_listen, "off");
+    CHECK_EQ_INT(c.otlp_max_request_bytes, 1024 * 1024);
+    sp_config_free(&c);
+
     /* empty variables count as unset */
     sp_config_defaults(&c);
     env_clear();

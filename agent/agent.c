@@ -480,6 +480,7 @@ int sp_agent_reload(struct spindle *sp)
     sp->cfg = n;
     sp->limits.max_attributes = (uint32_t)n.max_attributes;
     sp->limits.max_attr_value_bytes = (uint32_t)n.max_attr_value_bytes;
+    sp_record_limits_keys(&sp->limits, n.log_correlation_keys, n.n_log_correlation_keys);
     sp_log_setup(n.log_level, n.log_json);
     alert_reload(sp->alerts);
     if (n.metrics_interval_ms != old_interval && !sp->stopping) {
@@ -544,6 +545,8 @@ int sp_agent_init(struct spindle *sp, uv_loop_t *loop,
     sp_rng_seed(&sp->rng);
     sp->limits.max_attributes = (uint32_t)sp->cfg.max_attributes;
     sp->limits.max_attr_value_bytes = (uint32_t)sp->cfg.max_attr_value_bytes;
+    sp_record_limits_keys(&sp->limits, sp->cfg.log_correlation_keys,
+                          sp->cfg.n_log_correlation_keys);
     int rc = build_resource(sp);
     if (rc) {
         return rc;

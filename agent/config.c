@@ -50,6 +50,9 @@ const char sp_default_config_yaml[] =
     "records:\n"
     "  max_attributes: 128\n"
     "  max_attribute_value_bytes: 4KiB\n"
+    "  # lines without a type (Powertools, Lambda JSON logs; socket and Telemetry API):\n"
+    "  # the top-level keys naming the workflow, the first with a non-empty string wins\n"
+    "  log_correlation_keys: [correlation_id]\n"
     "limits:\n"
     "  max_memory: 256MiB     # connection buffers, open workflows, batches, queues\n"
     "correlation:\n"
@@ -103,6 +106,8 @@ const char sp_default_config_yaml[] =
     "  buffer_timeout: 25ms   # Telemetry API buffering (AWS: 25ms..30s)\n"
     "  buffer_max_items: 1000 # (AWS: 1000..10000)\n"
     "  buffer_max_bytes: 256KiB # (AWS: 256KiB..1MiB)\n"
+    "  trigger: \"\"            # faas.trigger of the invocations: http | pubsub | datasource |\n"
+    "                         # timer | other; \"\" = unknown (no faas.trigger)\n"
     "storage:\n"
     "  path: \"\"               # journal folder (--storage-path); \"\" = no journal\n"
     "  fsync: batch           # always | batch | never (docs/internals/journal.md)\n"
@@ -268,6 +273,8 @@ static const struct key keys[] = {
     {"records.max_attributes", K_UINT, O(max_attributes), 0, SP_DEF_MAX_ATTRIBUTES * 4},
     {"records.max_attribute_value_bytes", K_SIZE, O(max_attr_value_bytes), 0,
      SP_MAX_RECORD_BYTES},
+    {"records.log_correlation_keys", K_LIST, O(log_correlation_keys), O(n_log_correlation_keys),
+     SP_MAX_LOG_CORRELATION_KEYS},
     {"limits.max_memory", K_SIZE, O(max_memory), 0, 0},
     {"correlation.idle_timeout", K_DUR, O(wf_idle_timeout_ms), 0, 0},
     {"correlation.grace_period", K_DUR, O(wf_grace_ms), 0, 0},
@@ -317,6 +324,7 @@ static const struct key keys[] = {
     {"lambda.buffer_timeout", K_DUR, O(lambda_buffer_timeout_ms), 0, SP_LAMBDA_MAX_BUFFER_TIMEOUT_MS},
     {"lambda.buffer_max_items", K_UINT, O(lambda_buffer_max_items), 0, SP_LAMBDA_MAX_BUFFER_ITEMS},
     {"lambda.buffer_max_bytes", K_SIZE, O(lambda_buffer_max_bytes), 0, SP_LAMBDA_MAX_BUFFER_BYTES},
+    {"lambda.trigger", K_STR, O(lambda_trigger), 0, 0},
     {"storage.path", K_STR, O(storage_path), 0, 0},
     {"storage.fsync", K_FSYNC, O(storage_fsync), 0, 0},
     {"storage.max_bytes", K_SIZE, O(storage_max_bytes), 0, 0},
@@ -678,6 +686,15 @@ static int check_value(const struct sp_config *c, const struct key *k, const cha
         snprintf(err, errlen, "%s:%zu: %s '%.200s': %s", file, line, k->path, v, why);
         return -EINVAL;
     }
+    if (strcmp(k->path, "lambda.trigger") == 0 && v[0] && strcmp(v, "http") &&
+        strcmp(v, "pubsub") && strcmp(v, "datasource") && strcmp(v, "timer") &&
+        strcmp(v, "other")) {
+        snprintf(err, errlen,
+                 "%s:%zu: lambda.trigger '%.32s' must be http, pubsub, datasource, timer, other "
+                 "or \"\" (unknown)",
+                 file, line, v);
+        return -EINVAL;
+    }
     for (size_t i = 0; k->kind == K_STR && i < sizeof(url_keys) / sizeof(url_keys[0]); i++) {
         if (strcmp(url_keys[i], k->path) == 0 && v[0] && !sp_url_ok(v)) {
             char o[256];
@@ -782,6 +799,12 @@ static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k,
             snprintf(err, errlen, "%s:%zu: %s: '%.32s' is not a numeric user id", file,
                      ev.start_mark.line + 1, k->path, (const char *)ev.data.scalar.value);
             rc = -EINVAL;
+        } else if (strcmp(k->path, "records.log_correlation_keys") == 0 &&
+                   (ev.data.scalar.length == 0 ||
+                    ev.data.scalar.length != strlen((const char *)ev.data.scalar.value))) {
+            snprintf(err, errlen, "%s:%zu: %s: a key must be a non-empty name", file,
+                     ev.start_mark.line + 1, k->path);
+            rc = -EINVAL;
         } else {
             char **nv = realloc(v, sizeof(*v) * (n + 1));
             if (nv == NULL || (nv[n] = strdup((const char *)ev.data.scalar.value)) == NULL) {
@@ -796,6 +819,11 @@ static int read_list(yaml_parser_t *p, struct sp_config *c, const struct key *k,
         if (rc) {
             break;
         }
+    }
+    if (rc == 0 && n == 0 && strcmp(k->path, "records.log_correlation_keys") == 0) {
+        snprintf(err, errlen, "%s:%zu: %s: give at least one key (the default is [correlation_id])",
+                 file, line, k->path);
+        rc = -EINVAL;
     }
     if (rc) {
         list_free(v, n);
@@ -1506,6 +1534,8 @@ void sp_config_free(struct sp_config *c)
     tls_files_free(&c->alert_tls);
     free(c->otlp_listen);
     list_free(c->otlp_correlation_keys, c->n_otlp_correlation_keys);
+    list_free(c->log_correlation_keys, c->n_log_correlation_keys);
+    free(c->lambda_trigger);
     kv_free(c->resource_attrs, c->n_resource_attrs);
     free(c->file_dir);
     free(c->service_name);

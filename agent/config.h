@@ -75,6 +75,8 @@ struct sp_config {
     uint64_t otlp_max_request_bytes; /* a body after gunzip */
     uint64_t otlp_header_timeout_ms; /* the HTTP server's limits (net/http_server.h) */
     uint64_t otlp_idle_timeout_ms;
+    char **log_correlation_keys;     /* lines without a type: keys that name a workflow */
+    size_t n_log_correlation_keys;
     char **otlp_correlation_keys;    /* attributes that name a workflow, in order */
     size_t n_otlp_correlation_keys;
     /* export */
@@ -114,6 +116,7 @@ struct sp_config {
     uint64_t lambda_buffer_timeout_ms;   /* Telemetry API subscription buffering */
     uint64_t lambda_buffer_max_items;
     uint64_t lambda_buffer_max_bytes;
+    char *lambda_trigger;                /* every invocation's faas.trigger; NULL or "" unknown */
     /* storage (the journal) */
     char *storage_path;                  /* "" = no journal */
     int storage_fsync;                   /* enum sp_fsync */

@@ -486,6 +486,7 @@ static int tapi_run(struct spindle *sp, struct sp_arena *scratch, const char *p,
     if (sp->tapi == NULL && sp_tapi_new(&sp->tapi, getenv("AWS_LAMBDA_FUNCTION_NAME")) != 0) {
         return -ENOMEM;
     }
+    sp_tapi_configure(sp->tapi, &sp->limits, sp->cfg.lambda_trigger);
     struct tapi_ctx x = {.sp = sp, .o = o};
     int rc = sp_tapi_batch(sp->tapi, p, n, scratch, o->recv_ns, tapi_emit, &x, res);
     if (rc) {

@@ -793,19 +793,59 @@ static int json_log_time(struct sp_str t, uint64_t *ns)
     return sp_time_parse_rfc3339(b, n, ns) == 0 ? 0 : -1;
 }
 
-static const char *const json_log_keys[] = {
-    "level",         "message",       "timestamp", "correlation_id", "function_request_id",
-    "requestId",     "xray_trace_id", "function_name", "cold_start", "service",
-    "error",         "exception",     "exception_name", "errorType", "errorMessage", NULL};
+/* The keys mapped below (their lengths taken at compile time: this runs for
+ * every key of every line); the correlation keys (limits) are mapped too. */
+#define K(s) {s, sizeof(s) - 1}
+static const struct sp_str json_log_keys[] = {
+    K("level"),         K("message"),       K("timestamp"),     K("function_request_id"),
+    K("requestId"),     K("xray_trace_id"), K("function_name"), K("cold_start"),
+    K("service"),       K("error"),         K("exception"),     K("exception_name"),
+    K("errorType"),     K("errorMessage")};
+#undef K
 
-static int json_log_key(struct sp_str k)
+static const struct sp_str dflt_cid_key = {"correlation_id", sizeof("correlation_id") - 1};
+
+void sp_record_limits_keys(struct sp_record_limits *l, char *const *keys, size_t n)
 {
-    for (int i = 0; json_log_keys[i]; i++) {
-        if (k.len == strlen(json_log_keys[i]) && memcmp(k.p, json_log_keys[i], k.len) == 0) {
+    l->n_cid_keys = 0;
+    for (size_t i = 0; i < n && i < SP_MAX_LOG_CORRELATION_KEYS; i++) {
+        l->cid_keys[l->n_cid_keys++] = sp_cstr(keys[i]);
+    }
+}
+
+static int json_log_key(const struct sp_record_limits *lim, struct sp_str k)
+{
+    for (size_t i = 0; i < sizeof(json_log_keys) / sizeof(json_log_keys[0]); i++) {
+        if (k.len == json_log_keys[i].len && memcmp(k.p, json_log_keys[i].p, k.len) == 0) {
+            return 1;
+        }
+    }
+    /* A correlation key is the workflow (spindle.correlation_id), not also an
+     * attribute of its own; one configured but absent from the list is the
+     * user's, like any other key. */
+    const struct sp_str *ck = lim->n_cid_keys ? lim->cid_keys : &dflt_cid_key;
+    for (uint32_t i = 0, n = lim->n_cid_keys ? lim->n_cid_keys : 1; i < n; i++) {
+        if (k.len == ck[i].len && memcmp(k.p, ck[i].p, k.len) == 0) {
             return 1;
         }
     }
     return 0;
+}
+
+struct sp_str sp_record_log_cid(const struct sp_json *o, const struct sp_record_limits *lim,
+                                const char **key)
+{
+    const struct sp_str *ck = lim->n_cid_keys ? lim->cid_keys : &dflt_cid_key;
+    for (uint32_t i = 0, n = lim->n_cid_keys ? lim->n_cid_keys : 1; i < n; i++) {
+        const struct sp_json *v = sp_json_getn(o, ck[i].p, ck[i].len);
+        if (v && v->type == SPJ_STRING && v->s.len) {
+            if (key) {
+                *key = ck[i].p;
+            }
+            return v->s;
+        }
+    }
+    return (struct sp_str){NULL, 0};
 }
 
 int sp_record_is_json_log(const struct sp_json *o)
@@ -863,9 +903,11 @@ int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
             r->bad_traceparent = 1;
         }
     }
-    /* The workflow: the correlation id, else the X-Ray root (as the Lambda
-     * extension keys an invocation without one), else the request. */
-    r->correlation_id = jstr(o, "correlation_id");
+    /* The workflow: the first correlation key present, else the X-Ray root
+     * (as the Lambda extension keys an invocation without one), else the
+     * request. */
+    const char *cid_key = "correlation_id";
+    r->correlation_id = sp_record_log_cid(o, lim, &cid_key);
     if (r->correlation_id.len == 0) {
         r->correlation_id = xroot.len ? xroot : r->invocation_id;
     }
@@ -876,7 +918,7 @@ int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
         FAIL(SP_R_MISSING_FIELD, "correlation_id");
     }
     if (r->correlation_id.len > SP_MAX_CORRELATION_ID_BYTES) {
-        FAIL(SP_R_BAD_VALUE, "correlation_id");
+        FAIL(SP_R_BAD_VALUE, cid_key);
     }
 
     uint32_t cap = lim->max_attributes;
@@ -917,7 +959,7 @@ int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,
     struct sp_json rest = {.type = SPJ_OBJECT};
     struct sp_json **tail = &rest.child;
     for (const struct sp_json *m = o->child; m; m = m->next) {
-        if (json_log_key(m->key) || m->type == SPJ_NULL) {
+        if (json_log_key(lim, m->key) || m->type == SPJ_NULL) {
             continue;
         }
         struct sp_json *cp = sp_arena_alloc(a, sizeof(*cp));

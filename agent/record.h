@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "caps.h"
 #include "model.h"
 
 /* The closed list of rejection reasons (a new one is a protocol change). */
@@ -64,7 +65,17 @@ enum sp_inv_status { SP_INV_UNSET = 0, SP_INV_OK, SP_INV_ERROR, SP_INV_TIMEOUT }
 struct sp_record_limits {
     uint32_t max_attributes;
     uint32_t max_attr_value_bytes;
+    /* Lines without a type: the top-level keys naming the workflow, tried in
+     * order (records.log_correlation_keys); none set: `correlation_id`. Set
+     * by sp_record_limits_keys() at start and on reload, so that a record
+     * costs a lookup per key, never a strlen or a walk of the configuration. */
+    uint32_t n_cid_keys;
+    struct sp_str cid_keys[SP_MAX_LOG_CORRELATION_KEYS];
 };
+
+/* Points `l`'s correlation keys at `keys` (NUL-terminated strings the caller
+ * keeps alive as long as `l` is used); at most SP_MAX_LOG_CORRELATION_KEYS. */
+void sp_record_limits_keys(struct sp_record_limits *l, char *const *keys, size_t n);
 
 /* Where an accepted record came from, handed with it from the door to the
  * correlator and the metric aggregator (instead of state set on struct
@@ -143,9 +154,14 @@ struct sp_json;
 /* An object with `level` and `message`: a structured log line of AWS Lambda
  * Powertools (Python, TypeScript) or Lambda's JSON log format. */
 int sp_record_is_json_log(const struct sp_json *o);
+/* The workflow such a line names: the value of the first of `lim`'s
+ * correlation keys that is a non-empty string, else empty. `*key` (may be
+ * NULL) gets that key's name (NUL-terminated). */
+struct sp_str sp_record_log_cid(const struct sp_json *o, const struct sp_record_limits *lim,
+                                const char **key);
 /* Such a line as a log record (docs/protocol.md, "Lines without a type"):
  * the stream socket's typeless lines and the Telemetry API's function log
- * lines. Its workflow: `correlation_id`, else the root of `xray_trace_id`,
+ * lines. Its workflow: sp_record_log_cid(), else the root of `xray_trace_id`,
  * else the request id, else `dflt_cid` (may be empty: then missing_field).
  * SP_R_OK or a rejection reason, `*field` naming the field. */
 int sp_record_json_log(const struct sp_json *o, struct sp_arena *a,

@@ -2,8 +2,9 @@
  * telemetry_api.c - AWS Lambda Telemetry API batches to protocol records. See
  * telemetry_api.h; docs/lambda.md has the mapping as a table.
  *
- * Correlation: the invocation's correlation id is the `correlation_id` its
- * first function log line names (Powertools), else the X-Ray root of its
+ * Correlation: the invocation's correlation id is the one its first function
+ * log line names (Powertools' `correlation_id`, or the first key of
+ * records.log_correlation_keys present), else the X-Ray root of its
  * platform.start (`tracing.value`, "Root=1-...;Parent=..."), so the
  * workflow's trace id is the X-Ray trace id; else its request id. So
  * platform.start is held in the request's map entry until that line (or the
@@ -33,10 +34,6 @@ enum init_type { INIT_ON_DEMAND = 0, INIT_PROVISIONED, INIT_SNAP_START, INIT_MAN
 static const char *const init_names[] = {"on-demand", "provisioned-concurrency", "snap-start",
                                          "lambda-managed-instances"};
 
-/* Attribute limits for the function log lines' own keys (the socket's
- * defaults: the Telemetry API has no per-input settings). */
-static const struct sp_record_limits tapi_limits = {SP_DEF_MAX_ATTRIBUTES,
-                                                    SP_DEF_MAX_ATTR_VALUE_BYTES};
 
 struct req_cid {
     char req[SP_TAPI_MAX_REQUEST_ID + 1];
@@ -63,6 +60,11 @@ struct sp_tapi {
     struct req_cid map[SP_LAMBDA_REQUEST_MAP]; /* ring, newest at map[(next - 1) % N] */
     unsigned next;
     char current[SP_TAPI_MAX_REQUEST_ID + 1]; /* the request of the last platform.start */
+    /* Attribute limits for the function log lines' own keys: the socket's
+     * defaults (the Telemetry API has no per-input settings), and the
+     * configured correlation keys (sp_tapi_configure). */
+    struct sp_record_limits lim;
+    char trigger[16]; /* lambda.trigger: every invocation's faas.trigger, "" unknown */
 };
 
 int sp_tapi_new(struct sp_tapi **out, const char *function)
@@ -74,8 +76,17 @@ int sp_tapi_new(struct sp_tapi **out, const char *function)
     }
     t->init_ms = -1;
     t->restore_ms = -1;
+    t->lim.max_attributes = SP_DEF_MAX_ATTRIBUTES;
+    t->lim.max_attr_value_bytes = SP_DEF_MAX_ATTR_VALUE_BYTES;
     *out = t;
     return 0;
+}
+
+void sp_tapi_configure(struct sp_tapi *t, const struct sp_record_limits *keys, const char *trigger)
+{
+    t->lim.n_cid_keys = keys->n_cid_keys;
+    memcpy(t->lim.cid_keys, keys->cid_keys, sizeof(t->lim.cid_keys));
+    snprintf(t->trigger, sizeof(t->trigger), "%s", trigger ? trigger : "");
 }
 
 void sp_tapi_free(struct sp_tapi *t)
@@ -251,6 +262,7 @@ static void release(struct sp_tapi *t, struct req_cid *m, struct sp_arena *a,
     r.correlation_id = sp_cstr(m->cid);
     r.event = SP_EV_INVOCATION_START;
     r.name = sp_cstr("invocation_start");
+    r.trigger = sp_cstr(t->trigger); /* empty: unknown, no faas.trigger */
     int cold = t->init_pending && t->init_type == INIT_ON_DEMAND;
     r.cold_start = (int8_t)cold;
     emit(arg, &r);
@@ -413,7 +425,7 @@ static void emf_emit(void *arg, const struct sp_record *r)
  * JSON log format, Powertools; under the Text log format Powertools' line
  * arrives as a string holding the object). An EMF blob becomes metrics only;
  * a line with level and message a log record with its attributes
- * (record.c), in the workflow of its correlation_id when it names one. */
+ * (record.c), in the workflow its correlation key names, when it names one. */
 static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, struct sp_arena *a,
                    sp_tapi_emit_fn emit, void *arg)
 {
@@ -447,9 +459,9 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, str
     struct req_cid *m = entry_of(t, req);
     if (m && m->held) {
         /* The invocation joins the workflow its function logs name
-         * (Powertools' correlation_id); the first line without one settles
-         * for the X-Ray root (or the request id). */
-        struct sp_str cid = obj ? jstr(obj, "correlation_id") : (struct sp_str){NULL, 0};
+         * (Powertools' correlation_id, or a configured key); the first line
+         * without one settles for the X-Ray root (or the request id). */
+        struct sp_str cid = obj ? sp_record_log_cid(obj, &t->lim, NULL) : (struct sp_str){NULL, 0};
         if (cid.len && cid.len <= SP_MAX_CORRELATION_ID_BYTES) {
             memcpy(m->cid, cid.p, cid.len);
             m->cid[cid.len] = '\0';
@@ -465,15 +477,14 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, str
         struct log_emit x = {t, emit, arg};
         r.type = SP_REC_METRIC;
         r.correlation_id = (struct sp_str){NULL, 0}; /* metrics: exemplars only when named */
-        sp_emf_each(obj, a, &tapi_limits, &r, emf_emit, &x);
+        sp_emf_each(obj, a, &t->lim, &r, emf_emit, &x);
         return;
     }
     if (obj && sp_record_is_json_log(obj)) {
         struct sp_record l;
         const char *field;
-        if (sp_record_json_log(obj, a, &tapi_limits, ts, r.correlation_id, &l, &field) ==
-            SP_R_OK) {
-            struct sp_str cid = jstr(obj, "correlation_id");
+        if (sp_record_json_log(obj, a, &t->lim, ts, r.correlation_id, &l, &field) == SP_R_OK) {
+            struct sp_str cid = sp_record_log_cid(obj, &t->lim, NULL);
             l.function = r.function;
             l.invocation_id = req;
             l.correlation_id = cid.len && cid.len <= SP_MAX_CORRELATION_ID_BYTES

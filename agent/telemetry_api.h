@@ -37,6 +37,13 @@ typedef void (*sp_tapi_emit_fn)(void *arg, const struct sp_record *r);
 
 /* `function`: AWS_LAMBDA_FUNCTION_NAME (copied; may be ""). 0 or -ENOMEM. */
 int sp_tapi_new(struct sp_tapi **out, const char *function);
+/* What the configuration says (copied; the strings `keys` points to must
+ * outlive the next batch): the correlation keys of function log lines
+ * (records.log_correlation_keys, in an sp_record_limits) and lambda.trigger
+ * (NULL or "": unknown). The door calls it before each batch, so a reload
+ * applies from the next one. */
+void sp_tapi_configure(struct sp_tapi *t, const struct sp_record_limits *keys,
+                       const char *trigger);
 /* 0, or -EINVAL when the batch is not a JSON array (nothing emitted then).
  * Records and their strings live in `scratch` until the caller resets it. */
 int sp_tapi_batch(struct sp_tapi *t, const char *p, size_t n, struct sp_arena *scratch,

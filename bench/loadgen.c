@@ -5,6 +5,7 @@
  *
  * usage: loadgen SOCKET AGENT_PID [RECORDS] [CLIENTS] [MIX]
  *   MIX: logs (default) | spans | metrics | mixed | events (lifecycle: the alert engine's input)
+ *        | powertools (lines without a type: Powertools' JSON log format)
  * Each client writes its records in 64 KiB writes, then sends a flush and
  * waits for the ack, so the run ends when the agent has handled everything.
  */
@@ -60,6 +61,7 @@ static int one(char *dst, size_t cap, const struct job *j, long i)
                : strcmp(m, "metrics") == 0 ? 2
                : strcmp(m, "mixed") == 0   ? (int)(i % 3)
                : strcmp(m, "events") == 0  ? 3
+               : strcmp(m, "powertools") == 0 ? 4
                                            : 0;
     switch (kind) {
     case 3: {
@@ -84,6 +86,14 @@ static int one(char *dst, size_t cap, const struct job *j, long i)
                         ev[k], j->id, wf, wf, inv, wf % 16, inv, k == 0 && wf % 4 == 0 ? "true" : "false",
                         wf % 4);
     }
+    case 4:
+        return snprintf(dst, cap,
+                        "{\"level\":\"INFO\",\"message\":\"processed item %ld\","
+                        "\"timestamp\":\"2025-03-01T12:00:00.010Z\",\"service\":\"orders\","
+                        "\"cold_start\":false,\"function_name\":\"fn%d\","
+                        "\"function_request_id\":\"i%d\",\"correlation_id\":\"c%d-%d\","
+                        "\"item\":%ld}\n",
+                        i, wf % 16, wf, j->id, wf, i);
     case 1:
         return snprintf(dst, cap,
                         "{\"type\":\"span\",\"correlation_id\":\"c%d-%d\",\"invocation_id\":\"i%d\","

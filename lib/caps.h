@@ -53,6 +53,7 @@
 
 /* --- record model ------------------------------------------------------- */
 #define SP_MAX_CORRELATION_ID_BYTES 256u        /* spec: 1-256 bytes */
+#define SP_MAX_LOG_CORRELATION_KEYS 8u          /* records.log_correlation_keys */
 #define SP_DEF_MAX_ATTRIBUTES 128u              /* spec: default 128 */
 #define SP_DEF_MAX_ATTR_VALUE_BYTES 4096u       /* longer string values are dropped */
 #define SP_MAX_ATTR_DEPTH 8u                    /* nested objects flattened up to this depth */

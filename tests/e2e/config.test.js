@@ -28,6 +28,7 @@ socket:
 records:
   max_attributes: 128
   max_attribute_value_bytes: 4KiB
+  log_correlation_keys: [correlation_id, orderId]
 correlation:
   idle_timeout: 60s
   grace_period: 2s
@@ -496,6 +497,10 @@ describe('secrets, headers and where an error points', needBinary, () => {
     ['alerts:\n  notify_max_attempts: 0\n', /config\.yaml:2: alerts\.notify_max_attempts must be at least 1\b/],
     ['socket:\n  idle_timeout: 0s\n', /config\.yaml:2: socket\.idle_timeout must be at least 10ms/],
     ['records:\n  max_attributes: 1000\n', /config\.yaml:2: records\.max_attributes must be at most 512/],
+    ['records:\n  log_correlation_keys: []\n', /config\.yaml:2: records\.log_correlation_keys: give at least one key/],
+    ['records:\n  log_correlation_keys: [orderId, ""]\n', /config\.yaml:2: records\.log_correlation_keys: a key must be a non-empty name/],
+    ['records:\n  log_correlation_keys: [a, b, c, d, e, f, g, h, i]\n', /config\.yaml:2: 'records\.log_correlation_keys' takes at most 8 items/],
+    ['lambda:\n  trigger: cron\n', /config\.yaml:2: lambda\.trigger 'cron' must be http, pubsub, datasource, timer, other or ""/],
   ]) {
     test(`--check-config refuses ${text.trim().replace(/\n\s*/, '.')} naming the key and line`, { timeout: 10000 }, async () => {
       const { file } = writeConfig(text);

@@ -130,6 +130,107 @@ describe('AWS Lambda Powertools logs and EMF metrics', needBinary, () => {
       const wf = sink.spans().find((s) => s.span.name === 'workflow' && s.span.attributes['spindle.correlation_id'] === 'order-pt-42');
       assert.ok(wf && inv.span.parentSpanId === wf.span.spanId, `the invocation under that workflow's span\n${sink.summary()}`);
       assert.equal(sink.spans().filter((s) => s.span.name === 'workflow').length, 1, 'no second workflow keyed by the X-Ray root');
+      assert.equal(inv.span.attributes['faas.trigger'], undefined, 'no lambda.trigger: the trigger is unknown, no faas.trigger');
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  // records.log_correlation_keys: the keys that name the workflow, tried in order.
+  const logBody = (sink, body) => sink.logs().find((l) => l.log.body === body);
+
+  test('records.log_correlation_keys on the stream socket: the first configured key present names the workflow; the default is unchanged', { timeout: 30000 }, async () => {
+    const lines = [
+      { level: 'INFO', message: 'both keys', orderRef: 'ord-77', correlation_id: 'cid-x', function_request_id: 'r-1', item: 1 },
+      { level: 'INFO', message: 'second key only', correlation_id: 'cid-y', item: 2 },
+      { level: 'INFO', message: 'empty first key', orderRef: '', correlation_id: 'cid-z' },
+      { level: 'INFO', message: 'too long', orderRef: 'o'.repeat(300) },
+    ].map((o) => `${JSON.stringify(o)}\n`);
+    let h = await setup({ config: { records: { log_correlation_keys: ['orderRef', 'correlation_id'] } } });
+    try {
+      const c = await h.connect();
+      await c.sendAll(lines);
+      const ack = await c.flush();
+      assert.equal(ack.accepted, 3, JSON.stringify(ack));
+      assert.equal(ack.rejected, 1, 'an id over 256 bytes under a configured key is bad_value, as correlation_id');
+      assert.equal(ack.first_error, 'bad_value');
+      await h.sink.waitFor((s) => s.logs().length >= 3, 10000, 'three log records');
+      const both = logBody(h.sink, 'both keys');
+      const second = logBody(h.sink, 'second key only');
+      const empty = logBody(h.sink, 'empty first key');
+      assert.equal(both.log.attributes['spindle.correlation_id'], 'ord-77', `the first configured key wins\n${h.sink.summary()}`);
+      assert.equal(second.log.attributes['spindle.correlation_id'], 'cid-y', 'then the next key');
+      assert.equal(empty.log.attributes['spindle.correlation_id'], 'cid-z', 'an empty value is skipped');
+      assert.notEqual(both.log.traceId, second.log.traceId, 'two workflows, two traces');
+      for (const l of [both, second]) {
+        assert.equal(l.log.attributes.orderRef, undefined, 'a configured key is not repeated as an attribute');
+        assert.equal(l.log.attributes.correlation_id, undefined);
+      }
+      assert.equal(Number(both.log.attributes.item), 1, 'other keys stay attributes');
+    } finally {
+      await h.close();
+    }
+    // The default ([correlation_id]): orderRef is the user's key, an attribute like any other.
+    h = await setup();
+    try {
+      const c = await h.connect();
+      await c.sendAll([lines[0]]);
+      const ack = await c.flush();
+      assert.equal(ack.accepted, 1, JSON.stringify(ack));
+      await h.sink.waitFor((s) => s.logs().length >= 1, 10000, 'the log record');
+      const l = logBody(h.sink, 'both keys');
+      assert.equal(l.log.attributes['spindle.correlation_id'], 'cid-x');
+      assert.equal(l.log.attributes.orderRef, 'ord-77');
+      assert.equal(l.log.attributes.correlation_id, undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('through the Telemetry API: the invocation joins the workflow of a configured key; lambda.trigger is its faas.trigger', { timeout: 30000 }, async () => {
+    const sink = await startSink();
+    const api = await startLambdaApi();
+    const config = testConfig(sink.url, {
+      export: { batch_delay: '10s' }, metrics: { interval: '10m' },
+      records: { log_correlation_keys: ['orderRef'] },
+      lambda: { flush_budget: '10s', trigger: 'pubsub' },
+    });
+    const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-orders' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'the first event/next' });
+      api.invoke('req-ck-1');
+      const t0 = Date.now();
+      const xray = `Root=${XROOT};Parent=53995c3f42cd8ad8;Sampled=1`;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.start', record: { requestId: 'req-ck-1', version: '$LATEST', tracing: { spanId: '53995c3f42cd8ad8', type: 'X-Amzn-Trace-Id', value: xray } } },
+        // Lambda's JSON log format passes the object through; the Text format, a string holding it.
+        { time: iso(t0 + 5), type: 'function', record: { timestamp: iso(t0 + 5), level: 'INFO', message: 'order in', requestId: 'req-ck-1', orderRef: 'ord-lambda-9', correlation_id: 'not-configured' } },
+        { time: iso(t0 + 6), type: 'function', record: `${JSON.stringify({ level: 'WARN', message: 'order slow', requestId: 'req-ck-1', orderRef: 'ord-lambda-9' })}\n` },
+        { time: iso(t0 + 50), type: 'platform.runtimeDone', record: { requestId: 'req-ck-1', status: 'success', metrics: { durationMs: 50, producedBytes: 2 } } },
+      ]), 200);
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 5000, what: 'event/next after the invocation' });
+      api.shutdown(3000);
+      const info = await agent.exited;
+      assert.equal(info.code, 0, agent.stderr().slice(-2000));
+      const invs = sink.spans().filter((s) => s.span.attributes['faas.invocation_id'] === 'req-ck-1' && s.span.kind === 2);
+      assert.equal(invs.length, 1, `one invocation span\n${sink.summary()}`);
+      const inv = invs[0];
+      assert.equal(inv.span.attributes['spindle.correlation_id'], 'ord-lambda-9', 'the invocation joined the workflow its configured key names');
+      assert.equal(inv.span.attributes['faas.trigger'], 'pubsub', 'lambda.trigger');
+      const wf = sink.spans().find((s) => s.span.name === 'workflow' && s.span.attributes['spindle.correlation_id'] === 'ord-lambda-9');
+      assert.ok(wf && inv.span.parentSpanId === wf.span.spanId, `the invocation under that workflow's span\n${sink.summary()}`);
+      assert.equal(sink.spans().filter((s) => s.span.name === 'workflow').length, 1, 'no second workflow keyed by the X-Ray root');
+      for (const body of ['order in', 'order slow']) {
+        const l = logBody(sink, body);
+        assert.ok(l, `the log line '${body}'\n${sink.summary()}`);
+        assert.equal(l.log.attributes['spindle.correlation_id'], 'ord-lambda-9');
+        assert.equal(l.log.traceId, inv.span.traceId, 'on the invocation\'s trace');
+        assert.equal(l.log.attributes.orderRef, undefined, 'the configured key is not repeated as an attribute');
+      }
+      assert.equal(logBody(sink, 'order in').log.attributes.correlation_id, 'not-configured',
+        'correlation_id, not among the configured keys, is the user\'s attribute');
     } finally {
       await agent.stop();
       await api.close();

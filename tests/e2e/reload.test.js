@@ -44,6 +44,28 @@ describe('reload on SIGHUP', needBinary, () => {
     }
   });
 
+  test('records.log_correlation_keys applies to the next line after a reload', { timeout: 30000 }, async () => {
+    const h = await setup({ config: { export: { batch_delay: '100ms' } } });
+    try {
+      const line = (m) => `${JSON.stringify({ level: 'INFO', message: m, orderRef: 'ord-hup', correlation_id: 'cid-hup' })}\n`;
+      const c = await h.connect();
+      await c.sendAll([line('before')]);
+      assert.equal((await c.flush(uid('f'))).accepted, 1);
+      const cfgPath = h.agent.configPath;
+      fs.writeFileSync(cfgPath, `${fs.readFileSync(cfgPath, 'utf8')}records:\n  log_correlation_keys: [orderRef]\n`);
+      h.agent.proc.kill('SIGHUP');
+      await h.agent.waitForStderr(/configuration reloaded/, 3000);
+      await c.sendAll([line('after')]);
+      assert.equal((await c.flush(uid('f'))).accepted, 1);
+      const cid = (s, body) => (s.logs().find((l) => l.log.body === body) || { log: { attributes: {} } }).log.attributes['spindle.correlation_id'];
+      await h.sink.waitFor((s) => cid(s, 'before') && cid(s, 'after'), 5000, 'both log records');
+      assert.equal(cid(h.sink, 'before'), 'cid-hup', 'the default key before the reload');
+      assert.equal(cid(h.sink, 'after'), 'ord-hup', 'the configured key after it');
+    } finally {
+      await h.close();
+    }
+  });
+
   test('the restart warning names only the settings that changed', { timeout: 30000 }, async () => {
     const h = await setup({ config: { export: { batch_delay: '100ms' } } });
     try {

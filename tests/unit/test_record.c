@@ -20,7 +20,7 @@
 #define NOW_NS UINT64_C(1700000000123456789)
 
 static struct sp_arena A;
-static const struct sp_record_limits LIM = {128, 4096};
+static const struct sp_record_limits LIM = {.max_attributes = 128, .max_attr_value_bytes = 4096};
 static struct sp_record R;
 static const char *F;
 static char *LINE; /* the record's strings point into it: valid until the next parse */

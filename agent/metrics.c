@@ -382,36 +382,25 @@ static void set_add(struct sp_metrics *m, struct series *s, uint64_t h)
     }
 }
 
-/* A record whose scope would be one too many: in spindle's scope, its
+/* A record whose scope would be one too many goes to spindle's scope, its
  * namespace an attribute (as before scopes were kept), so that it still
- * differs from the same series of another namespace. */
-static struct series *series_folded(struct sp_metrics *m, struct sp_point *pt)
+ * differs from the same series of another namespace: pt's attributes become
+ * `at`, whose array (returned, to be freed) is the old one plus that. */
+static struct sp_attr *fold_scope(struct sp_point *pt, struct sp_attrs *at)
 {
     const struct sp_attrs *in = pt->attrs;
     struct sp_attr *v = malloc(sizeof(*v) * ((size_t)in->n + 1));
     if (v == NULL) {
         return NULL;
     }
-    struct sp_attrs at = {.v = v, .n = 0, .dropped = in->dropped};
     if (in->n) {
         memcpy(v, in->v, sizeof(*v) * in->n);
     }
-    at.n = in->n;
-    sp_attrs_put_str(&at, in->n + 1, "aws.cloudwatch.namespace", pt->scope);
-    struct sp_str ns = pt->scope;
-    pt->attrs = &at;
+    *at = (struct sp_attrs){.v = v, .n = in->n, .dropped = in->dropped};
+    sp_attrs_put_str(at, in->n + 1, "aws.cloudwatch.namespace", pt->scope);
+    pt->attrs = at;
     pt->scope = (struct sp_str){NULL, 0};
-    int full = 0;
-    struct series *s = series_get(m, pt, &full);
-    free(v);
-    pt->attrs = in; /* `at` is gone */
-    if (s) {
-        m->sp->stats.metric_scope_limit++;
-        SP_LOG_RL(SP_LOG_WARN, "metric scope limit reached, namespace kept as an attribute",
-                  "namespace=\"%.*s\" max_scopes=%u", (int)ns.len, ns.p,
-                  (unsigned)SP_MAX_METRIC_SCOPES);
-    }
-    return s;
+    return v;
 }
 
 void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
@@ -422,10 +411,26 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
         pt.attrs = &none;
     }
     const struct sp_point *r = &pt;
+    /* One call of series_get() (it stays inlined), a second pass only for a
+     * record to fold. */
     int no_scope = 0;
-    struct series *s = series_get(m, r, &no_scope);
-    if (s == NULL && no_scope) {
-        s = series_folded(m, &pt);
+    struct sp_attr *folded = NULL;
+    struct sp_attrs fat;
+    struct series *s;
+    while ((s = series_get(m, r, &no_scope)) == NULL && no_scope && folded == NULL &&
+           (folded = fold_scope(&pt, &fat)) != NULL) {
+        no_scope = 0;
+    }
+    if (folded) {
+        if (s) {
+            struct sp_str ns = fat.v[fat.n - 1].val.u.s;
+            m->sp->stats.metric_scope_limit++;
+            SP_LOG_RL(SP_LOG_WARN, "metric scope limit reached, namespace kept as an attribute",
+                      "namespace=\"%.*s\" max_scopes=%u", (int)ns.len, ns.p,
+                      (unsigned)SP_MAX_METRIC_SCOPES);
+        }
+        free(folded);
+        pt.attrs = &none; /* fat's array is gone; not read below */
     }
     if (s == NULL) {
         return;

@@ -259,6 +259,7 @@ struct sp_point {
     struct sp_str function;  /* the resource */
     struct sp_str name;
     struct sp_str unit;
+    struct sp_str scope;     /* instrumentation scope's name; empty: spindle's (part of the series) */
     uint8_t kind;            /* enum sp_metric_kind */
     const struct sp_attrs *attrs;
     double value;

@@ -69,14 +69,14 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
             continue;
         }
         /* The dimensions, every set's keys once, with their values at the
-         * root, plus the namespace (the scope's name in CloudWatch's model;
-         * see docs/protocol.md for why it is an attribute here). */
+         * root. The namespace is not among them: it names the points'
+         * instrumentation scope (r.scope), as it scopes them in CloudWatch. */
         uint32_t cap = lim->max_attributes;
-        struct sp_attrs at = {.v = sp_arena_calloc(a, sizeof(struct sp_attr) * (cap + 2))};
+        struct sp_attrs at = {.v = sp_arena_calloc(a, sizeof(struct sp_attr) * (cap + 1))};
         if (at.v == NULL) {
             return -1;
         }
-        sp_attrs_put_str(&at, cap + 2, "aws.cloudwatch.namespace", jstr(d, "Namespace"));
+        struct sp_str ns = jstr(d, "Namespace");
         const struct sp_json *dims = sp_json_get(d, "Dimensions");
         for (const struct sp_json *set = dims && dims->type == SPJ_ARRAY ? dims->child : NULL;
              set; set = set->next) {
@@ -93,7 +93,7 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
                 if (dup || vj == NULL || vj->type != SPJ_STRING) {
                     continue;
                 }
-                if (at.n >= cap + 1) {
+                if (at.n >= cap) {
                     at.dropped++;
                     continue;
                 }
@@ -113,6 +113,7 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
             struct sp_record r = *base;
             r.type = SP_REC_METRIC;
             r.name = name;
+            r.scope = ns;
             r.ts_ns = ts;
             if (cid.len && r.correlation_id.len == 0) {
                 r.correlation_id = cid;
@@ -126,7 +127,7 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
                                 : SP_METRIC_HISTOGRAM;
             at.n = base_n;
             const struct sp_json *sr = sp_json_get(m, "StorageResolution");
-            if (sr && sr->type == SPJ_NUMBER && at.n < cap + 2) {
+            if (sr && sr->type == SPJ_NUMBER && at.n < cap + 1) {
                 struct sp_attr *x = &at.v[at.n++];
                 x->key = sp_cstr("aws.cloudwatch.storage_resolution");
                 x->val.type = SP_VAL_INT;

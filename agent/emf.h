@@ -19,7 +19,7 @@ int sp_emf_is(const struct sp_json *o);
 typedef void (*sp_emf_emit_fn)(void *arg, const struct sp_record *r);
 /* Every value of every metric of the EMF blob `o` as a metric record, on top
  * of `base` (its function, correlation id; its ts when _aws.Timestamp is
- * missing): dimensions and the namespace as attributes, a Count a counter,
+ * missing): dimensions as attributes, the namespace as the record's scope, a Count a counter,
  * any other unit a histogram. `emit` may be NULL (count only). Returns the
  * number of points, or -1 when `o` is not EMF or out of memory. */
 int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_record_limits *lim,

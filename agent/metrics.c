@@ -2,7 +2,8 @@
  * metrics.c - aggregates metric records into series and exports one data
  * point per series every metrics.interval (and at shutdown).
  *
- * A series is keyed by function (the resource), name, unit, kind and the
+ * A series is keyed by function (the resource), instrumentation scope (a
+ * CloudWatch EMF namespace, else spindle's), name, unit, kind and the
  * attributes sorted by key; correlation_id and invocation_id never enter the
  * key: they become exemplars (the last SP_MAX_EXEMPLARS_PER_POINT of each
  * interval). Counters are cumulative monotonic sums, gauges keep their last
@@ -14,7 +15,12 @@
  * export that follows (its last point); a record for it later starts a new
  * series with a new start time. Over limits.max_memory the least recently
  * fed series are shed (sp_metrics_shed), their points not yet exported
- * counted dropped.memory_limit.
+ * counted dropped.memory_limit. At most SP_MAX_METRIC_SCOPES scopes besides
+ * spindle's are held by the live series (each is a ScopeMetrics in every
+ * export); a record of a further one goes to spindle's scope with its
+ * namespace as the attribute aws.cloudwatch.namespace, so that it stays a
+ * series of its own, counted accepted_with.metric_scope_limit. A scope goes
+ * with its last series (series_ttl, shedding).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -53,6 +59,8 @@ struct series {
     size_t key_len;
     struct sp_arena arena;  /* the copies below */
     struct sp_str function, name, unit;
+    struct sp_str scope;    /* the name in sp_metrics.scopes[scope_ref - 1]; empty: spindle's */
+    uint8_t scope_ref;      /* 0: spindle's scope */
     uint8_t kind;
     struct sp_attrs attrs;
     const double *bounds;   /* histogram upper bounds (static), n_bounds of them */
@@ -78,8 +86,20 @@ struct series {
     uint8_t derived;        /* made by the correlator (faas.*, spindle.*), not a user's */
 };
 
+/* An instrumentation scope of live series (not spindle's): the name is
+ * malloc'ed; it goes when its last series does. */
+struct mscope {
+    char *name;
+    size_t len;
+    uint32_t series;
+    size_t held;            /* in mem.series */
+};
+
+_Static_assert(SP_MAX_METRIC_SCOPES <= 255, "series.scope_ref is a uint8_t");
+
 struct sp_metrics {
     struct spindle *sp;
+    struct mscope scopes[SP_MAX_METRIC_SCOPES];
     struct sp_hmap map;
     struct series *all, **tail;
     size_t n;
@@ -113,12 +133,27 @@ static void map_account(struct sp_metrics *m)
     m->map_held = now;
 }
 
+/* One series less under scope slot `ref` (index + 1; 0: spindle's scope). */
+static void scope_unref(struct sp_metrics *m, uint8_t ref)
+{
+    if (ref == 0) {
+        return;
+    }
+    struct mscope *x = &m->scopes[ref - 1];
+    if (--x->series == 0) {
+        m->sp->mem.series -= x->held;
+        free(x->name);
+        *x = (struct mscope){0};
+    }
+}
+
 /* Unlinked from the list by the caller. */
 static void series_free(struct sp_metrics *m, struct series *s)
 {
     sp_hmap_remove(&m->map, &s->hn);
     m->n--;
     m->n_statsd -= s->statsd;
+    scope_unref(m, s->scope_ref);
     free(s->members);
     for (uint32_t i = 0; i < SP_MAX_EXEMPLARS_PER_POINT; i++) {
         free(s->ex[i].ids);
@@ -181,8 +216,12 @@ static int build_key(struct sp_metrics *m, const struct sp_point *r)
     key_str(k, r->unit);
     sp_buf_addc(k, (char)r->kind);
     sp_buf_addc(k, (char)r->derived); /* derived series never mix with a user's */
-    sp_buf_addc(k, (char)(r->distinct | r->statsd << 1));
+    /* The scope only when there is one: every other key stays as it was. */
+    sp_buf_addc(k, (char)(r->distinct | r->statsd << 1 | (r->scope.len != 0) << 2));
     key_str(k, r->res_key);
+    if (r->scope.len) {
+        key_str(k, r->scope);
+    }
     const struct sp_attr *sorted[SP_DEF_MAX_ATTRIBUTES * 4];
     uint32_t n = r->attrs->n < SP_DEF_MAX_ATTRIBUTES * 4 ? r->attrs->n : SP_DEF_MAX_ATTRIBUTES * 4;
     for (uint32_t i = 0; i < n; i++) {
@@ -196,7 +235,35 @@ static int build_key(struct sp_metrics *m, const struct sp_point *r)
     return k->len < k->cap ? 0 : -ENOBUFS;
 }
 
-static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
+/* The slot (index + 1) of scope `name` for one more series, taking a free
+ * one for a new name; 0 when all SP_MAX_METRIC_SCOPES are taken (or out of
+ * memory). Only when a series is made, never per record. */
+static uint8_t scope_ref(struct sp_metrics *m, struct sp_str name)
+{
+    struct mscope *free_slot = NULL;
+    for (uint32_t i = 0; i < SP_MAX_METRIC_SCOPES; i++) {
+        struct mscope *x = &m->scopes[i];
+        if (x->name == NULL) {
+            free_slot = free_slot ? free_slot : x;
+        } else if (x->len == name.len && memcmp(x->name, name.p, name.len) == 0) {
+            x->series++;
+            return (uint8_t)(i + 1);
+        }
+    }
+    if (free_slot == NULL || (free_slot->name = malloc(name.len)) == NULL) {
+        return 0;
+    }
+    memcpy(free_slot->name, name.p, name.len);
+    free_slot->len = name.len;
+    free_slot->series = 1;
+    free_slot->held = malloc_usable_size(free_slot->name);
+    m->sp->mem.series += free_slot->held;
+    return (uint8_t)(free_slot - m->scopes + 1);
+}
+
+/* NULL: no series for the record (counted); *no_scope set when that is
+ * because its scope would be one too many (the caller folds it). */
+static struct series *series_get(struct sp_metrics *m, const struct sp_point *r, int *no_scope)
 {
     if (build_key(m, r)) {
         return NULL;
@@ -208,25 +275,31 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
             return s;
         }
     }
+    /* Before the series limits: a folded record may find its series. */
+    uint8_t sref = 0;
+    if (r->scope.len && (sref = scope_ref(m, r->scope)) == 0) {
+        *no_scope = 1;
+        return NULL;
+    }
     if (r->statsd && m->n_statsd >= m->sp->cfg.statsd_max_series) {
         m->sp->stats.statsd_series_limit++;
         SP_LOG_RL(SP_LOG_WARN, "statsd series limit reached, metric dropped",
                   "name=\"%.*s\" max_series=%zu", (int)r->name.len, r->name.p, m->n_statsd);
+        scope_unref(m, sref);
         return NULL;
     }
     if (m->n >= m->sp->cfg.max_metric_series) {
         m->sp->stats.drop_series_limit++;
         SP_LOG_RL(SP_LOG_WARN, "metric series limit reached, record dropped",
                   "name=\"%.*s\" max_series=%zu", (int)r->name.len, r->name.p, m->n);
+        scope_unref(m, sref);
         return NULL;
     }
     struct series *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        return NULL;
-    }
-    s->key = malloc(m->key.len);
-    if (s->key == NULL) {
+    s->key = s ? malloc(m->key.len) : NULL;
+    if (s == NULL || s->key == NULL) {
         free(s);
+        scope_unref(m, sref);
         return NULL;
     }
     memcpy(s->key, m->key.p, m->key.len);
@@ -240,6 +313,10 @@ static struct series *series_get(struct sp_metrics *m, const struct sp_point *r)
     s->function = sp_str_dup(&s->arena, r->function);
     s->name = sp_str_dup(&s->arena, r->name);
     s->unit = sp_str_dup(&s->arena, r->unit);
+    s->scope_ref = sref;
+    if (sref) {
+        s->scope = (struct sp_str){m->scopes[sref - 1].name, m->scopes[sref - 1].len};
+    }
     s->kind = r->kind;
     s->derived = r->derived;
     s->bounds = r->bounds ? r->bounds : default_bounds;
@@ -305,6 +382,27 @@ static void set_add(struct sp_metrics *m, struct series *s, uint64_t h)
     }
 }
 
+/* A record whose scope would be one too many goes to spindle's scope, its
+ * namespace an attribute (as before scopes were kept), so that it still
+ * differs from the same series of another namespace: pt's attributes become
+ * `at`, whose array (returned, to be freed) is the old one plus that. */
+static struct sp_attr *fold_scope(struct sp_point *pt, struct sp_attrs *at)
+{
+    const struct sp_attrs *in = pt->attrs;
+    struct sp_attr *v = malloc(sizeof(*v) * ((size_t)in->n + 1));
+    if (v == NULL) {
+        return NULL;
+    }
+    if (in->n) {
+        memcpy(v, in->v, sizeof(*v) * in->n);
+    }
+    *at = (struct sp_attrs){.v = v, .n = in->n, .dropped = in->dropped};
+    sp_attrs_put_str(at, in->n + 1, "aws.cloudwatch.namespace", pt->scope);
+    pt->attrs = at;
+    pt->scope = (struct sp_str){NULL, 0};
+    return v;
+}
+
 void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
 {
     static const struct sp_attrs none;
@@ -313,7 +411,27 @@ void sp_metrics_add(struct sp_metrics *m, const struct sp_point *in)
         pt.attrs = &none;
     }
     const struct sp_point *r = &pt;
-    struct series *s = series_get(m, r);
+    /* One call of series_get() (it stays inlined), a second pass only for a
+     * record to fold. */
+    int no_scope = 0;
+    struct sp_attr *folded = NULL;
+    struct sp_attrs fat;
+    struct series *s;
+    while ((s = series_get(m, r, &no_scope)) == NULL && no_scope && folded == NULL &&
+           (folded = fold_scope(&pt, &fat)) != NULL) {
+        no_scope = 0;
+    }
+    if (folded) {
+        if (s) {
+            struct sp_str ns = fat.v[fat.n - 1].val.u.s;
+            m->sp->stats.metric_scope_limit++;
+            SP_LOG_RL(SP_LOG_WARN, "metric scope limit reached, namespace kept as an attribute",
+                      "namespace=\"%.*s\" max_scopes=%u", (int)ns.len, ns.p,
+                      (unsigned)SP_MAX_METRIC_SCOPES);
+        }
+        free(folded);
+        pt.attrs = &none; /* fat's array is gone; not read below */
+    }
     if (s == NULL) {
         return;
     }
@@ -385,6 +503,7 @@ void sp_metrics_record(struct sp_metrics *m, const struct sp_record *r, const st
         .function = r->function,
         .name = r->name,
         .unit = r->unit,
+        .scope = r->scope,
         .kind = r->metric_kind,
         .attrs = &r->attrs,
         .value = r->value,
@@ -477,6 +596,7 @@ static int export_one(struct sp_metrics *m, struct series *s, uint64_t now)
         p->res_key = sp_str_dup(a, s->res_key);
         p->name = sp_str_dup(a, s->name);
         p->unit = sp_str_dup(a, s->unit);
+        p->scope_name = sp_str_dup(a, s->scope);
         p->kind = s->kind;
         p->start_ns = s->start_ns;
         p->time_ns = now > s->start_ns ? now : s->start_ns;

@@ -125,6 +125,7 @@ struct sp_record {
     uint8_t metric_kind;      /* enum sp_metric_kind */
     double value;
     struct sp_str unit;
+    struct sp_str scope;      /* instrumentation scope's name (EMF: the Namespace); empty: spindle's */
     /* event */
     uint8_t event;            /* enum sp_event_kind */
     int8_t cold_start;        /* -1 absent, else 0/1 */

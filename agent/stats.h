@@ -18,6 +18,7 @@
     X(accepted_with, attributes_dropped, "attributes_dropped")                                  \
     X(accepted_with, trace_conflict, "trace_conflict")                                          \
     X(accepted_with, late_record, "late_record")                                                \
+    X(accepted_with, metric_scope_limit, "metric_scope_limit")                                  \
     X(connections, conn_accepted, "accepted")                                                   \
     X(connections, conn_open, "open")                                                           \
     X(connections, conn_closed_idle, "closed_idle")                                             \

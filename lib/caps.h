@@ -78,6 +78,11 @@
 #define SP_DEF_METRICS_SERIES_TTL_MS 300000u    /* metrics.series_ttl: 5 min */
 #define SP_MAX_EXEMPLARS_PER_POINT 4u
 #define SP_MAX_BOUNDS 15u                        /* explicit histogram bounds per series */
+/* Instrumentation scopes of the aggregated metrics besides spindle's own (CloudWatch EMF
+ * namespaces), among the live series: each is a ScopeMetrics in every request. A record of
+ * a further one goes to spindle's scope with its namespace as an attribute, counted
+ * accepted_with.metric_scope_limit. */
+#define SP_MAX_METRIC_SCOPES 64u
 
 /* --- pipeline and export ------------------------------------------------ */
 #define SP_DEF_BATCH_MAX_ITEMS 512u

@@ -198,6 +198,10 @@ struct sp_exemplar {
 struct sp_metric {
     struct sp_metric *next;
     const struct sp_scope *scope; /* NULL: the function's resource, spindle's scope */
+    /* With `scope` NULL: the name of the instrumentation scope the point sits
+     * under in its function's resource (a CloudWatch EMF Namespace); empty:
+     * spindle's scope. */
+    struct sp_str scope_name;
     struct sp_str function;
     struct sp_str name;
     struct sp_str unit;

@@ -242,12 +242,11 @@ static void attrs(struct w *w, uint32_t field, const struct sp_attrs *a)
 
 /* ---- resource and scope ---- */
 
-/* Field 1 of ResourceSpans/Logs/Metrics, then field 2 opened: the ScopeX
- * with its scope; the caller writes the items and closes it. Items received
- * over OTLP (`sc` set) keep the resource and scope they were sent with. */
-static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
-                              const struct sp_scope *sc, struct sp_str fn, struct sp_str svc,
-                              const struct sp_attrs *own, size_t *scope_x)
+/* Field 1 of ResourceSpans/Logs/Metrics: the resource. Items received over
+ * OTLP (`sc` set) keep the resource they were sent with. */
+static int resource_of(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
+                       const struct sp_scope *sc, struct sp_str fn, struct sp_str svc,
+                       const struct sp_attrs *own)
 {
     if (sc) {
         size_t r = begin(w, 1);
@@ -255,14 +254,6 @@ static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_r
         opt_varint(w, 2, sc->resource.dropped);
         end(w, r);
         opt_str(w, 3, sc->resource_schema_url);
-        *scope_x = begin(w, 2);
-        size_t s = begin(w, 1);
-        opt_str(w, 1, sc->name);
-        opt_str(w, 2, sc->version);
-        attrs(w, 3, &sc->attrs);
-        opt_varint(w, 4, sc->attrs.dropped);
-        end(w, s);
-        opt_str(w, 3, sc->schema_url);
         return 0;
     }
     struct sp_attr *ra =
@@ -275,12 +266,47 @@ static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_r
     attr_list(w, 1, ra, n);
     opt_varint(w, 2, res->extra.dropped);
     end(w, r);
-    *scope_x = begin(w, 2);
-    size_t sc1 = begin(w, 1);
-    opt_str(w, 1, res->scope_name);
-    opt_str(w, 2, res->scope_version);
-    end(w, sc1);
     return 0;
+}
+
+/* Field 2 of ResourceX opened: the ScopeX with its scope (as received, else
+ * the one named `name` (a CloudWatch namespace), else spindle's); the caller
+ * writes the items and closes it. */
+static size_t scope_of(struct w *w, const struct sp_resource_info *res, const struct sp_scope *sc,
+                       struct sp_str name)
+{
+    size_t scope_x = begin(w, 2);
+    size_t s = begin(w, 1);
+    if (sc) {
+        opt_str(w, 1, sc->name);
+        opt_str(w, 2, sc->version);
+        attrs(w, 3, &sc->attrs);
+        opt_varint(w, 4, sc->attrs.dropped);
+        end(w, s);
+        opt_str(w, 3, sc->schema_url);
+        return scope_x;
+    }
+    if (name.len) {
+        opt_str(w, 1, name);
+    } else {
+        opt_str(w, 1, res->scope_name);
+        opt_str(w, 2, res->scope_version);
+    }
+    end(w, s);
+    return scope_x;
+}
+
+/* The resource, then field 2 opened: the ScopeX of spindle's (or the
+ * received) scope. */
+static int resource_and_scope(struct w *w, struct sp_arena *a, const struct sp_resource_info *res,
+                              const struct sp_scope *sc, struct sp_str fn, struct sp_str svc,
+                              const struct sp_attrs *own, size_t *scope_x)
+{
+    int rc = resource_of(w, a, res, sc, fn, svc, own);
+    if (rc == 0) {
+        *scope_x = scope_of(w, res, sc, (struct sp_str){NULL, 0});
+    }
+    return rc;
 }
 
 /* ---- traces ---- */
@@ -483,20 +509,30 @@ int otlp_encode_pb(const struct sp_batch *b, const struct sp_resource_info *res,
                 end(&w, l);
             }
             break;
-        default:
-            rc = resource_and_scope(&w, &a, res, ((const struct sp_metric *)g.items[idx[0]])->scope,
-                                    ((const struct sp_metric *)g.items[idx[0]])->function, none,
-                                    &((const struct sp_metric *)g.items[idx[0]])->res, &sx);
-            for (uint32_t j = mg.mstart[r]; rc == 0 && j < mg.mstart[r + 1]; j++) {
-                uint32_t k = mg.morder[j];
-                size_t m = begin(&w, 2);
-                metric(&w, g.items, &mg.porder[mg.pstart[k]], mg.pstart[k + 1] - mg.pstart[k]);
-                end(&w, m);
+        default: {
+            const struct sp_metric *m0 = g.items[idx[0]];
+            rc = resource_of(&w, &a, res, m0->scope, m0->function, none, &m0->res);
+            /* One ScopeMetrics per scope: spindle's, each EMF namespace. */
+            for (uint32_t si = mg.sstart[r]; rc == 0 && si < mg.sstart[r + 1]; si++) {
+                uint32_t sc = mg.sorder[si];
+                const struct sp_metric *s0 = g.items[mg.sfirst[sc]];
+                size_t smx = scope_of(&w, res, s0->scope, s0->scope_name);
+                for (uint32_t j = mg.mstart[sc]; j < mg.mstart[sc + 1]; j++) {
+                    uint32_t k = mg.morder[j];
+                    size_t m = begin(&w, 2);
+                    metric(&w, g.items, &mg.porder[mg.pstart[k]], mg.pstart[k + 1] - mg.pstart[k]);
+                    end(&w, m);
+                }
+                end(&w, smx);
             }
+            sx = 0;
             break;
         }
+        }
         if (rc == 0) {
-            end(&w, sx);
+            if (b->signal != SP_SIG_METRICS) {
+                end(&w, sx);
+            }
             end(&w, rx);
         }
     }

@@ -187,18 +187,62 @@ int otlp_group_by_function(struct sp_arena *e, const struct sp_batch *b, struct 
 int otlp_group_metrics(struct sp_arena *e, const struct otlp_grouped *g,
                        struct otlp_metric_groups *m)
 {
-    /* Second level of grouping: (resource, name, unit, kind) -> one Metric. */
+    /* Second level: (resource, scope name) -> one ScopeMetrics. Without a
+     * named scope in the batch (every input but CloudWatch EMF) that is the
+     * resource itself, without a pass over the points. */
+    uint32_t *sg = alloc_n(e, g->n, sizeof(*sg));
+    uint32_t *sfirst = alloc_n(e, g->n > g->nres ? g->n : g->nres, sizeof(*sfirst));
+    if (sg == NULL || sfirst == NULL) {
+        return -ENOMEM;
+    }
+    bool named = false;
+    for (uint32_t i = 0; i < g->n && !named; i++) {
+        named = ((const struct sp_metric *)g->items[i])->scope_name.len != 0;
+    }
     struct gkey *keys = alloc_n(e, g->n, sizeof(*keys));
+    if (keys == NULL) {
+        return -ENOMEM;
+    }
+    int rc;
+    if (named) {
+        for (uint32_t i = 0; i < g->n; i++) {
+            const struct sp_metric *pt = g->items[i];
+            keys[i] = (struct gkey){.parent = g->rg[i], .a = pt->scope_name};
+        }
+        rc = group_keys(e, keys, g->n, sg, sfirst, &m->nscope);
+        if (rc < 0) {
+            return rc;
+        }
+    } else {
+        memcpy(sg, g->rg, sizeof(*sg) * g->n);
+        for (uint32_t r = 0; r < g->nres; r++) {
+            sfirst[r] = g->order[g->start[r]];
+        }
+        m->nscope = g->nres;
+    }
+    m->sfirst = sfirst;
+    uint32_t *sres = alloc_n(e, m->nscope, sizeof(*sres));
+    if (sres == NULL) {
+        return -ENOMEM;
+    }
+    for (uint32_t s = 0; s < m->nscope; s++) {
+        sres[s] = g->rg[sfirst[s]];
+    }
+    rc = by_group(e, sres, m->nscope, g->nres, &m->sorder, &m->sstart);
+    if (rc < 0) {
+        return rc;
+    }
+    /* Third level: (ScopeMetrics, name, unit, kind) -> one Metric. */
     uint32_t *mg = alloc_n(e, g->n, sizeof(*mg));
     uint32_t *mfirst = alloc_n(e, g->n, sizeof(*mfirst));
-    if (keys == NULL || mg == NULL || mfirst == NULL) {
+    if (mg == NULL || mfirst == NULL) {
         return -ENOMEM;
     }
     for (uint32_t i = 0; i < g->n; i++) {
         const struct sp_metric *pt = g->items[i];
-        keys[i] = (struct gkey){.parent = g->rg[i], .kind = pt->kind, .a = pt->name, .b = pt->unit};
+        keys[i] = (struct gkey){.parent = sg[i], .kind = pt->kind, .a = pt->name, .b = pt->unit};
     }
-    int rc = group_keys(e, keys, g->n, mg, mfirst, &m->nmet);
+    rc = group_keys(e, keys, g->n, mg, mfirst, &m->nmet);
     if (rc < 0) {
         return rc;
     }
@@ -206,12 +250,12 @@ int otlp_group_metrics(struct sp_arena *e, const struct otlp_grouped *g,
     if (rc < 0) {
         return rc;
     }
-    uint32_t *mres = alloc_n(e, m->nmet, sizeof(*mres));
-    if (mres == NULL) {
+    uint32_t *mscope = alloc_n(e, m->nmet, sizeof(*mscope));
+    if (mscope == NULL) {
         return -ENOMEM;
     }
     for (uint32_t k = 0; k < m->nmet; k++) {
-        mres[k] = g->rg[mfirst[k]];
+        mscope[k] = sg[mfirst[k]];
     }
-    return by_group(e, mres, m->nmet, g->nres, &m->morder, &m->mstart);
+    return by_group(e, mscope, m->nmet, m->nscope, &m->morder, &m->mstart);
 }

@@ -1,7 +1,8 @@
 /*
  * otlp_group.h - the grouping every OTLP encoding of a batch starts with:
  * items by function and service (one ResourceX each, first-seen order), and for metrics,
- * points by (resource, name, unit, kind) into one Metric each. Shared by the
+ * points by (resource, scope name) into one ScopeMetrics each and by (ScopeMetrics, name,
+ * unit, kind) into one Metric each. Shared by the
  * encoder and its reference test, so both group alike.
  */
 #ifndef SP_OTLP_GROUP_H
@@ -26,11 +27,17 @@ struct otlp_grouped {
 };
 
 /* Metrics of one grouped batch: Metric k holds items[porder[pstart[k]]] ..
- * items[porder[pstart[k+1]-1]]; resource r holds Metrics morder[mstart[r]] ..
- * morder[mstart[r+1]-1], first-seen order. */
+ * items[porder[pstart[k+1]-1]]; ScopeMetrics s holds Metrics
+ * morder[mstart[s]] .. morder[mstart[s+1]-1]; resource r holds ScopeMetrics
+ * sorder[sstart[r]] .. sorder[sstart[r+1]-1]; all in first-seen order.
+ * items[sfirst[s]] is a point of ScopeMetrics s (its scope_name names it).
+ * Without any scope_name in the batch there is one ScopeMetrics per
+ * resource, numbered as the resources. */
 struct otlp_metric_groups {
     uint32_t nmet;
     uint32_t *porder, *pstart;
+    uint32_t nscope;
+    uint32_t *sorder, *sstart, *sfirst;
     uint32_t *morder, *mstart;
 };
 

@@ -2,10 +2,13 @@
 // AWS Lambda Powertools (issue 12): what @aws-lambda-powertools/logger and /metrics 2.36.0 really
 // print (fixtures/powertools-print.js, run in node) fed to spindle on the stream socket (lines
 // without a `type`) and as function log lines of the Telemetry API stand-in; the sink decodes
-// log records in their workflow with severity and attributes, and EMF as metric points only.
+// log records in their workflow with severity and attributes, and EMF as metric points only,
+// under an instrumentation scope named after the namespace (one ScopeMetrics per namespace in the
+// function's ResourceMetrics, in the OTLP/protobuf request and in the JSON file alike).
 
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { setup, testConfig, needBinary } = require('./lib/harness');
@@ -14,6 +17,7 @@ const { startAgent } = require('./lib/agent');
 const { startLambdaApi } = require('./lib/lambda-api');
 const { connect } = require('./lib/client');
 const { waitUntil } = require('./lib/util');
+const otlp = require('./lib/otlp');
 
 const XROOT = '1-5759e988-bd862e3fe1be46a994272793';
 const iso = (ms) => new Date(ms).toISOString();
@@ -24,7 +28,7 @@ function powertoolsLines(requestId, correlationId) {
     { encoding: 'utf8', timeout: 15000 });
   assert.equal(r.status, 0, r.stderr);
   const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('{'));
-  assert.equal(lines.length, 3, `two log lines and one EMF blob:\n${r.stdout}${r.stderr}`);
+  assert.equal(lines.length, 4, `two log lines and two EMF blobs:\n${r.stdout}${r.stderr}`);
   return lines;
 }
 
@@ -61,8 +65,9 @@ function checkSink(sink, { correlationId, requestId }) {
   const orders = pts.filter((m) => m.metric.name === 'orders');
   const latency = pts.filter((m) => m.metric.name === 'latency');
   assert.ok(orders.length >= 1 && latency.length >= 1, `EMF points at the sink\n${sink.summary()}`);
-  const o = orders[orders.length - 1];
+  const o = orders.filter((m) => m.scope.name === 'Shop').pop();
   const l = latency[latency.length - 1];
+  assert.ok(o, `orders under the scope Shop\n${sink.summary()}`);
   assert.equal(o.type, 'sum', 'a Count is a counter');
   assert.equal(pointValue(o), 1);
   assert.equal(o.metric.unit, '1');
@@ -73,25 +78,53 @@ function checkSink(sink, { correlationId, requestId }) {
   for (const m of [o, l]) {
     assert.equal(m.point.attributes.env, 'prod', 'dimensions are attributes');
     assert.equal(m.point.attributes.service, 'orders');
-    assert.equal(m.point.attributes['aws.cloudwatch.namespace'], 'Shop');
+    assert.equal(m.scope.name, 'Shop', 'the namespace names the scope');
+    assert.equal(m.scope.version, '', 'the namespace has no version');
+    assert.equal(m.point.attributes['aws.cloudwatch.namespace'], undefined, 'the namespace is not an attribute as well');
   }
+  // The same name in another namespace is another series, under its own scope.
+  const b = orders.filter((m) => m.scope.name === 'Billing').pop();
+  assert.ok(b, `orders under the scope Billing\n${sink.summary()}`);
+  assert.equal(pointValue(b), 5, 'not added to Shop\'s orders');
+  assert.equal(pointValue(o), 1);
+  assert.equal(Number(b.point.attributes['aws.cloudwatch.storage_resolution']), 1);
+  assert.equal(o.resource['service.name'], b.resource['service.name']);
+  // Both in one ResourceMetrics of one request: two ScopeMetrics.
+  assert.ok(sink.requestsFor('metrics').some((r) => r.status === 200 && scopesTogether(r.body)),
+    `a ResourceMetrics with ScopeMetrics Shop and Billing\n${sink.summary()}`);
+}
+
+/** A ResourceMetrics of the request holds one ScopeMetrics named Shop and one named Billing. */
+function scopesTogether(body) {
+  return (body.resourceMetrics || []).some((rm) => {
+    const names = (rm.scopeMetrics || []).map((sm) => (sm.scope && sm.scope.name) || '');
+    return names.filter((n) => n === 'Shop').length === 1 && names.filter((n) => n === 'Billing').length === 1;
+  });
 }
 
 describe('AWS Lambda Powertools logs and EMF metrics', needBinary, () => {
   test('on the stream socket: lines without a type', { timeout: 30000 }, async () => {
     const lines = powertoolsLines('req-sock-1', 'order-sock-42');
-    const h = await setup();
+    const h = await setup({ config: { file: { enabled: true, directory: './files' } } });
     try {
       const c = await h.connect();
       await c.sendAll(lines.map((l) => `${l}\n`));
       // Still rejected: a typeless line that is neither.
       await c.sendAll(['{"level":"INFO","note":"no message"}\n']);
       const ack = await c.flush();
-      assert.equal(ack.accepted, 3, JSON.stringify(ack));
+      assert.equal(ack.accepted, 4, JSON.stringify(ack));
       assert.equal(ack.rejected, 1);
       assert.equal(ack.first_error, 'missing_field');
-      await h.sink.waitFor((s) => s.logs().length >= 2 && s.metrics().some((m) => m.metric.name === 'latency'), 10000, 'logs and EMF metrics');
+      await h.sink.waitFor((s) => s.logs().length >= 2 && s.metrics().some((m) => m.metric.name === 'latency') &&
+        s.requestsFor('metrics').some((r) => r.status === 200 && scopesTogether(r.body)), 10000, 'logs and EMF metrics');
       checkSink(h.sink, { correlationId: 'order-sock-42', requestId: 'req-sock-1' });
+      // The JSON file exporter groups alike (otlp_group.c serves both writers).
+      const file = path.join(h.agent.dir, 'files', 'metrics.jsonl');
+      const reqs = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(0, -1).map((x) => JSON.parse(x)) : []);
+      await waitUntil(() => reqs().some(scopesTogether), { timeoutMs: 10000, what: 'Shop and Billing ScopeMetrics in metrics.jsonl' });
+      const pts = reqs().flatMap((q) => otlp.flattenMetrics(q)).filter((m) => m.metric.name === 'orders');
+      assert.equal(pointValue(pts.filter((m) => m.scope.name === 'Billing').pop()), 5);
+      assert.equal(pointValue(pts.filter((m) => m.scope.name === 'Shop').pop()), 1);
     } finally {
       await h.close();
     }
@@ -113,6 +146,7 @@ describe('AWS Lambda Powertools logs and EMF metrics', needBinary, () => {
         { time: iso(t0 + 5), type: 'function', record: `${lines[0]}\n` },
         { time: iso(t0 + 6), type: 'function', record: JSON.parse(lines[1]) },
         { time: iso(t0 + 7), type: 'function', record: `${lines[2]}\n` },
+        { time: iso(t0 + 8), type: 'function', record: JSON.parse(lines[3]) },
         { time: iso(t0 + 50), type: 'platform.runtimeDone', record: { requestId: 'req-pt-1', status: 'success', metrics: { durationMs: 50, producedBytes: 2 } } },
       ]), 200);
       await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 5000, what: 'event/next after the invocation' });

@@ -14,7 +14,7 @@ const SHAPE = {
   records: ['accepted', 'rejected'],
   rejected: ['malformed_json', 'too_large', 'missing_field', 'bad_type', 'bad_value', 'unknown_type',
     'unsupported_version', 'bad_utf8', 'incomplete'],
-  accepted_with: ['bad_traceparent', 'attributes_dropped', 'trace_conflict', 'late_record'],
+  accepted_with: ['bad_traceparent', 'attributes_dropped', 'trace_conflict', 'late_record', 'metric_scope_limit'],
   connections: ['accepted', 'open', 'closed_idle', 'refused_limit'],
   workflows: ['opened', 'open', 'closed', 'evicted'],
   export: ['spans', 'logs', 'metric_points', 'requests_ok', 'requests_failed', 'retries'],

@@ -416,7 +416,7 @@ describe('protocol.md', () => {
         assert.deepEqual(Object.keys(s.records), ['accepted', 'rejected']);
         assert.deepEqual(Object.keys(s.rejected), [...REASONS, 'incomplete']);
         assert.deepEqual(Object.keys(s.accepted_with),
-            ['bad_traceparent', 'attributes_dropped', 'trace_conflict', 'late_record']);
+            ['bad_traceparent', 'attributes_dropped', 'trace_conflict', 'late_record', 'metric_scope_limit']);
         assert.deepEqual(Object.keys(s.connections), ['accepted', 'open', 'closed_idle', 'refused_limit', 'input_pauses']);
         assert.deepEqual(Object.keys(s.workflows), ['opened', 'open', 'closed', 'evicted']);
         assert.deepEqual(Object.keys(s.export),

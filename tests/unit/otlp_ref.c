@@ -653,8 +653,8 @@ static int encode_metrics(struct enc *e, const struct otlp_grouped *g, struct sp
     pb_metric **mp = alloc_n(e, nmet, sizeof(*mp));
     pb_rmetrics *rm = alloc_n(e, g->nres, sizeof(*rm));
     pb_rmetrics **rmp = alloc_n(e, g->nres, sizeof(*rmp));
-    pb_smetrics *sm = alloc_n(e, g->nres, sizeof(*sm));
-    pb_smetrics **smp = alloc_n(e, g->nres, sizeof(*smp));
+    pb_smetrics *sm = alloc_n(e, mgs.nscope, sizeof(*sm));
+    pb_smetrics **smp = alloc_n(e, mgs.nscope, sizeof(*smp));
     if (mv == NULL || mp == NULL || rm == NULL || rmp == NULL || sm == NULL || smp == NULL) {
         return -ENOMEM;
     }
@@ -666,6 +666,28 @@ static int encode_metrics(struct enc *e, const struct otlp_grouped *g, struct sp
         }
         mp[j] = &mv[j];
     }
+    /* ScopeMetrics in resource order (sorder), each with its Metrics. */
+    for (uint32_t j = 0; j < mgs.nscope; j++) {
+        uint32_t s = mgs.sorder[j];
+        const struct sp_metric *s0 = g->items[mgs.sfirst[s]];
+        sm[j] = (pb_smetrics)OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
+        sm[j].scope = e->scope;
+        if (s0->scope_name.len) {
+            pb_scope *named = alloc_n(e, 1, sizeof(*named));
+            if (named == NULL) {
+                return -ENOMEM;
+            }
+            *named = (pb_scope)OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+            named->name = str(e, s0->scope_name);
+            if (named->name == NULL) {
+                return -ENOMEM;
+            }
+            sm[j].scope = named;
+        }
+        sm[j].metrics = &mp[mstart[s]];
+        sm[j].n_metrics = mstart[s + 1] - mstart[s];
+        smp[j] = &sm[j];
+    }
     for (uint32_t r = 0; r < g->nres; r++) {
         const struct sp_metric *m0 = g->items[g->order[g->start[r]]];
         rm[r] = (pb_rmetrics)OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
@@ -673,13 +695,8 @@ static int encode_metrics(struct enc *e, const struct otlp_grouped *g, struct sp
         if (rc < 0) {
             return rc;
         }
-        sm[r] = (pb_smetrics)OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
-        sm[r].scope = e->scope;
-        sm[r].metrics = &mp[mstart[r]];
-        sm[r].n_metrics = mstart[r + 1] - mstart[r];
-        smp[r] = &sm[r];
-        rm[r].scope_metrics = &smp[r];
-        rm[r].n_scope_metrics = 1;
+        rm[r].scope_metrics = &smp[mgs.sstart[r]];
+        rm[r].n_scope_metrics = mgs.sstart[r + 1] - mgs.sstart[r];
         rmp[r] = &rm[r];
     }
     pb_metrics_req req =

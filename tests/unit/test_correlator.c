@@ -71,7 +71,7 @@ struct cap_log {
 };
 
 struct cap_metric {
-    char function[64], name[64], unit[32];
+    char function[64], name[64], unit[32], scope[64];
     int kind;
     struct cap_attrs attrs;
     double value;
@@ -207,6 +207,7 @@ static int cap_encode(struct sp_exporter *e, const struct sp_batch *b, struct sp
             cpy(c->function, sizeof(c->function), m->function);
             cpy(c->name, sizeof(c->name), m->name);
             cpy(c->unit, sizeof(c->unit), m->unit);
+            cpy(c->scope, sizeof(c->scope), m->scope_name);
             c->kind = m->kind;
             cap_attrs(&c->attrs, &m->attrs);
             c->value = m->value;
@@ -1474,6 +1475,100 @@ static void test_metric_series_limit(void)
     agent_down();
 }
 
+/* An EMF blob of one Count metric `name` = v in namespace `ns`, env=prod. */
+static void feed_emf(int ln, const char *ns, const char *name, int v)
+{
+    char line[512];
+    snprintf(line, sizeof(line),
+             "{'_aws':{'CloudWatchMetrics':[{'Namespace':'%s','Dimensions':[['env']],"
+             "'Metrics':[{'Name':'%s','Unit':'Count'}]}]},'env':'prod','%s':%d}",
+             ns, name, name, v);
+    feed_at(ln, line);
+}
+
+static struct cap_metric *metric_in(const char *scope, const char *name)
+{
+    for (int i = 0; i < N_METRICS; i++) {
+        if (strcmp(METRICS[i].name, name) == 0 && strcmp(METRICS[i].scope, scope) == 0) {
+            return &METRICS[i];
+        }
+    }
+    return NULL;
+}
+
+/* CloudWatch EMF: the namespace is the points' scope and part of the
+ * series: `orders` in Shop and in Billing are two series. Past
+ * SP_MAX_METRIC_SCOPES namespaces a further one folds into spindle's scope
+ * with its namespace as an attribute (still a series of its own), counted;
+ * a scope goes with its last series (series_ttl), making room again. */
+static void test_emf_scopes(void)
+{
+    agent_up(NULL);
+    feed_emf(__LINE__, "Shop", "orders", 1);
+    feed_emf(__LINE__, "Billing", "orders", 5);
+    feed_emf(__LINE__, "Shop", "orders", 2);
+    sp_metrics_export(SP.metrics);
+    int want = 2;
+    CHECK(run_until(p_n_metrics, &want));
+    struct cap_metric *shop = metric_in("Shop", "orders");
+    struct cap_metric *bill = metric_in("Billing", "orders");
+    CHECK(shop && shop->value == 3.0);
+    CHECK(bill && bill->value == 5.0);
+    CHECK(shop && cattr(&shop->attrs, "aws.cloudwatch.namespace") == NULL);
+    CHECK(shop && str_attr_is(&shop->attrs, "env", "prod"));
+    CHECK_EQ_INT(SP.stats.metric_scope_limit, 0);
+    agent_down();
+
+    agent_up(NULL);
+    SP.cfg.metrics_series_ttl_ms = 1;
+    SP.cfg.metrics_interval_ms = 1;
+    char ns[32];
+    for (unsigned i = 0; i < SP_MAX_METRIC_SCOPES; i++) {
+        snprintf(ns, sizeof(ns), "NS%u", i);
+        feed_emf(__LINE__, ns, "m", 1);
+    }
+    CHECK_EQ_INT(SP.stats.metric_scope_limit, 0);
+    feed_emf(__LINE__, "Over1", "m", 7);
+    feed_emf(__LINE__, "Over2", "m", 9);
+    feed_emf(__LINE__, "Over1", "m", 1);
+    CHECK_EQ_INT(SP.stats.metric_scope_limit, 3);
+    feed_emf(__LINE__, "NS3", "m", 1); /* a held scope still takes points */
+    CHECK_EQ_INT(SP.stats.metric_scope_limit, 3);
+    sp_metrics_export(SP.metrics);
+    want = (int)SP_MAX_METRIC_SCOPES + 2;
+    CHECK(run_until(p_n_metrics, &want));
+    run_for(20);
+    CHECK_EQ_INT(N_METRICS, (int)SP_MAX_METRIC_SCOPES + 2);
+    CHECK(metric_in("Over1", "m") == NULL);
+    int folded = 0;
+    for (int i = 0; i < N_METRICS; i++) {
+        if (strcmp(METRICS[i].name, "m") == 0 && METRICS[i].scope[0] == '\0') {
+            folded++;
+            CHECK(str_attr_is(&METRICS[i].attrs, "aws.cloudwatch.namespace", "Over1") ||
+                  str_attr_is(&METRICS[i].attrs, "aws.cloudwatch.namespace", "Over2"));
+            CHECK(METRICS[i].value ==
+                  (str_attr_is(&METRICS[i].attrs, "aws.cloudwatch.namespace", "Over1") ? 8.0 : 9.0));
+        }
+    }
+    CHECK_EQ_INT(folded, 2);
+    struct cap_metric *ns3 = metric_in("NS3", "m");
+    CHECK(ns3 && ns3->value == 2.0);
+    /* Nothing fed since: the series expire after the next export, and
+     * their scopes with them. */
+    run_for(10);
+    sp_metrics_export(SP.metrics);
+    run_for(10);
+    N_METRICS = 0;
+    feed_emf(__LINE__, "Fresh", "m", 4);
+    CHECK_EQ_INT(SP.stats.metric_scope_limit, 3);
+    sp_metrics_export(SP.metrics);
+    want = 1;
+    CHECK(run_until(p_n_metrics, &want));
+    struct cap_metric *fresh = metric_in("Fresh", "m");
+    CHECK(fresh && fresh->value == 4.0);
+    agent_down();
+}
+
 int main(void)
 {
     sp_log_setup(SP_LOG_OFF, 0);
@@ -1496,5 +1591,6 @@ int main(void)
     test_event_after_invocation_end();
     test_workflow_level_counts();
     test_metric_series_limit();
+    test_emf_scopes();
     return th_report("test_correlator");
 }

@@ -14,6 +14,8 @@
 
 #include "harness.h"
 #include "otlp_encode.h"
+#include "json.h"
+#include "otlp_json.h"
 #include "otlp_ref.h"
 
 #include "logs_service.pb-c.h"
@@ -164,6 +166,8 @@ static void rbatch(struct sp_batch *b, int signal, uint32_t n)
         } else {
             struct sp_metric *m = sp_arena_calloc(a, sizeof(*m));
             m->function = s_(a, fns[below(4)]);
+            static const char *const scopes[] = {"", "", "Shop", "Billing"};
+            m->scope_name = s_(a, scopes[below(4)]); /* CloudWatch EMF namespaces */
             static const char *const names[] = {"requests", "latency", "dlq.depth", ""};
             m->name = s_(a, names[below(4)]);
             m->unit = s_(a, below(2) ? "ms" : "");
@@ -274,6 +278,90 @@ static void deep_value(struct sp_arena *a, struct sp_value *v, int depth)
     }
 }
 
+/* Occurrences of `needle` in the first n bytes of p. */
+static int count_of(const char *p, size_t n, const char *needle)
+{
+    int c = 0;
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++) {
+        c += memcmp(p + i, needle, k) == 0;
+    }
+    return c;
+}
+
+/* CloudWatch EMF namespaces (sp_metric.scope_name): one ScopeMetrics per
+ * namespace in the function's ResourceMetrics, next to spindle's own scope,
+ * first-seen order; the same metric name under two namespaces is two
+ * Metrics. Both writers group alike. */
+static void test_scope_names(const struct sp_resource_info *res)
+{
+    static const struct {
+        const char *fn, *scope, *name;
+    } pts[] = {{"checkout", "", "requests"}, {"checkout", "Shop", "orders"},
+               {"checkout", "Billing", "orders"}, {"checkout", "Shop", "latency"},
+               {"checkout", "Shop", "orders"}, {"ship", "Shop", "orders"}};
+    struct sp_batch b;
+    sp_batch_init(&b, SP_SIG_METRICS);
+    for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+        struct sp_metric *m = sp_arena_calloc(&b.arena, sizeof(*m));
+        m->function = s_(&b.arena, pts[i].fn);
+        m->scope_name = s_(&b.arena, pts[i].scope);
+        m->name = s_(&b.arena, pts[i].name);
+        m->value = (double)i;
+        sp_batch_append(&b, m, 100);
+    }
+    struct sp_buf out;
+    sp_buf_init(&out, 1u << 20);
+    CHECK(otlp_encode_pb(&b, res, &out) == 0);
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *req =
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+            NULL, out.len, (uint8_t *)out.p);
+    CHECK(req != NULL);
+    if (req) {
+        CHECK_EQ_INT(req->n_resource_metrics, 2);
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *r0 = req->resource_metrics[0];
+        CHECK_EQ_INT(r0->n_scope_metrics, 3);
+        if (r0->n_scope_metrics == 3) {
+            CHECK(strcmp(r0->scope_metrics[0]->scope->name, "spindle") == 0);
+            CHECK(strcmp(r0->scope_metrics[0]->scope->version, "0.1.0") == 0);
+            CHECK_EQ_INT(r0->scope_metrics[0]->n_metrics, 1);
+            CHECK(strcmp(r0->scope_metrics[1]->scope->name, "Shop") == 0);
+            CHECK(strcmp(r0->scope_metrics[1]->scope->version, "") == 0);
+            CHECK_EQ_INT(r0->scope_metrics[1]->n_metrics, 2); /* orders (2 points), latency */
+            CHECK(strcmp(r0->scope_metrics[1]->metrics[0]->name, "orders") == 0);
+            CHECK_EQ_INT(r0->scope_metrics[1]->metrics[0]->sum->n_data_points, 2);
+            CHECK(strcmp(r0->scope_metrics[2]->scope->name, "Billing") == 0);
+            CHECK_EQ_INT(r0->scope_metrics[2]->n_metrics, 1);
+            CHECK(strcmp(r0->scope_metrics[2]->metrics[0]->name, "orders") == 0);
+        }
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *r1 = req->resource_metrics[1];
+        CHECK_EQ_INT(r1->n_scope_metrics, 1);
+        CHECK(strcmp(r1->scope_metrics[0]->scope->name, "Shop") == 0);
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
+            req, NULL);
+    }
+    int unpacks;
+    CHECK(same(&b, res, &unpacks));
+    sp_buf_reset(&out);
+    CHECK(otlp_encode_json(&b, res, &out) == 0);
+    CHECK_EQ_INT(count_of(out.p, out.len, "\"scopeMetrics\":["), 2);
+    CHECK_EQ_INT(count_of(out.p, out.len, "{\"scope\":{\"name\":\"spindle\",\"version\":\"0.1.0\"},\"metrics\":["), 1);
+    CHECK_EQ_INT(count_of(out.p, out.len, "{\"scope\":{\"name\":\"Shop\"},\"metrics\":["), 2);
+    CHECK_EQ_INT(count_of(out.p, out.len, "{\"scope\":{\"name\":\"Billing\"},\"metrics\":["), 1);
+    /* In the first resource: spindle's, Shop, Billing, in that order. */
+    const char *a = strstr(out.p, "\"name\":\"spindle\"");
+    const char *sh = strstr(out.p, "\"name\":\"Shop\"");
+    const char *bi = strstr(out.p, "\"name\":\"Billing\"");
+    CHECK(a && sh && bi && a < sh && sh < bi);
+    struct sp_arena ja;
+    sp_arena_init(&ja, 1 << 16);
+    struct sp_json *j;
+    CHECK(sp_json_parse(&ja, out.p, out.len, &j) == SPJ_OK);
+    sp_arena_free(&ja);
+    sp_buf_free(&out);
+    sp_batch_free(&b);
+}
+
 int main(void)
 {
     struct sp_arena ra;
@@ -337,6 +425,8 @@ int main(void)
     CHECK(otlp_encode_pb(&b, &res, &small) == -ENOBUFS);
     sp_buf_free(&small);
     sp_batch_free(&b);
+
+    test_scope_names(&res);
 
     sp_buf_free(&out);
     sp_arena_free(&ra);

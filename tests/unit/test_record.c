@@ -1331,8 +1331,9 @@ static void test_typeless(void)
     CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("prod")));
     x = attr(&EMF_OUT[2].attrs, "service");
     CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("orders")));
-    x = attr(&EMF_OUT[2].attrs, "aws.cloudwatch.namespace");
-    CHECK(x && sp_str_eq(x->val.u.s, sp_cstr("Shop")));
+    /* The namespace names the points' scope; it is not an attribute too. */
+    CHECK(sp_str_eq(EMF_OUT[0].scope, sp_cstr("Shop")) && sp_str_eq(EMF_OUT[2].scope, sp_cstr("Shop")));
+    CHECK(attr(&EMF_OUT[2].attrs, "aws.cloudwatch.namespace") == NULL);
     EXPECT("{'_aws':{'CloudWatchMetrics':[{'Namespace':'S','Metrics':[{'Name':'m'}]}]}}",
            SP_R_BAD_VALUE, "_aws.CloudWatchMetrics");
 }

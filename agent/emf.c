@@ -58,7 +58,6 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
     if (t && t->type == SPJ_NUMBER && t->d > 0 && t->d < 1e14) {
         ts = (uint64_t)t->d * 1000000ull; /* EMF: milliseconds since the epoch */
     }
-    struct sp_str cid = jstr(o, "correlation_id");
     int points = 0;
     for (const struct sp_json *d = cwm->child; d; d = d->next) {
         if (d->type != SPJ_OBJECT) {
@@ -115,9 +114,6 @@ int sp_emf_each(const struct sp_json *o, struct sp_arena *a, const struct sp_rec
             r.name = name;
             r.scope = ns;
             r.ts_ns = ts;
-            if (cid.len && r.correlation_id.len == 0) {
-                r.correlation_id = cid;
-            }
             struct sp_str unit = jstr(m, "Unit");
             r.unit = emf_unit(unit);
             /* A Count adds up; any other unit is a distribution of samples,

@@ -996,6 +996,8 @@ static int typeless(struct ctx *c, const struct sp_json *o, uint64_t now_ns,
         r->type = SP_REC_EMF;
         r->ts_ns = now_ns;
         r->json = o;
+        /* Its points link to the workflow the blob names (exemplars). */
+        r->correlation_id = sp_record_log_cid(o, c->lim, NULL);
         if (sp_emf_each(o, c->a, c->lim, r, NULL, NULL) <= 0) {
             FAIL(SP_R_BAD_VALUE, "_aws.CloudWatchMetrics"); /* not one value in it */
         }

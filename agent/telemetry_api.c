@@ -476,7 +476,8 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, str
     if (obj && sp_emf_is(obj)) {
         struct log_emit x = {t, emit, arg};
         r.type = SP_REC_METRIC;
-        r.correlation_id = (struct sp_str){NULL, 0}; /* metrics: exemplars only when named */
+        /* Metrics: exemplars only when the blob names a workflow. */
+        r.correlation_id = sp_record_log_cid(obj, &t->lim, NULL);
         sp_emf_each(obj, a, &t->lim, &r, emf_emit, &x);
         return;
     }

@@ -181,16 +181,19 @@ describe('AWS Lambda Powertools logs and EMF metrics', needBinary, () => {
       { level: 'INFO', message: 'second key only', correlation_id: 'cid-y', item: 2 },
       { level: 'INFO', message: 'empty first key', orderRef: '', correlation_id: 'cid-z' },
       { level: 'INFO', message: 'too long', orderRef: 'o'.repeat(300) },
+      // An EMF blob naming the workflow by the configured key: its point links to it (an exemplar).
+      { _aws: { Timestamp: Date.now(), CloudWatchMetrics: [{ Namespace: 'Shop', Dimensions: [['service']], Metrics: [{ Name: 'ck_orders', Unit: 'Count' }] }] },
+        service: 'orders', ck_orders: 1, orderRef: 'ord-77' },
     ].map((o) => `${JSON.stringify(o)}\n`);
     let h = await setup({ config: { records: { log_correlation_keys: ['orderRef', 'correlation_id'] } } });
     try {
       const c = await h.connect();
       await c.sendAll(lines);
       const ack = await c.flush();
-      assert.equal(ack.accepted, 3, JSON.stringify(ack));
+      assert.equal(ack.accepted, 4, JSON.stringify(ack));
       assert.equal(ack.rejected, 1, 'an id over 256 bytes under a configured key is bad_value, as correlation_id');
       assert.equal(ack.first_error, 'bad_value');
-      await h.sink.waitFor((s) => s.logs().length >= 3, 10000, 'three log records');
+      await h.sink.waitFor((s) => s.logs().length >= 3 && s.metrics().some((m) => m.metric.name === 'ck_orders'), 10000, 'three log records and the EMF point');
       const both = logBody(h.sink, 'both keys');
       const second = logBody(h.sink, 'second key only');
       const empty = logBody(h.sink, 'empty first key');
@@ -203,6 +206,9 @@ describe('AWS Lambda Powertools logs and EMF metrics', needBinary, () => {
         assert.equal(l.log.attributes.correlation_id, undefined);
       }
       assert.equal(Number(both.log.attributes.item), 1, 'other keys stay attributes');
+      const emf = h.sink.metrics().filter((m) => m.metric.name === 'ck_orders');
+      assert.ok(emf.some((m) => m.point.exemplars.some((e) => e.traceId === both.log.traceId)),
+        `the EMF point's exemplar is on the workflow its orderRef names\n${JSON.stringify(emf.map((m) => m.point.exemplars))}`);
     } finally {
       await h.close();
     }

@@ -8,8 +8,8 @@
 #                             for OTLP/HTTP) need, glibc and the loader included;
 #                             libcrypto.so.3 (dlopen'ed too) comes with libcurl's
 #   spindle/spindle.yaml      the default configuration for Lambda
-# The launcher runs the binary through the bundled loader with
-# --library-path: nothing is taken from the function's image, so a binary
+# The launcher (launcher.c, a static binary) runs the binary through the
+# bundled loader with --library-path: nothing is taken from the function's image, so a binary
 # built on Debian 12 (glibc 2.36) runs on Amazon Linux 2023 (glibc 2.34).
 # Usage: packaging/lambda/build-layer.sh [BINARY [OUT.zip]]
 #   defaults: build/spindle, build/spindle-lambda-layer-x86_64.zip
@@ -32,7 +32,9 @@ fi
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/extensions" "$stage/spindle/bin" "$stage/spindle/lib"
-install -m 0755 "$here/spindle-launcher.sh" "$stage/extensions/spindle"
+# The launcher: static, so nothing runs before the bundled loader (launcher.c).
+${CC:-cc} -O2 -static -s -o "$stage/extensions/spindle" "$here/launcher.c"
+chmod 0755 "$stage/extensions/spindle"
 install -m 0644 "$here/spindle.yaml" "$stage/spindle/spindle.yaml"
 strip --strip-unneeded -o "$stage/spindle/bin/spindle" "$bin"
 chmod 0755 "$stage/spindle/bin/spindle"

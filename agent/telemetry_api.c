@@ -157,7 +157,7 @@ static uint32_t req_hash(struct sp_str req)
     return h;
 }
 
-/* Newest first: the request asked about is most often a recent one. */
+/* From the last started back: the request asked about is most often a recent one. */
 static struct req_cid *entry_of(struct sp_tapi *t, struct sp_str req)
 {
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {

@@ -500,6 +500,8 @@ static int tapi_run(struct spindle *sp, struct sp_arena *scratch, const char *p,
     sp->stats.lambda_events += res->events;
     sp->stats.lambda_unknown += res->unknown;
     sp->stats.drop_lambda_logs += res->logs_dropped;
+    sp->stats.lambda_logs_unattributed += res->logs_unattributed;
+    sp->stats.lambda_requests_evicted += res->requests_evicted;
     if (res->logs_dropped) {
         SP_LOG_RL(SP_LOG_WARN, "Lambda dropped log records before they reached spindle",
                   "dropped=%llu", (unsigned long long)res->logs_dropped);

@@ -110,7 +110,9 @@
     X(lambda, lambda_events, "telemetry_events")                                                \
     X(lambda, lambda_unknown, "unknown_events")                                                 \
     X(lambda, lambda_invokes, "invokes")                                                        \
-    X(lambda, lambda_flush_over_budget, "flushes_over_budget")
+    X(lambda, lambda_flush_over_budget, "flushes_over_budget")                                  \
+    X(lambda, lambda_logs_unattributed, "logs_unattributed")                                    \
+    X(lambda, lambda_requests_evicted, "requests_evicted")
 
 /* A listener's bound address, for --stats ("listeners":{"otlp":"127.0.0.1:43117"}). */
 struct sp_stats_listener {

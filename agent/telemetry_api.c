@@ -10,9 +10,19 @@
  * platform.start is held in the request's map entry until that line (or the
  * request's runtimeDone / report) arrives. Later events of the request
  * (runtimeDone, report, function log lines) carry only the request id, so
- * the choice is remembered for the last SP_LAMBDA_REQUEST_MAP requests.
+ * the choice is remembered for SP_LAMBDA_REQUEST_MAP requests: open ones
+ * (started, no runtimeDone yet) are kept before done ones, and an open one is
+ * let go only when that many are open at once (counted requests_evicted; its
+ * held start is released keyed by its request id, which its later events
+ * fall back to, so that they stay in one workflow).
  * Function log lines without a request id belong to the invocation running
- * (the last platform.start).
+ * (the last platform.start) - except under Lambda Managed Instances, where
+ * many run at once and nothing says which one wrote the line: it goes to the
+ * environment's own workflow (the function's, as init logs do) and is
+ * counted logs_unattributed. (Under LMI the log format is always JSON and
+ * the runtimes' loggers add requestId; raw stdout writes, Python's print,
+ * carry none.) The init (restore) is shown under the first invocation to
+ * start after it, whichever is released first.
  *
  * Ownership: struct sp_tapi owns its copies of ids; records handed to `emit`
  * point into the batch and the caller's scratch arena.
@@ -41,7 +51,12 @@ struct req_cid {
     /* platform.start held until the invocation's workflow is known: the
      * first function log line naming a correlation_id, else its end. */
     uint8_t held;
+    uint8_t open;              /* started, no runtimeDone yet */
+    uint8_t init_here;         /* the first start after an init (a restore): shows it */
+    uint8_t restore_here;
     uint8_t has_tp, tp_has_parent;
+    uint32_t hash;             /* of req, compared first */
+    uint64_t seq;              /* start order */
     uint8_t tp_trace_id[16], tp_parent_id[8];
     uint64_t start_ts;
 };
@@ -57,8 +72,10 @@ struct sp_tapi {
     int restore_pending;
     uint64_t restore_start_ns;
     double restore_ms;
-    struct req_cid map[SP_LAMBDA_REQUEST_MAP]; /* ring, newest at map[(next - 1) % N] */
-    unsigned next;
+    struct req_cid *map;       /* SP_LAMBDA_REQUEST_MAP entries, map[0..used) in use */
+    unsigned used;
+    unsigned last;             /* the entry of the last platform.start */
+    uint64_t seq;
     char current[SP_TAPI_MAX_REQUEST_ID + 1]; /* the request of the last platform.start */
     /* Attribute limits for the function log lines' own keys: the socket's
      * defaults (the Telemetry API has no per-input settings), and the
@@ -70,7 +87,11 @@ struct sp_tapi {
 int sp_tapi_new(struct sp_tapi **out, const char *function)
 {
     struct sp_tapi *t = calloc(1, sizeof(*t));
-    if (t == NULL || (t->function = strdup(function ? function : "")) == NULL) {
+    if (t == NULL || (t->function = strdup(function ? function : "")) == NULL ||
+        (t->map = calloc(SP_LAMBDA_REQUEST_MAP, sizeof(*t->map))) == NULL) {
+        if (t) {
+            free(t->function);
+        }
         free(t);
         return -ENOMEM;
     }
@@ -93,6 +114,7 @@ void sp_tapi_free(struct sp_tapi *t)
 {
     if (t) {
         free(t->function);
+        free(t->map);
         free(t);
     }
 }
@@ -137,11 +159,25 @@ static uint64_t ev_time(const struct sp_json *ev, uint64_t now_ns)
     return now_ns;
 }
 
+static uint32_t req_hash(struct sp_str req)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < req.len; i++) {
+        h = (h ^ (uint8_t)req.p[i]) * 16777619u;
+    }
+    return h;
+}
+
+/* From the last started back: the request asked about is most often a recent one. */
 static struct req_cid *entry_of(struct sp_tapi *t, struct sp_str req)
 {
-    for (unsigned i = 0; req.len && i < SP_LAMBDA_REQUEST_MAP; i++) {
-        struct req_cid *m = &t->map[(t->next - 1 - i) % SP_LAMBDA_REQUEST_MAP];
-        if (m->req[0] && strlen(m->req) == req.len && memcmp(m->req, req.p, req.len) == 0) {
+    if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
+        return NULL;
+    }
+    uint32_t h = req_hash(req);
+    for (unsigned i = 0; i < t->used; i++) {
+        struct req_cid *m = &t->map[(t->last + t->used - i) % t->used];
+        if (m->hash == h && strlen(m->req) == req.len && memcmp(m->req, req.p, req.len) == 0) {
             return m;
         }
     }
@@ -204,21 +240,68 @@ static uint64_t ms_ns(double ms)
 
 /* --- events -------------------------------------------------------------- */
 
+static void release(struct sp_tapi *t, struct req_cid *m, struct sp_arena *a,
+                    sp_tapi_emit_fn emit, void *arg);
+
+/* The entry for a platform.start of `req`: its own (a retry keeps the request
+ * id), else a free one, else the oldest done one, else (SP_LAMBDA_REQUEST_MAP
+ * invocations open at once, under LMI) the oldest open one, let go and
+ * counted: a held start is released keyed by its request id, the key its
+ * later events fall back to without an entry. */
+static struct req_cid *entry_new(struct sp_tapi *t, struct sp_str req, struct sp_arena *a,
+                                 sp_tapi_emit_fn emit, void *arg, struct sp_tapi_result *res)
+{
+    struct req_cid *m = entry_of(t, req);
+    if (m == NULL && t->used < SP_LAMBDA_REQUEST_MAP) {
+        m = &t->map[t->used++];
+    } else if (m == NULL) {
+        struct req_cid *done = NULL, *open = NULL;
+        for (unsigned i = 0; i < t->used; i++) {
+            struct req_cid *x = &t->map[i];
+            struct req_cid **o = x->open ? &open : &done;
+            if (*o == NULL || x->seq < (*o)->seq) {
+                *o = x;
+            }
+        }
+        m = done ? done : open;
+        if (m->open) {
+            res->requests_evicted++;
+            if (m->held) {
+                memcpy(m->cid, m->req, sizeof(m->req));
+            }
+        }
+    }
+    release(t, m, a, emit, arg); /* a held start of the entry's last request: never lost */
+    t->last = (unsigned)(m - t->map);
+    return m;
+}
+
 /* platform.start: the invocation begins. Held (the entry keeps what it
  * said) until its workflow is known: see release(). */
-static void on_start(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts)
+static void on_start(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts,
+                     struct sp_arena *a, sp_tapi_emit_fn emit, void *arg,
+                     struct sp_tapi_result *res)
 {
     struct sp_str req = jstr(rec, "requestId");
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
         return;
     }
-    struct req_cid *m = &t->map[t->next++ % SP_LAMBDA_REQUEST_MAP];
+    struct req_cid *m = entry_new(t, req, a, emit, arg, res);
     memset(m, 0, sizeof(*m));
     copy_id(m->req, req);
     copy_id(m->cid, req);
     copy_id(t->current, req);
+    m->hash = req_hash(req);
+    m->seq = ++t->seq;
+    m->open = 1;
     m->held = 1;
     m->start_ts = ts;
+    /* The init (restore) goes under the first invocation to start after it,
+     * not the first to be released (under LMI a later one may log first). */
+    m->init_here = (uint8_t)t->init_pending;
+    m->restore_here = (uint8_t)t->restore_pending;
+    t->init_pending = 0;
+    t->restore_pending = 0;
     const struct sp_json *tr = sp_json_get(rec, "tracing");
     struct sp_str xray = jstr(tr, "value");
     int has_parent = 0;
@@ -263,11 +346,11 @@ static void release(struct sp_tapi *t, struct req_cid *m, struct sp_arena *a,
     r.event = SP_EV_INVOCATION_START;
     r.name = sp_cstr("invocation_start");
     r.trigger = sp_cstr(t->trigger); /* empty: unknown, no faas.trigger */
-    int cold = t->init_pending && t->init_type == INIT_ON_DEMAND;
+    int cold = m->init_here && t->init_type == INIT_ON_DEMAND;
     r.cold_start = (int8_t)cold;
     emit(arg, &r);
 
-    if (t->init_pending) {
+    if (m->init_here) {
         /* The init span under the first invocation, whatever the init type. */
         struct sp_record s;
         rec_init(t, &s, SP_REC_SPAN, req, t->init_start_ns);
@@ -292,9 +375,9 @@ static void release(struct sp_tapi *t, struct req_cid *m, struct sp_arena *a,
             c.init_duration_ms = t->init_ms;
             emit(arg, &c);
         }
-        t->init_pending = 0;
+        m->init_here = 0;
     }
-    if (t->restore_pending) {
+    if (m->restore_here) {
         struct sp_record s;
         rec_init(t, &s, SP_REC_SPAN, req, t->restore_start_ns);
         s.name = sp_cstr("restore");
@@ -317,7 +400,7 @@ static void release(struct sp_tapi *t, struct req_cid *m, struct sp_arena *a,
             mr.value = t->restore_ms / 1e3;
             emit(arg, &mr);
         }
-        t->restore_pending = 0;
+        m->restore_here = 0;
     }
 }
 
@@ -330,7 +413,11 @@ static void on_runtime_done(struct sp_tapi *t, const struct sp_json *rec, uint64
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
         return;
     }
-    release(t, entry_of(t, req), a, emit, arg);
+    struct req_cid *m = entry_of(t, req);
+    release(t, m, a, emit, arg);
+    if (m) {
+        m->open = 0;
+    }
     const struct sp_json *spans = sp_json_get(rec, "spans");
     for (const struct sp_json *sj = spans && spans->type == SPJ_ARRAY ? spans->child : NULL; sj;
          sj = sj->next) {
@@ -427,8 +514,9 @@ static void emf_emit(void *arg, const struct sp_record *r)
  * a line with level and message a log record with its attributes
  * (record.c), in the workflow its correlation key names, when it names one. */
 static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, struct sp_arena *a,
-                   sp_tapi_emit_fn emit, void *arg)
+                   sp_tapi_emit_fn emit, void *arg, struct sp_tapi_result *res)
 {
+    int unattributed = 0;
     const struct sp_json *rec = sp_json_get(ev, "record");
     if (rec == NULL) {
         return;
@@ -454,7 +542,10 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, str
         }
     }
     if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
-        req = sp_cstr(t->current);
+        /* Under LMI many invocations run at once: the last started is a
+         * guess, so such a line is the environment's (see the top). */
+        unattributed = t->init_type == INIT_MANAGED;
+        req = unattributed ? (struct sp_str){NULL, 0} : sp_cstr(t->current);
     }
     struct req_cid *m = entry_of(t, req);
     if (m && m->held) {
@@ -480,6 +571,9 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, str
         r.correlation_id = sp_record_log_cid(obj, &t->lim, NULL);
         sp_emf_each(obj, a, &t->lim, &r, emf_emit, &x);
         return;
+    }
+    if (unattributed && (obj || rec->type == SPJ_STRING)) {
+        res->logs_unattributed++;
     }
     if (obj && sp_record_is_json_log(obj)) {
         struct sp_record l;
@@ -564,7 +658,7 @@ int sp_tapi_batch(struct sp_tapi *t, const char *p, size_t n, struct sp_arena *s
             const struct sp_json *mt = sp_json_get(rec, "metrics");
             t->restore_ms = jnum(mt, "durationMs", t->restore_ms);
         } else if (is(type, "platform.start")) {
-            on_start(t, rec, ts);
+            on_start(t, rec, ts, scratch, emit, arg, res);
         } else if (is(type, "platform.runtimeDone")) {
             on_runtime_done(t, rec, ts, scratch, emit, arg, res);
         } else if (is(type, "platform.report")) {
@@ -572,7 +666,7 @@ int sp_tapi_batch(struct sp_tapi *t, const char *p, size_t n, struct sp_arena *s
         } else if (is(type, "platform.logsDropped")) {
             res->logs_dropped += (uint64_t)jnum(rec, "droppedRecords", 0);
         } else if (is(type, "function") || is(type, "extension")) {
-            on_log(t, ev, ts, scratch, emit, arg);
+            on_log(t, ev, ts, scratch, emit, arg, res);
         } else if (is(type, "platform.telemetrySubscription") || is(type, "platform.extension") ||
                    is(type, "platform.fault")) {
             /* Known; nothing in them belongs to a workflow. */

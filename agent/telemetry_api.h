@@ -31,6 +31,8 @@ struct sp_tapi_result {
     uint64_t logs_dropped;      /* platform.logsDropped: droppedRecords */
     uint32_t runtime_done;      /* platform.runtimeDone events */
     char done_request[SP_TAPI_MAX_REQUEST_ID + 1]; /* the last one's request id */
+    uint32_t logs_unattributed; /* LMI: function log lines naming no request (no invocation's) */
+    uint32_t requests_evicted;  /* open requests let go: more than SP_LAMBDA_REQUEST_MAP open */
 };
 
 typedef void (*sp_tapi_emit_fn)(void *arg, const struct sp_record *r);

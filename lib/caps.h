@@ -196,7 +196,12 @@
 #define SP_LAMBDA_MAX_BUFFER_BYTES (1024u * 1024u)
 #define SP_LAMBDA_SHUTDOWN_MARGIN_MS 100u         /* SHUTDOWN: deliver by deadlineMs minus this */
 #define SP_LAMBDA_MAX_BATCH_BYTES (2u * 1024u * 1024u) /* one Telemetry API POST (413 above) */
-#define SP_LAMBDA_REQUEST_MAP 64u                 /* request id -> correlation id, recent ones */
+/* Requests the Telemetry API codec remembers (request id -> its workflow, its
+ * held platform.start). Under Lambda Managed Instances one environment runs
+ * many invocations at once (Node.js defaults to 64 per vCPU): this many may be
+ * open (started, no runtimeDone yet) before the oldest open one is let go,
+ * counted lambda.requests_evicted. Done ones are reused first. */
+#define SP_LAMBDA_REQUEST_MAP 1024u
 #define SP_LAMBDA_TIMEOUT_MS 5000u                /* register, subscribe, error reports */
 
 #endif

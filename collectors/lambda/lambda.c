@@ -192,7 +192,9 @@ static void begin_flush(struct col_lambda *l)
 static void on_batch(void *arg, const struct sp_tapi_result *res)
 {
     struct col_lambda *l = arg;
-    if (res->runtime_done == 0) {
+    if (res->runtime_done == 0 || l->managed) {
+        /* Under LMI there is no INVOKE to step with and no freeze to beat:
+         * batches go out on export.batch_delay like anywhere else. */
         return;
     }
     snprintf(l->last_done, sizeof(l->last_done), "%s", res->done_request);

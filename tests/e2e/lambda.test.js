@@ -270,6 +270,204 @@ describe('Lambda extension', needBinary, () => {
     }
   });
 
+  test('Lambda Managed Instances: overlapping invocations in one environment, delivered by the batch timer, SHUTDOWN with telemetry queued', { timeout: 30000 }, async () => {
+    // No INVOKE events under LMI: the one event/next stays open until SHUTDOWN, so nothing can
+    // flush in step; export.batch_delay (500 ms here) brings the invocations to the sink.
+    const { sink, api, agent } = await lambdaSetup({ export: { batch_delay: '500ms' } },
+      { env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      assert.deepEqual(JSON.parse(api.callsTo('/2020-01-01/extension/register')[0].body).events, ['SHUTDOWN']);
+      const X = { A: '1-6759e988-aaaaaaaaaaaaaaaaaaaaaaaa', B: '1-6759e988-bbbbbbbbbbbbbbbbbbbbbbbb', D: '1-6759e988-dddddddddddddddddddddddd' };
+      const xray = (root) => ({ spanId: '53995c3f42cd8ad8', type: 'X-Amzn-Trace-Id', value: `Root=${root};Parent=53995c3f42cd8ad8;Sampled=1` });
+      // Lambda's JSON log format, the only one under LMI: the runtime's logger adds requestId.
+      const jlog = (t, requestId, level, message) => ({ time: iso(t), type: 'function', record: { timestamp: iso(t), level, requestId, message } });
+      const t0 = Date.now() - 3000;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.initStart', record: { initializationType: 'lambda-managed-instances', phase: 'init', runtimeVersion: 'nodejs:22' } },
+        { time: iso(t0 + 100), type: 'platform.initRuntimeDone', record: { initializationType: 'lambda-managed-instances', phase: 'init', status: 'success' } },
+        { time: iso(t0 + 100), type: 'platform.initReport', record: { initializationType: 'lambda-managed-instances', phase: 'init', status: 'success', metrics: { durationMs: 100 } } },
+      ]), 200);
+      // Four invocations overlap: all started before any ends; B logs first; a plain-text line
+      // without a request id (a print from a background task) while all four run.
+      assert.equal(await api.telemetry([
+        { time: iso(t0 + 200), type: 'platform.start', record: { requestId: 'lmi-A', version: '$LATEST', tracing: xray(X.A) } },
+        { time: iso(t0 + 210), type: 'platform.start', record: { requestId: 'lmi-B', version: '$LATEST', tracing: xray(X.B) } },
+        jlog(t0 + 215, 'lmi-B', 'INFO', 'b-1'),
+        { time: iso(t0 + 220), type: 'platform.start', record: { requestId: 'lmi-C', version: '$LATEST' } },
+        jlog(t0 + 225, 'lmi-A', 'INFO', 'a-1'),
+        { time: iso(t0 + 230), type: 'platform.start', record: { requestId: 'lmi-D', version: '$LATEST', tracing: xray(X.D) } },
+        { time: iso(t0 + 235), type: 'function', record: 'background tick\n' },
+        jlog(t0 + 240, 'lmi-C', 'WARN', 'c-1'),
+        jlog(t0 + 245, 'lmi-D', 'ERROR', 'd-1'),
+      ]), 200);
+      // They end out of order; under LMI platform.report carries only durationMs.
+      const report = (t, requestId, status, durationMs) => ({ time: iso(t), type: 'platform.report', record: { requestId, status, metrics: { durationMs } } });
+      assert.equal(await api.telemetry([
+        { time: iso(t0 + 300), type: 'platform.runtimeDone', record: { requestId: 'lmi-C', status: 'success', metrics: { durationMs: 80, producedBytes: 10 } } },
+        report(t0 + 301, 'lmi-C', 'success', 80),
+        jlog(t0 + 310, 'lmi-B', 'INFO', 'b-2'),
+        { time: iso(t0 + 320), type: 'platform.runtimeDone', record: { requestId: 'lmi-A', status: 'error', errorType: 'Runtime.HandlerError', metrics: { durationMs: 120 },
+          spans: [{ name: 'responseLatency', start: iso(t0 + 200), durationMs: 110 }] } },
+        report(t0 + 321, 'lmi-A', 'error', 120),
+        { time: iso(t0 + 400), type: 'platform.runtimeDone', record: { requestId: 'lmi-D', status: 'timeout', metrics: { durationMs: 170 } } },
+        report(t0 + 401, 'lmi-D', 'timeout', 170),
+        { time: iso(t0 + 410), type: 'platform.runtimeDone', record: { requestId: 'lmi-B', status: 'success', metrics: { durationMs: 200 } } },
+        report(t0 + 411, 'lmi-B', 'success', 200),
+      ]), 200);
+      const ids = ['lmi-A', 'lmi-B', 'lmi-C', 'lmi-D'];
+      await sink.waitFor((s) => ids.every((id) => invSpan(s, id)) &&
+        ['a-1', 'b-1', 'b-2', 'c-1', 'd-1', 'background tick'].every((b) => s.logs().some((l) => l.log.body === b)), 5000, 'the four invocations, by the batch timer');
+      assert.equal(api.nextCalls().length, 1, 'no event/next stepped: there are no INVOKE events');
+
+      const inv = Object.fromEntries(ids.map((id) => [id, invSpan(sink, id)]));
+      const ns = (ms) => BigInt(ms) * 1000000n;
+      const big = (v) => BigInt(String(v));
+      const want = { 'lmi-A': [200, 320, 2], 'lmi-B': [210, 410, 1], 'lmi-C': [220, 300, 1], 'lmi-D': [230, 400, 2] };
+      for (const id of ids) {
+        const s = inv[id].span;
+        assert.equal(sink.spans().filter((x) => x.span.attributes['faas.invocation_id'] === id && x.span.kind === 2).length, 1, `one invocation span for ${id}`);
+        assert.equal(s.attributes['faas.coldstart'], false, `${id}: an LMI init is not a cold start`);
+        assert.equal(big(s.startTimeUnixNano), ns(t0 + want[id][0]), `${id} starts at its platform.start`);
+        assert.equal(big(s.endTimeUnixNano), ns(t0 + want[id][1]), `${id} ends at its runtimeDone`);
+        assert.equal(s.status.code, want[id][2], `${id} status`);
+      }
+      assert.equal(inv['lmi-A'].span.traceId, X.A.slice(2).replace('-', ''));
+      assert.equal(inv['lmi-B'].span.traceId, X.B.slice(2).replace('-', ''));
+      assert.equal(inv['lmi-D'].span.traceId, X.D.slice(2).replace('-', ''));
+      assert.equal(new Set(ids.map((id) => inv[id].span.traceId)).size, 4, 'four traces');
+
+      // The init span: once, under the first invocation to start (A), not the first to log (B).
+      const inits = sink.spans().filter((s) => s.span.name === 'init');
+      assert.equal(inits.length, 1, 'one init span');
+      assert.equal(inits[0].span.parentSpanId, inv['lmi-A'].span.spanId, 'the init under the first invocation');
+      assert.equal(inits[0].span.traceId, inv['lmi-A'].span.traceId);
+      assert.equal(inits[0].span.attributes['faas.init.type'], 'lambda-managed-instances');
+      const rl = sink.spans().find((s) => s.span.name === 'responseLatency');
+      assert.ok(rl && rl.span.parentSpanId === inv['lmi-A'].span.spanId, 'A\'s runtimeDone span under A');
+
+      // Every log line on its own invocation's trace and span.
+      const owner = { 'a-1': 'lmi-A', 'b-1': 'lmi-B', 'b-2': 'lmi-B', 'c-1': 'lmi-C', 'd-1': 'lmi-D' };
+      for (const [body, id] of Object.entries(owner)) {
+        const l = sink.logs().filter((x) => x.log.body === body);
+        assert.equal(l.length, 1, `${body} once`);
+        assert.equal(l[0].log.traceId, inv[id].span.traceId, `${body} on ${id}'s trace`);
+        assert.equal(l[0].log.spanId, inv[id].span.spanId, `${body} on ${id}'s span`);
+      }
+      assert.equal(sink.logs().find((x) => x.log.body === 'd-1').log.severityNumber, 17);
+      // The line without a request id is no invocation's: nothing tells which one wrote it.
+      const bg = sink.logs().find((x) => x.log.body === 'background tick');
+      for (const id of ids) assert.notEqual(bg.log.traceId, inv[id].span.traceId, `background line not on ${id}'s trace`);
+      assert.equal(bg.log.attributes['faas.invocation_id'], undefined);
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.equal(st.lambda.invokes, 0);
+      assert.equal(st.lambda.telemetry_batches, 3);
+      assert.equal(st.lambda.telemetry_events, 3 + 9 + 9);
+      assert.equal(st.lambda.unknown_events, 0);
+      assert.equal(st.lambda.flushes_over_budget, 0);
+      assert.equal(st.lambda.logs_unattributed, 1, 'the line without a request id, counted');
+      assert.equal(st.lambda.requests_evicted, 0);
+
+      // A fifth invocation, then SHUTDOWN at once: its telemetry is still in the 500 ms batch.
+      const t1 = Date.now();
+      assert.equal(await api.telemetry([
+        { time: iso(t1), type: 'platform.start', record: { requestId: 'lmi-E' } },
+        jlog(t1 + 5, 'lmi-E', 'INFO', 'e-1'),
+        { time: iso(t1 + 10), type: 'platform.runtimeDone', record: { requestId: 'lmi-E', status: 'success', metrics: { durationMs: 10 } } },
+        report(t1 + 11, 'lmi-E', 'success', 10),
+      ]), 200);
+      const t2 = Date.now();
+      api.shutdown(2000);
+      const info = await agent.exited;
+      const took = Date.now() - t2;
+      assert.equal(info.code, 0, agent.stderr().slice(-2000));
+      assert.ok(took < 2000, `exited ${took} ms after SHUTDOWN (deadline 2000 ms)`);
+      const e = invSpan(sink, 'lmi-E');
+      assert.ok(e, `lmi-E delivered at SHUTDOWN\n${sink.summary()}`);
+      assert.ok(sink.logs().some((l) => l.log.body === 'e-1' && l.log.spanId === e.span.spanId), 'its log line too');
+      assert.doesNotMatch(agent.stderr(), /dropped_shutdown=[1-9]/);
+      // platform.report (after the invocation's span went out: an event of its workflow's root
+      // span, or a log record on the invocation's span): durationMs only under LMI.
+      inv['lmi-E'] = e;
+      for (const id of [...ids, 'lmi-E']) {
+        const r = [...sink.spans().flatMap((x) => x.span.events.filter((ev) => ev.name === 'platform.report').map((ev) => ({ a: ev.attributes, trace: x.span.traceId }))),
+          ...sink.logs().filter((x) => x.log.body === 'platform.report').map((x) => ({ a: x.log.attributes, trace: x.log.traceId }))]
+          .filter((x) => x.a['faas.invocation_id'] === id);
+        assert.equal(r.length, 1, `${id}'s report, once`);
+        assert.equal(r[0].trace, inv[id].span.traceId, `${id}'s report in its trace`);
+        assert.ok(r[0].a['faas.duration_ms'] > 0);
+        assert.equal(r[0].a['faas.billed_duration_ms'], undefined, 'no billing figures under LMI');
+      }
+      const metric = (name) => sink.metrics().filter((m) => m.metric.name === name && m.resource['service.name'] === 'fn-orders');
+      assert.equal(metric('faas.coldstarts').length, 0, 'no cold start counted under LMI');
+      const sum = (name) => metric(name).reduce((n, m) => Math.max(n, Number(m.point.asInt ?? m.point.asDouble ?? 0)), 0);
+      assert.equal(sum('faas.errors'), 1, 'A\'s error');
+      assert.equal(sum('faas.timeouts'), 1, 'D\'s timeout');
+      assert.equal(api.callsTo('/2020-01-01/extension/exit/error').length, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
+  test('Lambda Managed Instances: more invocations open at once than the request map holds: the oldest let go, counted, none lost or split', { timeout: 60000 }, async () => {
+    // SP_LAMBDA_REQUEST_MAP (lib/caps.h) is 1024: 1030 open at once let the 6 oldest go.
+    const N = 1030;
+    const { sink, api, agent } = await lambdaSetup({ export: { batch_delay: '200ms' } },
+      { env: { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'event/next' });
+      const t0 = Date.now() - 5000;
+      const id = (i) => `ev-${String(i).padStart(4, '0')}`;
+      const root = (i) => `1-6759e988-${String(i).padStart(24, '0')}`;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.initStart', record: { initializationType: 'lambda-managed-instances', phase: 'init' } },
+      ]), 200);
+      const starts = [];
+      for (let i = 0; i < N; i++) {
+        starts.push({ time: iso(t0 + 1000 + i), type: 'platform.start', record: { requestId: id(i), tracing: { type: 'X-Amzn-Trace-Id', value: `Root=${root(i)};Parent=53995c3f42cd8ad8;Sampled=1` } } });
+      }
+      assert.equal(await api.telemetry(starts), 200);
+      const ends = [];
+      for (let i = 0; i < N; i++) {
+        ends.push({ time: iso(t0 + 3000 + i), type: 'function', record: { timestamp: iso(t0 + 3000 + i), level: 'INFO', requestId: id(i), message: `line of ${id(i)}` } },
+          { time: iso(t0 + 4000 + i), type: 'platform.runtimeDone', record: { requestId: id(i), status: 'success', metrics: { durationMs: 1 } } });
+      }
+      assert.equal(await api.telemetry(ends), 200);
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      api.shutdown(5000);
+      assert.equal((await agent.exited).code, 0, agent.stderr().slice(-2000));
+      const spans = new Map();
+      for (const s of sink.spans()) {
+        if (s.span.kind !== 2) continue;
+        const k = s.span.attributes['faas.invocation_id'];
+        assert.ok(!spans.has(k), `one span for ${k}`);
+        spans.set(k, s.span);
+      }
+      const logs = new Map(sink.logs().filter((l) => /^line of /.test(l.log.body)).map((l) => [l.log.body.slice(8), l.log]));
+      for (let i = 0; i < N; i++) {
+        const s = spans.get(id(i));
+        assert.ok(s, `${id(i)}'s invocation span`);
+        assert.equal(BigInt(String(s.startTimeUnixNano)), BigInt(t0 + 1000 + i) * 1000000n, `${id(i)} starts at its platform.start`);
+        assert.equal(BigInt(String(s.endTimeUnixNano)), BigInt(t0 + 4000 + i) * 1000000n, `${id(i)} ends at its runtimeDone`);
+        assert.equal(s.status.code, 1, `${id(i)} ok`);
+        assert.equal(s.traceId, root(i).slice(2).replace('-', ''), `${id(i)}: the X-Ray trace`);
+        const l = logs.get(id(i));
+        assert.ok(l && l.traceId === s.traceId && l.spanId === s.spanId, `${id(i)}'s log line on its span`);
+      }
+      assert.equal(st.lambda.requests_evicted, N - 1024, 'the oldest open ones let go, counted');
+    } finally {
+      await agent.stop();
+      await api.close();
+      await sink.close();
+    }
+  });
+
   test('a refused Telemetry API subscription is reported to init/error and spindle exits 1', { timeout: 20000 }, async () => {
     const { sink, api, agent } = await lambdaSetup({}, { api: { subscribeStatus: 400 } });
     try {

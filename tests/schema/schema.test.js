@@ -426,7 +426,8 @@ describe('protocol.md', () => {
             ['queue_full', 'non_retryable', 'retries_exhausted', 'shutdown_deadline', 'partial_success',
                 'memory_limit', 'metric_series_limit', 'journal_full', 'journal_corrupt', 'lambda_logs_dropped']);
         assert.deepEqual(Object.keys(s.lambda),
-            ['telemetry_batches', 'telemetry_events', 'unknown_events', 'invokes', 'flushes_over_budget']);
+            ['telemetry_batches', 'telemetry_events', 'unknown_events', 'invokes', 'flushes_over_budget',
+                'logs_unattributed', 'requests_evicted']);
         assert.deepEqual(Object.keys(s.journal),
             ['journaled', 'replayed', 'bytes', 'max_bytes', 'segments', 'torn_tails', 'segments_set_aside']);
         assert.deepEqual(Object.keys(s.alerts),

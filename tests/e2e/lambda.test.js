@@ -11,6 +11,7 @@ const { startSink } = require('./lib/sink');
 const { startAgent, runSpindle } = require('./lib/agent');
 const { connect } = require('./lib/client');
 const { startLambdaApi } = require('./lib/lambda-api');
+const { startReceiver, alertsYaml } = require('./lib/alerting');
 const { testConfig, needBinary } = require('./lib/harness');
 const { waitUntil, makeTempDir } = require('./lib/util');
 const path = require('node:path');
@@ -252,6 +253,62 @@ describe('Lambda extension', needBinary, () => {
     } finally {
       await agent.stop();
       await api.close();
+      await sink.close();
+    }
+  });
+
+  test('alerts from a lifecycle: a slow on-demand init (InitDurationHigh) and errors and timeouts from runtimeDone, with a link to the invocation\'s trace', { timeout: 30000 }, async () => {
+    const sink = await startSink();
+    const api = await startLambdaApi();
+    const rec = await startReceiver();
+    const config = (dir) => testConfig(sink.url, { export: { batch_delay: '10s' }, metrics: { interval: '10m' }, lambda: { flush_budget: '10s' } })(dir) +
+      alertsYaml({ evaluation_interval: '100ms', resend_interval: '300ms', trace_url: 'http://jaeger.test/trace/{{trace_id}}', webhook: { url: rec.url } }, [
+        { name: 'InitDurationHigh', window: '10s', min_samples: 1, keep_firing_for: '0s' },
+        { name: 'LambdaFailures', signal: 'errors', scope: 'function', window: '10s', condition: 'count >= 1', keep_firing_for: '0s', severity: 'critical', summary: '{{function}}: {{value}} failed invocations' },
+        { name: 'LambdaTimeouts', signal: 'timeouts', scope: 'function', window: '10s', condition: 'count >= 1', keep_firing_for: '0s', severity: 'warning', summary: '{{function}}: {{value}} timeouts' },
+      ]);
+    const agent = await startAgent({ config, env: { AWS_LAMBDA_RUNTIME_API: api.address, AWS_LAMBDA_FUNCTION_NAME: 'fn-alerts' } });
+    try {
+      await waitUntil(() => api.nextCalls().length === 1, { timeoutMs: 5000, what: 'the first event/next' });
+      const t0 = Date.now() - 5000;
+      assert.equal(await api.telemetry([
+        { time: iso(t0), type: 'platform.initStart', record: { initializationType: 'on-demand', phase: 'init' } },
+        { time: iso(t0 + 2400), type: 'platform.initReport', record: { initializationType: 'on-demand', phase: 'init', status: 'success', metrics: { durationMs: 2400 } } },
+      ]), 200);
+      const XR2 = 'Root=1-5759e988-0000000000000000000000a2;Parent=53995c3f42cd8ad8;Sampled=1';
+      api.invoke('al-1');
+      assert.equal(await api.telemetry([
+        { time: iso(t0 + 2500), type: 'platform.start', record: { requestId: 'al-1', tracing: { type: 'X-Amzn-Trace-Id', value: XRAY } } },
+        { time: iso(t0 + 2600), type: 'platform.runtimeDone', record: { requestId: 'al-1', status: 'error', errorType: 'Runtime.HandlerError', metrics: { durationMs: 100 } } },
+      ]), 200);
+      await waitUntil(() => api.nextCalls().length === 2, { timeoutMs: 5000, what: 'event/next after al-1' });
+      api.invoke('al-2');
+      assert.equal(await api.telemetry([
+        { time: iso(t0 + 3000), type: 'platform.start', record: { requestId: 'al-2', tracing: { type: 'X-Amzn-Trace-Id', value: XR2 } } },
+        { time: iso(t0 + 4000), type: 'platform.runtimeDone', record: { requestId: 'al-2', status: 'timeout', metrics: { durationMs: 1000 } } },
+      ]), 200);
+      const firing = (name) => rec.alerts().filter((a) => a.labels.alertname === name && a.status === 'firing');
+      await waitUntil(() => ['InitDurationHigh', 'LambdaFailures', 'LambdaTimeouts'].every((n) => firing(n).length > 0),
+        { timeoutMs: 8000, what: `the three alerts at the webhook: ${JSON.stringify(rec.alerts().map((a) => a.labels.alertname))}` });
+      const init = firing('InitDurationHigh')[0];
+      assert.equal(init.labels.function, 'fn-alerts');
+      assert.equal(init.annotations.value, '2.4', 'the init duration in seconds');
+      assert.equal(init.generatorURL, 'http://jaeger.test/trace/5759e988bd862e3fe1be46a994272793', 'the cold invocation\'s trace (its X-Ray trace)');
+      const err = firing('LambdaFailures')[0];
+      assert.equal(err.labels.function, 'fn-alerts');
+      assert.equal(err.generatorURL, 'http://jaeger.test/trace/5759e988bd862e3fe1be46a994272793', 'the failed invocation\'s trace');
+      const to = firing('LambdaTimeouts')[0];
+      assert.equal(to.generatorURL, 'http://jaeger.test/trace/5759e9880000000000000000000000a2', 'the timed-out invocation\'s trace');
+      const c = await connect(agent.socketPath);
+      const st = await c.stats();
+      c.destroy();
+      assert.ok(st.alerts.fired >= 3, `fired ${st.alerts.fired}`);
+      api.shutdown(1000);
+      assert.equal((await agent.exited).code, 0);
+    } finally {
+      await agent.stop();
+      await api.close();
+      await rec.close();
       await sink.close();
     }
   });

@@ -37,6 +37,7 @@
 
 #include "caps.h"
 #include "emf.h"
+#include "hmap.h"
 #include "ids.h"
 #include "json.h"
 
@@ -161,11 +162,7 @@ static uint64_t ev_time(const struct sp_json *ev, uint64_t now_ns)
 
 static uint32_t req_hash(struct sp_str req)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < req.len; i++) {
-        h = (h ^ (uint8_t)req.p[i]) * 16777619u;
-    }
-    return h;
+    return (uint32_t)sp_fnv1a(SP_FNV_OFFSET, req.p, req.len);
 }
 
 /* From the last started back: the request asked about is most often a recent one. */

@@ -91,6 +91,8 @@ struct sp_door_otlp_out {
     uint32_t items;      /* spans / log records / data points taken */
     uint32_t rejected;   /* left out (partial_success) ... */
     const char *why;     /* ... the first reason (static), or NULL */
+    int not_journaled;   /* 1: the journal could not take the body (its backlog full):
+                          * nothing taken, the client must send it again (503) */
 };
 
 /* One OTLP/HTTP request body of `signal` (enum sp_signal), decompressed;

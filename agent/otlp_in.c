@@ -574,19 +574,31 @@ void sp_door_otlp(struct spindle *sp, int signal, int json, const uint8_t *body,
     out->items = d.n;
     out->rejected = d.rejected;
     out->why = d.why;
+    struct sp_origin o = {.recv_ns = now_ns};
+    if (sp->journal && d.n) {
+        unsigned codec = SP_CODEC_OTLP_FIRST + (json ? 3u : 0u) + (unsigned)signal;
+        int rc = sp_journal_append(sp->journal, codec, (const char *)body, n, now_ns);
+        if (rc < 0) {
+            /* Bodies inflated in the pool can land together after flow control
+             * paused input and overrun the journal's backlog. Taken without
+             * its entry, the body would be answered 200 as durable: it is not
+             * taken at all, and the client sends it again (503). */
+            out->not_journaled = 1;
+            out->items = 0;
+            otlp_decoded_free(&d);
+            sp_arena_reset(&st->scratch);
+            return;
+        }
+        if (rc > 0) {
+            sp_flow_check(sp);
+        }
+        o.jseq = sp_journal_seq(sp->journal);
+    }
     count_items(sp, signal, d.n);
     if (d.rejected) {
         sp->stats.otlp_items_rejected += d.rejected;
         SP_LOG_RL(SP_LOG_WARN, "OTLP items left out", "signal=%s rejected=%u why=\"%s\"",
                   sp_signal_names[signal], d.rejected, d.why);
-    }
-    struct sp_origin o = {.recv_ns = now_ns};
-    if (sp->journal && d.n) {
-        unsigned codec = SP_CODEC_OTLP_FIRST + (json ? 3u : 0u) + (unsigned)signal;
-        if (sp_journal_append(sp->journal, codec, (const char *)body, n, now_ns) > 0) {
-            sp_flow_check(sp);
-        }
-        o.jseq = sp_journal_seq(sp->journal);
     }
     route(sp, st, &d, &o);
     otlp_decoded_free(&d);

@@ -81,6 +81,7 @@ struct col_otlp {
     struct gz_job *gz_wait, **gz_wait_tail;
     unsigned gz_inflight;    /* queued to the pool, after_gunzip() still to come */
     int stopped;             /* stop_accepting or close: new results are answered 503 */
+    uint64_t journal_refused; /* bodies answered 503: the journal's backlog was full */
 };
 
 #define STATS_MS 200u
@@ -281,6 +282,14 @@ static void door(struct col_otlp *o, struct sp_http_request *req, int signal, in
     sp_door_otlp(sp, signal, json, (const uint8_t *)body, len, &r);
     if (r.undecodable) {
         respond_error(req, 400, json, r.err ? r.err : "undecodable");
+    } else if (r.not_journaled) {
+        static const struct sp_http_out_header retry[] = {{"Content-Type", "text/plain"},
+                                                          {"Retry-After", "1"}};
+        static const char msg[] = "journal backlog full, retry later\n";
+        o->journal_refused++; /* in rejected_paused: a pause the server did not see */
+        SP_LOG_RL(SP_LOG_WARN, "OTLP request answered 503: the journal's backlog is full",
+                  "path=%s bytes=%zu", req->path, len);
+        sp_http_respond(req, 503, retry, 2, msg, sizeof(msg) - 1);
     } else {
         struct sp_buf resp;
         sp_buf_init(&resp, 64 * 1024);
@@ -469,8 +478,10 @@ static void mirror_stats(struct col_otlp *o)
         [SP_HTTP_REJ_CONNECTIONS] = &st->otlp_rej_connections,
     };
     st->otlp_rej_malformed = 0;
+    st->otlp_rej_paused = o->journal_refused; /* plus the server's, below */
     for (int r = 0; r < SP_HTTP_REJ__COUNT; r++) {
-        if (r == SP_HTTP_REJ_MALFORMED || r == SP_HTTP_REJ_HEADERS_TOO_LARGE) {
+        if (r == SP_HTTP_REJ_MALFORMED || r == SP_HTTP_REJ_HEADERS_TOO_LARGE ||
+            r == SP_HTTP_REJ_PAUSED) {
             *dst[r] += hs->rejected[r];
         } else {
             *dst[r] = hs->rejected[r];

@@ -628,6 +628,49 @@ describe('OTLP/HTTP receiver: gzip off the loop, 200 after the journal', needBin
   });
 });
 
+describe('OTLP receiver: the journal backlog', needBinary, () => {
+  test('bodies the journal cannot take are answered 503, never 200: every 200 is a journaled body', { timeout: 90000 }, async () => {
+    // The journal cannot write (file size limit), so what it is given stays in its backlog,
+    // which holds 2 x 16 MiB plus one entry. Six gzip bodies of ~15.9 MiB each, sent at once,
+    // inflate in the thread pool and reach the door together, after flow control has paused
+    // input: the backlog overflows. A body it cannot hold must not be answered as durable.
+    const sink = await startSink({ respond: () => ({ status: 503 }) });
+    const jdir = path.join(makeTempDir(), 'journal');
+    let a;
+    try {
+      a = await startAgent({
+        dir: makeTempDir(),
+        config: testConfig(sink.url, { otlp: { listen: '127.0.0.1:0' }, storage: { path: jdir, fsync: 'always', max_bytes: '1GiB' },
+          limits: { max_memory: '1GiB' } }),
+        prefix: ['prlimit', '--fsize=65536:unlimited'],
+      });
+      const addr = await receiverAddress(a);
+      const stats = async () => { const c = await require('./lib/client').connect(a.socketPath); try { return await c.stats(); } finally { c.destroy(); } };
+      const before = (await stats()).journal.journaled;
+      const big = (k) => zlib.gzipSync(encodeProtobuf('logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [
+        { body: { stringValue: `${k}:${'x'.repeat(15.9 * 1024 * 1024)}` } }] }] }] }), { level: 1 });
+      const bodies = Array.from({ length: 6 }, (_, k) => big(k));
+      const hdr = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'gzip' };
+      const answers = bodies.map((b) => post(addr, '/v1/logs', b, hdr));
+      // Answers that come while the journal cannot write are refusals only.
+      await sleep(3000);
+      execFileSyncP('prlimit', ['--pid', String(a.pid), '--fsize=unlimited']);
+      const got = await Promise.race([Promise.all(answers), sleep(60000).then(() => null)]);
+      assert.ok(got, 'every request answered');
+      const status = got.map((r) => r.status);
+      const ok = status.filter((x) => x === 200).length;
+      assert.ok(status.every((x) => x === 200 || x === 503), `200 or 503 only: ${status}`);
+      assert.ok(status.includes(503), `the backlog overflowed: some body was refused (${status})`);
+      const st = await stats();
+      assert.equal(st.journal.journaled - before, ok, `every 200 is a journaled body (answers ${status}, journaled ${st.journal.journaled - before})`);
+      assert.ok(st.otlp_receiver.rejected_paused >= status.filter((x) => x === 503).length);
+    } finally {
+      if (a) await a.kill();
+      await sink.close();
+    }
+  });
+});
+
 function execFileSyncP(cmd, args) {
   require('node:child_process').execFileSync(cmd, args, { timeout: 10000 });
 }

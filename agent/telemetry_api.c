@@ -62,6 +62,13 @@ struct req_cid {
     uint64_t start_ts;
 };
 
+/* An evicted open request whose workflow had been chosen. */
+struct req_evicted {
+    uint32_t hash;
+    char req[SP_TAPI_MAX_REQUEST_ID + 1];
+    char cid[SP_MAX_CORRELATION_ID_BYTES + 1];
+};
+
 struct sp_tapi {
     char *function;
     int init_pending;          /* an init not yet shown under an invocation */
@@ -76,6 +83,8 @@ struct sp_tapi {
     struct req_cid *map;       /* SP_LAMBDA_REQUEST_MAP entries, map[0..used) in use */
     unsigned used;
     unsigned last;             /* the entry of the last platform.start */
+    struct req_evicted *evicted; /* SP_LAMBDA_EVICTED_MAP, a ring */
+    unsigned n_evicted;        /* entries written; next at n_evicted % SP_LAMBDA_EVICTED_MAP */
     uint64_t seq;
     char current[SP_TAPI_MAX_REQUEST_ID + 1]; /* the request of the last platform.start */
     /* Attribute limits for the function log lines' own keys: the socket's
@@ -89,9 +98,11 @@ int sp_tapi_new(struct sp_tapi **out, const char *function)
 {
     struct sp_tapi *t = calloc(1, sizeof(*t));
     if (t == NULL || (t->function = strdup(function ? function : "")) == NULL ||
-        (t->map = calloc(SP_LAMBDA_REQUEST_MAP, sizeof(*t->map))) == NULL) {
+        (t->map = calloc(SP_LAMBDA_REQUEST_MAP, sizeof(*t->map))) == NULL ||
+        (t->evicted = calloc(SP_LAMBDA_EVICTED_MAP, sizeof(*t->evicted))) == NULL) {
         if (t) {
             free(t->function);
+            free(t->map);
         }
         free(t);
         return -ENOMEM;
@@ -116,6 +127,7 @@ void sp_tapi_free(struct sp_tapi *t)
     if (t) {
         free(t->function);
         free(t->map);
+        free(t->evicted);
         free(t);
     }
 }
@@ -184,7 +196,22 @@ static struct req_cid *entry_of(struct sp_tapi *t, struct sp_str req)
 static const char *cid_of(struct sp_tapi *t, struct sp_str req)
 {
     struct req_cid *m = entry_of(t, req);
-    return m ? m->cid : NULL;
+    if (m) {
+        return m->cid;
+    }
+    if (req.len == 0 || req.len > SP_TAPI_MAX_REQUEST_ID) {
+        return NULL;
+    }
+    /* An evicted request's later events: the workflow it had, newest first. */
+    uint32_t h = req_hash(req);
+    unsigned n = t->n_evicted < SP_LAMBDA_EVICTED_MAP ? t->n_evicted : SP_LAMBDA_EVICTED_MAP;
+    for (unsigned i = 1; i <= n; i++) {
+        const struct req_evicted *e = &t->evicted[(t->n_evicted - i) % SP_LAMBDA_EVICTED_MAP];
+        if (e->hash == h && strlen(e->req) == req.len && memcmp(e->req, req.p, req.len) == 0) {
+            return e->cid;
+        }
+    }
+    return NULL;
 }
 
 /* A record of the request `req` (its correlation id as chosen at its start). */
@@ -265,6 +292,13 @@ static struct req_cid *entry_new(struct sp_tapi *t, struct sp_str req, struct sp
             res->requests_evicted++;
             if (m->held) {
                 memcpy(m->cid, m->req, sizeof(m->req));
+            } else if (strcmp(m->cid, m->req) != 0) {
+                /* Its start went to the workflow a log line named: its end
+                 * and later lines must find it there too. */
+                struct req_evicted *e = &t->evicted[t->n_evicted++ % SP_LAMBDA_EVICTED_MAP];
+                e->hash = m->hash;
+                memcpy(e->req, m->req, sizeof(e->req));
+                memcpy(e->cid, m->cid, sizeof(e->cid));
             }
         }
     }

@@ -202,6 +202,10 @@
  * open (started, no runtimeDone yet) before the oldest open one is let go,
  * counted lambda.requests_evicted. Done ones are reused first. */
 #define SP_LAMBDA_REQUEST_MAP 1024u
+/* Evicted open requests whose workflow was already chosen (a function log
+ * line named it): request id -> workflow remembered for this many, so that
+ * their end still joins their start. */
+#define SP_LAMBDA_EVICTED_MAP 256u
 #define SP_LAMBDA_TIMEOUT_MS 5000u                /* register, subscribe, error reports */
 
 #endif

@@ -486,6 +486,9 @@ describe('Lambda extension', needBinary, () => {
       const starts = [];
       for (let i = 0; i < N; i++) {
         starts.push({ time: iso(t0 + 1000 + i), type: 'platform.start', record: { requestId: id(i), tracing: { type: 'X-Amzn-Trace-Id', value: `Root=${root(i)};Parent=53995c3f42cd8ad8;Sampled=1` } } });
+        // A line at once: the invocation's workflow is chosen (and its start sent) before the
+        // map overflows, so an evicted one must still find that workflow for its end.
+        starts.push({ time: iso(t0 + 2000 + i), type: 'function', record: { timestamp: iso(t0 + 2000 + i), level: 'INFO', requestId: id(i), message: `early ${id(i)}` } });
       }
       assert.equal(await api.telemetry(starts), 200);
       const ends = [];
@@ -507,6 +510,7 @@ describe('Lambda extension', needBinary, () => {
         spans.set(k, s.span);
       }
       const logs = new Map(sink.logs().filter((l) => /^line of /.test(l.log.body)).map((l) => [l.log.body.slice(8), l.log]));
+      const early = new Map(sink.logs().filter((l) => /^early /.test(l.log.body)).map((l) => [l.log.body.slice(6), l.log]));
       for (let i = 0; i < N; i++) {
         const s = spans.get(id(i));
         assert.ok(s, `${id(i)}'s invocation span`);
@@ -516,6 +520,8 @@ describe('Lambda extension', needBinary, () => {
         assert.equal(s.traceId, root(i).slice(2).replace('-', ''), `${id(i)}: the X-Ray trace`);
         const l = logs.get(id(i));
         assert.ok(l && l.traceId === s.traceId && l.spanId === s.spanId, `${id(i)}'s log line on its span`);
+        const e = early.get(id(i));
+        assert.ok(e && e.traceId === s.traceId && e.spanId === s.spanId, `${id(i)}'s early log line on its span`);
       }
       assert.equal(st.lambda.requests_evicted, N - 1024, 'the oldest open ones let go, counted');
     } finally {

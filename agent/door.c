@@ -125,9 +125,8 @@ static long get32(const char *b)
     return (long)(int32_t)u;
 }
 
-/* A record with its peer prefix fits one journal entry (lib/caps.h). */
-_Static_assert(SP_MAX_RECORD_BYTES + SP_JPEER_BYTES <= SP_JENTRY_MAX_PAYLOAD,
-               "a record and its peer fit one journal entry");
+/* The longest record the journal holds: one entry with its peer prefix. */
+#define JOURNAL_MAX_RECORD (SP_JENTRY_MAX_PAYLOAD - SP_JPEER_BYTES)
 
 /* Journals the payload; with a known peer, behind its struct sp_jpeer
  * (`codec` is then the _PEER one), so that replay gives the records the
@@ -170,7 +169,11 @@ void sp_door_ndjson(struct spindle *sp, const struct sp_peer *peer, struct sp_ar
     out->control = 0;
     sp_arena_reset(scratch);
     uint64_t now_ns = sp_now_ns();
-    int reason = sp_record_parse(p, n, scratch, &sp->limits, now_ns, &r, &out->field);
+    /* Too long for a journal entry (socket.max_record_bytes allows 16 MiB):
+     * refused, not acknowledged unjournaled. */
+    int reason = sp->journal && n > JOURNAL_MAX_RECORD
+                     ? SP_R_TOO_LARGE
+                     : sp_record_parse(p, n, scratch, &sp->limits, now_ns, &r, &out->field);
     out->reason = reason;
     if (reason) {
         sp_door_reject(sp, peer, reason, out->field);

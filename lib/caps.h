@@ -14,11 +14,10 @@
 
 /* --- socket collector --------------------------------------------------- */
 #define SP_DEF_MAX_RECORD_BYTES (256u * 1024u)  /* spec: max_record_bytes */
-/* The hard cap on max_record_bytes: 16 MiB less 16 bytes, so that a record
- * with its peer prefix (12 bytes, agent/door.h) fits one journal entry, whose
- * length word holds 24 bits (agent/jformat.h). At exactly 16 MiB an entry's
- * length spilled into its codec byte. */
-#define SP_MAX_RECORD_BYTES (16u * 1024u * 1024u - 16u)
+/* The hard cap on max_record_bytes. With the journal on, a record must also
+ * fit one journal entry with its 12-byte peer prefix (24-bit length,
+ * agent/jformat.h): one over 16 MiB - 13 bytes is too_large there (door.c). */
+#define SP_MAX_RECORD_BYTES (16u * 1024u * 1024u)
 #define SP_DEF_MAX_CONNECTIONS 1024u
 #define SP_DEF_CONN_IDLE_TIMEOUT_MS (3600u * 1000u) /* a silent client is closed after 1 h */
 #define SP_DEF_SOCKET_MODE 0660

@@ -536,4 +536,46 @@ describe('journal', needBinary, () => {
       await sink.close();
     }
   });
+
+  test('a record too long for one journal entry is too_large, the longest that fits is journaled and replayed', { timeout: 60000 }, async () => {
+    // A journal entry's length has 24 bits and a socket record carries a 12-byte peer prefix:
+    // at most 16 MiB - 13 bytes. socket.max_record_bytes may say 16 MiB. (At exactly 16 MiB
+    // the length once spilled into the codec byte; one byte over the entry it was acked
+    // without being journaled.)
+    const sink = await startSink({ respond: () => ({ status: 503 }) });
+    const jdir = path.join(makeTempDir(), 'journal');
+    const tag = uid('long');
+    const line = (len, k) => {
+      const head = `{"type":"log","correlation_id":"${tag}","body":"${tag}:${k}:`;
+      return `${head}${'x'.repeat(len - head.length - 2)}"}`;
+    };
+    const fits = 16 * 1024 * 1024 - 13;
+    let a = await journalAgent(sink, jdir, { rest: { socket: { max_record_bytes: '16MiB' } } });
+    let b;
+    const sink2 = await startSink();
+    try {
+      const c = await connect(a.socketPath);
+      assert.equal(line(fits + 1, 'over').length, fits + 1);
+      await c.send(`${line(fits + 1, 'over')}\n`);
+      await c.send(`${line(fits, 'fits')}\n`);
+      const ack = await c.flush(uid('f'), 30000);
+      assert.equal(ack.rejected, 1, JSON.stringify(ack));
+      assert.equal(ack.first_error, 'too_large');
+      assert.equal(ack.accepted, 1);
+      c.destroy();
+      await a.kill();
+      b = await journalAgent(sink2, jdir, { rest: { socket: { max_record_bytes: '16MiB' } } });
+      await sink2.waitFor((s) => bodiesWith(s, tag).some((x) => x.startsWith(`${tag}:fits:`)), 30000, 'the longest record, replayed');
+      const c2 = await connect(b.socketPath);
+      const st = await c2.stats();
+      c2.destroy();
+      assert.equal(st.journal.segments_set_aside, 0, 'no segment set aside');
+      assert.equal(bodiesWith(sink2, tag).filter((x) => x.startsWith(`${tag}:over:`)).length, 0);
+    } finally {
+      await a.stop();
+      if (b) await b.stop();
+      await sink.close();
+      await sink2.close();
+    }
+  });
 });

@@ -686,7 +686,7 @@ static void test_ranges(void)
         {"records:\n  max_attributes: 513\n", "spindle.yaml:2: records.max_attributes must be at most 512"},
         {"records:\n  max_attribute_value_bytes: 0\n", "records.max_attribute_value_bytes must be at least 1"},
         {"socket:\n  max_record_bytes: 10\n", "spindle.yaml:2: socket.max_record_bytes must be at least 64"},
-        {"socket:\n  max_record_bytes: 17MiB\n", "socket.max_record_bytes must be at most 16777200"},
+        {"socket:\n  max_record_bytes: 17MiB\n", "socket.max_record_bytes must be at most 16MiB"},
         {"socket:\n  max_connections: 0\n", "socket.max_connections must be at least 1"},
         {"socket:\n  idle_timeout: 0s\n", "socket.idle_timeout must be at least 10ms"},
         {"correlation:\n  idle_timeout: 0ms\n", "correlation.idle_timeout must be at least 10ms"},

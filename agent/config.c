@@ -1297,6 +1297,13 @@ int sp_config_load_env(struct sp_config *c, const char *(*getenv_fn)(const char 
             if ((rc = set_str_field(dst[f], v))) {
                 return rc;
             }
+            /* A client certificate from the environment comes with the
+             * environment's key or none (the key in the same file), never the
+             * file's key for another certificate. */
+            const char *k = getenv_fn(tls_vars[s][2]);
+            if (f == 1 && (k == NULL || !*k) && (rc = set_str_field(&t->key_file, ""))) {
+                return rc;
+            }
         }
     }
     if ((v = getenv_fn("OTEL_EXPORTER_OTLP_HEADERS")) && *v) {

@@ -840,7 +840,10 @@ static int auth_setup(struct notify *n)
             memcpy(plain + ul + 1, pw, pl);
         }
         strcpy(n->auth_header, "Authorization: Basic ");
-        sp_base64(plain, ul + 1 + pl, n->auth_header + 21, cap - 21);
+        if (sp_base64(plain, ul + 1 + pl, n->auth_header + 21, cap - 21) != 0) {
+            free(n->auth_header); /* never sent half-made */
+            n->auth_header = NULL;
+        }
     } else {
         free(n->auth_header); /* never sent half-made */
         n->auth_header = NULL;

@@ -524,6 +524,31 @@ static void test_env_endpoints(void)
     CHECK_EQ_INT(c.file_enabled, 0);
     sp_config_free(&c);
 
+    /* A client certificate from the environment does not take the file's key
+     * (its key may be in the same file): the pair comes from one place. */
+    sp_config_defaults(&c);
+    {
+        const char *doc = "otlp:\n  tls:\n    cert_file: /etc/hostname\n    key_file: /etc/hostname\n";
+        CHECK_EQ_INT(sp_config_load_yaml(&c, "t.yaml", doc, strlen(doc), err, sizeof(err)), 0);
+    }
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/passwd");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_STR(c.otlp_tls.cert_file, "/etc/passwd");
+    CHECK_STR(c.otlp_tls.key_file, "");
+    sp_config_free(&c);
+    sp_config_defaults(&c);
+    {
+        const char *doc = "otlp:\n  tls:\n    cert_file: /etc/hostname\n    key_file: /etc/hostname\n";
+        CHECK_EQ_INT(sp_config_load_yaml(&c, "t.yaml", doc, strlen(doc), err, sizeof(err)), 0);
+    }
+    env_clear();
+    env_set("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/passwd");
+    env_set("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/group");
+    CHECK_EQ_INT(sp_config_load_env(&c, fake_getenv, err, sizeof(err)), 0);
+    CHECK_STR(c.otlp_tls.key_file, "/etc/group");
+    sp_config_free(&c);
+
     /* OTEL_EXPORTER_OTLP_PROTOCOL changes the protocol only: the receiver's
      * settings from the file stay (they were reset to defaults, and
      * otlp.listen: off turned the receiver back on). */

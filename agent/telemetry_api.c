@@ -86,7 +86,6 @@ struct sp_tapi {
     struct req_evicted *evicted; /* SP_LAMBDA_EVICTED_MAP, a ring */
     unsigned n_evicted;        /* entries written; next at n_evicted % SP_LAMBDA_EVICTED_MAP */
     uint64_t seq;
-    char current[SP_TAPI_MAX_REQUEST_ID + 1]; /* the request of the last platform.start */
     /* Attribute limits for the function log lines' own keys: the socket's
      * defaults (the Telemetry API has no per-input settings), and the
      * configured correlation keys (sp_tapi_configure). */
@@ -321,7 +320,6 @@ static void on_start(struct sp_tapi *t, const struct sp_json *rec, uint64_t ts,
     memset(m, 0, sizeof(*m));
     copy_id(m->req, req);
     copy_id(m->cid, req);
-    copy_id(t->current, req);
     m->hash = req_hash(req);
     m->seq = ++t->seq;
     m->open = 1;
@@ -576,7 +574,8 @@ static void on_log(struct sp_tapi *t, const struct sp_json *ev, uint64_t ts, str
         /* Under LMI many invocations run at once: the last started is a
          * guess, so such a line is the environment's (see the top). */
         unattributed = t->init_type == INIT_MANAGED;
-        req = unattributed ? (struct sp_str){NULL, 0} : sp_cstr(t->current);
+        req = unattributed || t->used == 0 ? (struct sp_str){NULL, 0}
+                                           : sp_cstr(t->map[t->last].req);
     }
     struct req_cid *m = entry_of(t, req);
     if (m && m->held) {

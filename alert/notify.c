@@ -448,7 +448,7 @@ static void pump(struct notifier *nf)
             break;
         }
     }
-    struct sp_http_request req = {
+    struct sp_http_call req = {
         .url = nf->url,
         .headers = (const char *const *)nf->hdr,
         .n_headers = nf->n_hdr,

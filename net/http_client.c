@@ -601,7 +601,7 @@ struct send_ext {
     unsigned flags;
 };
 
-static int submit(struct sp_http *h, const struct sp_http_request *req,
+static int submit(struct sp_http *h, const struct sp_http_call *req,
                   const struct send_ext *ext, sp_http_cb cb, void *arg)
 {
     if (h == NULL || req == NULL || req->url == NULL || cb == NULL || req->timeout_ms < 0 ||
@@ -711,12 +711,12 @@ static int submit(struct sp_http *h, const struct sp_http_request *req,
     return 0;
 }
 
-int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_cb cb, void *arg)
+int sp_http_post(struct sp_http *h, const struct sp_http_call *req, sp_http_cb cb, void *arg)
 {
     return submit(h, req, NULL, cb, arg);
 }
 
-int sp_http_send(struct sp_http *h, const char *method, const struct sp_http_request *req,
+int sp_http_send(struct sp_http *h, const char *method, const struct sp_http_call *req,
                  unsigned flags, sp_http_cb cb, void *arg)
 {
     if (method == NULL || (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0 &&

@@ -40,7 +40,9 @@ struct sp_http_tls {
     const char *key_file;  /* PEM private key of cert_file */
 };
 
-struct sp_http_request {
+/* One outgoing request (the server's incoming one is struct sp_http_request,
+ * net/http_server.h). */
+struct sp_http_call {
     const char *url;
     const char *const *headers; /* "Name: value" strings */
     size_t n_headers;
@@ -55,13 +57,13 @@ struct sp_http_request {
 
 /* 0 or a negative errno. user_agent is copied. */
 int sp_http_init(struct sp_http **out, uv_loop_t *loop, const char *user_agent);
-int sp_http_post(struct sp_http *h, const struct sp_http_request *req, sp_http_cb cb, void *arg);
+int sp_http_post(struct sp_http *h, const struct sp_http_call *req, sp_http_cb cb, void *arg);
 /* The same with a method: "GET" (no body sent), "PUT" or "POST" (the body as sp_http_post sends
  * it). A timeout_ms of 0 is no client timeout at all: a long poll (the Lambda Extensions API's
  * event/next blocks until the next event) waits as long as the server holds it. flags:
  * SP_HTTP_KEEP_HEADERS hands the response's headers to the callback. -EINVAL for another method. */
 #define SP_HTTP_KEEP_HEADERS 1u
-int sp_http_send(struct sp_http *h, const char *method, const struct sp_http_request *req,
+int sp_http_send(struct sp_http *h, const char *method, const struct sp_http_call *req,
                  unsigned flags, sp_http_cb cb, void *arg);
 /* Copies the value of the response header `name` (ASCII case-insensitive; the first of that
  * name, surrounding blanks trimmed) into out, NUL-terminated. Its length, -ENOENT when absent,

@@ -147,7 +147,7 @@ static void report_error(struct col_lambda *l, const char *kind, const char *typ
     l->hdrs[0] = l->id_hdr;
     l->hdrs[1] = type_hdr;
     l->hdrs[2] = "Content-Type: application/json";
-    struct sp_http_request req = {.url = l->url, .headers = l->hdrs, .n_headers = 3,
+    struct sp_http_call req = {.url = l->url, .headers = l->hdrs, .n_headers = 3,
                                   .body = l->body, .body_len = strlen(l->body),
                                   .timeout_ms = SP_LAMBDA_TIMEOUT_MS};
     if (sp_http_send(l->http, "POST", &req, 0, on_error_reported, l) != 0) {
@@ -285,7 +285,7 @@ static void next_event(struct col_lambda *l)
     l->st = L_WAITING;
     snprintf(l->url, sizeof(l->url), "%s/2020-01-01/extension/event/next", l->base);
     l->hdrs[0] = l->id_hdr;
-    struct sp_http_request req = {.url = l->url, .headers = l->hdrs, .n_headers = 1,
+    struct sp_http_call req = {.url = l->url, .headers = l->hdrs, .n_headers = 1,
                                   .timeout_ms = 0 /* a long poll: until the next event */};
     if (sp_http_send(l->http, "GET", &req, 0, on_event, l) != 0) {
         report_error(l, "exit", "Extension.EventNextFailed", "cannot send event/next");
@@ -323,7 +323,7 @@ static void subscribe(struct col_lambda *l)
              l->port, COL_LAMBDA_TELEMETRY_PATH);
     l->hdrs[0] = l->id_hdr;
     l->hdrs[1] = "Content-Type: application/json";
-    struct sp_http_request req = {.url = l->url, .headers = l->hdrs, .n_headers = 2,
+    struct sp_http_call req = {.url = l->url, .headers = l->hdrs, .n_headers = 2,
                                   .body = l->body, .body_len = strlen(l->body),
                                   .timeout_ms = SP_LAMBDA_TIMEOUT_MS};
     if (sp_http_send(l->http, "PUT", &req, 0, on_subscribed, l) != 0) {
@@ -506,7 +506,7 @@ static int lambda_start(struct sp_input *in)
     /* Accept-Feature: accountId is harmless where unknown and gives the
      * account id for cloud.account.id where it is. */
     l->hdrs[2] = "Lambda-Extension-Accept-Feature: accountId";
-    struct sp_http_request req = {.url = l->url, .headers = l->hdrs, .n_headers = 3,
+    struct sp_http_call req = {.url = l->url, .headers = l->hdrs, .n_headers = 3,
                                   .body = l->body, .body_len = strlen(l->body),
                                   .timeout_ms = SP_LAMBDA_TIMEOUT_MS};
     return sp_http_send(l->http, "POST", &req, SP_HTTP_KEEP_HEADERS, on_registered, l);

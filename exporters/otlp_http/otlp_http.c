@@ -214,7 +214,7 @@ static void send_req(struct sp_exporter *e, struct sp_req *r)
     }
     f->e = e;
     f->r = r;
-    struct sp_http_request req = {
+    struct sp_http_call req = {
         .url = h->url[signal],
         .headers = (const char *const *)h->headers,
         .n_headers = h->n_headers,

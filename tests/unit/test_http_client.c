@@ -73,7 +73,7 @@ int main(void)
 
     /* POST with headers kept: status, body, the identifier header (trimmed). */
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/register", port);
-    struct sp_http_request req = {.url = url, .headers = hdr, .n_headers = 2, .body = body,
+    struct sp_http_call req = {.url = url, .headers = hdr, .n_headers = 2, .body = body,
                                   .body_len = sizeof(body) - 1, .timeout_ms = 2000};
     struct got g1 = {0};
     CHECK_EQ_INT(sp_http_send(cli, "POST", &req, SP_HTTP_KEEP_HEADERS, on_resp, &g1), 0);
@@ -103,7 +103,7 @@ int main(void)
     /* A long poll with no client timeout: answered after 1.5 s, well past any default a
      * short-request client would use, and a GET carries no body. */
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/next", port);
-    struct sp_http_request poll_req = {.url = url, .headers = hdr, .n_headers = 1,
+    struct sp_http_call poll_req = {.url = url, .headers = hdr, .n_headers = 1,
                                        .timeout_ms = 0};
     struct got g4 = {0};
     uint64_t t0 = now_ms();
